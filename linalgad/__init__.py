@@ -1,0 +1,22 @@
+"""linalgad: derivatives of matrix decompositions, right and fast.
+
+Reverse mode: ``res, pullback = svd_vjp(A)`` then ``dA = pullback(dU, dS, dVh)``.
+Forward mode: ``res, tan = svd_jvp(A, dA)``. Complex convention: for a real
+loss L of complex A the cotangent is dL/dRe(A) + 1j dL/dIm(A) (PyTorch's;
+JAX's grad returns its conjugate). See README.md and docs/.
+"""
+
+from ._errors import DegeneracyError, GaugeError
+from ._options import MODES, get_num_threads, set_num_threads
+from .gauge import gauge_fix
+from .rules.polar import Polar, polar, polar_jvp, polar_vjp
+from .rules.svd import SVD, svd, svd_jvp, svd_vjp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DegeneracyError", "GaugeError", "MODES", "get_num_threads", "set_num_threads",
+    "SVD", "svd", "svd_vjp", "svd_jvp",
+    "Polar", "polar", "polar_vjp", "polar_jvp",
+    "gauge_fix",
+]

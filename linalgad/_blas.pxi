@@ -1,0 +1,191 @@
+# Fused scalar type and the BLAS/LAPACK wrappers every kernel uses.
+#
+# Arrays are NumPy's row-major (C order). A row-major m x n matrix is the
+# column-major n x m matrix of its transpose, so a row-major product
+# C = op(A) op(B) is the column-major product C^T = op(B)^T op(A)^T: the
+# wrappers swap the operands instead of copying. 'C' means conjugate
+# transpose for complex types and plain transpose for real ones.
+
+from libc.math cimport fabs, sqrt, hypot, isfinite, INFINITY
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset, memcpy
+from scipy.linalg cimport cython_blas as blas
+from scipy.linalg cimport cython_lapack as lapack
+
+ctypedef float complex cfloat_t
+ctypedef double complex cdouble_t
+
+ctypedef fused scalar_t:
+    float
+    double
+    cfloat_t
+    cdouble_t
+
+
+# --- scalar helpers (compile-time branches, no runtime cost) -------------------
+
+cdef inline bint is_cplx(scalar_t* tag) noexcept nogil:
+    if scalar_t is float or scalar_t is double:
+        return False
+    return True
+
+
+cdef inline scalar_t conj_(scalar_t x) noexcept nogil:
+    if scalar_t is float or scalar_t is double:
+        return x
+    else:
+        return x.conjugate()
+
+
+cdef inline double re_(scalar_t x) noexcept nogil:
+    if scalar_t is float or scalar_t is double:
+        return x
+    else:
+        return x.real
+
+
+cdef inline double im_(scalar_t x) noexcept nogil:
+    if scalar_t is float or scalar_t is double:
+        return 0.0
+    else:
+        return x.imag
+
+
+cdef inline double abs2_(scalar_t x) noexcept nogil:
+    if scalar_t is float or scalar_t is double:
+        return x * x
+    else:
+        return x.real * x.real + x.imag * x.imag
+
+
+cdef inline double abs_(scalar_t x) noexcept nogil:
+    if scalar_t is float or scalar_t is double:
+        return fabs(x)
+    else:
+        return hypot(x.real, x.imag)
+
+
+cdef inline scalar_t mkc(scalar_t* tag, double re, double im) noexcept nogil:
+    """re + i*im as scalar_t (the imaginary part is dropped for real types)."""
+    cdef scalar_t z
+    if scalar_t is float or scalar_t is double:
+        z = <scalar_t> re
+    else:
+        z = re
+        z.imag = im
+    return z
+
+
+# --- GEMM ----------------------------------------------------------------------
+
+# Below this many multiply-adds a plain loop beats the BLAS call overhead
+# (measured for the 3x3 and 8x8 batches; see asv_bench/benchmarks/batch.py).
+cdef enum:
+    SMALL_GEMM = 4096
+
+
+cdef inline scalar_t _opget(char t, const scalar_t* A, int ld, int r, int c) noexcept nogil:
+    # element (r, c) of op(A) for row-major A with leading dimension ld
+    if t == c'N':
+        return A[r * ld + c]
+    elif t == c'T':
+        return A[c * ld + r]
+    else:
+        return conj_(A[c * ld + r])
+
+
+cdef void _gemm_loop(char ta, char tb, int m, int n, int k, scalar_t alpha,
+                     const scalar_t* A, int lda, const scalar_t* B, int ldb,
+                     scalar_t beta, scalar_t* C, int ldc) noexcept nogil:
+    cdef int i, j, p
+    cdef scalar_t a
+    for i in range(m):
+        if beta == 0:
+            for j in range(n):
+                C[i * ldc + j] = 0
+        elif beta != 1:
+            for j in range(n):
+                C[i * ldc + j] = beta * C[i * ldc + j]
+        for p in range(k):
+            a = alpha * _opget(ta, A, lda, i, p)
+            if tb == c'N':
+                for j in range(n):
+                    C[i * ldc + j] += a * B[p * ldb + j]
+            elif tb == c'T':
+                for j in range(n):
+                    C[i * ldc + j] += a * B[j * ldb + p]
+            else:
+                for j in range(n):
+                    C[i * ldc + j] += a * conj_(B[j * ldb + p])
+
+
+cdef void gemm(char ta, char tb, int m, int n, int k, scalar_t alpha,
+               const scalar_t* A, int lda, const scalar_t* B, int ldb,
+               scalar_t beta, scalar_t* C, int ldc) noexcept nogil:
+    """Row-major C (m x n) = alpha op(A) op(B) + beta C, op in {N, T, C}."""
+    if m <= 0 or n <= 0:
+        return
+    if k <= 0:
+        _gemm_loop(ta, tb, m, n, 0, alpha, A, lda, B, ldb, beta, C, ldc)
+        return
+    if scalar_t is float or scalar_t is double:
+        if ta == c'C':
+            ta = c'T'
+        if tb == c'C':
+            tb = c'T'
+    if <long> m * n * k <= SMALL_GEMM:
+        _gemm_loop(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+        return
+    if scalar_t is float:
+        blas.sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> B, &ldb, <float*> A, &lda, &beta, C, &ldc)
+    elif scalar_t is double:
+        blas.dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> B, &ldb, <double*> A, &lda, &beta, C, &ldc)
+    elif scalar_t is cfloat_t:
+        blas.cgemm(&tb, &ta, &n, &m, &k, <blas.c*> &alpha, <blas.c*> B, &ldb, <blas.c*> A, &lda,
+                   <blas.c*> &beta, <blas.c*> C, &ldc)
+    else:
+        blas.zgemm(&tb, &ta, &n, &m, &k, <blas.z*> &alpha, <blas.z*> B, &ldb, <blas.z*> A, &lda,
+                   <blas.z*> &beta, <blas.z*> C, &ldc)
+
+
+# --- small helpers on row-major blocks ---------------------------------------------
+
+cdef inline void copy_block(int m, int n, const scalar_t* A, int lda, scalar_t* B, int ldb) noexcept nogil:
+    cdef int i, j
+    for i in range(m):
+        for j in range(n):
+            B[i * ldb + j] = A[i * lda + j]
+
+
+cdef inline void zero_block(int m, int n, scalar_t* A, int lda) noexcept nogil:
+    cdef int i, j
+    for i in range(m):
+        for j in range(n):
+            A[i * lda + j] = 0
+
+
+cdef inline double max_abs(int m, int n, const scalar_t* A, int lda) noexcept nogil:
+    cdef int i, j
+    cdef double v = 0.0, a
+    for i in range(m):
+        for j in range(n):
+            a = abs2_(A[i * lda + j])
+            if a > v:
+                v = a
+    return sqrt(v)
+
+
+cdef inline bint col_nonzero(int m, const scalar_t* A, int lda, int j) noexcept nogil:
+    cdef int i
+    for i in range(m):
+        if A[i * lda + j] != 0:
+            return True
+    return False
+
+
+cdef inline bint row_nonzero(int n, const scalar_t* A, int lda, int i) noexcept nogil:
+    cdef int j
+    for j in range(n):
+        if A[i * lda + j] != 0:
+            return True
+    return False

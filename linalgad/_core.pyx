@@ -1,0 +1,74 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# cython: nonecheck=False, cpow=True
+"""linalgad's compiled core: the VJP/JVP kernels of every rule.
+
+One file per primal is included below; they share the BLAS wrappers
+(_blas.pxi) and the degeneracy policy and batching boundary (_policy.pxi).
+Kernels are ``noexcept nogil`` and return a status code; the ``def`` entry
+points check their arrays, release the GIL, run the batch and hand any
+failure back as a tuple that linalgad/_errors.py turns into an exception.
+The Python layer (linalgad/rules/) validates inputs and calls these.
+"""
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+include "_blas.pxi"
+include "_policy.pxi"
+
+
+# --- array checks shared by the def entry points -----------------------------------
+
+cdef inline size_t itemsize(int t):
+    if t == cnp.NPY_FLOAT32:
+        return 4
+    if t == cnp.NPY_FLOAT64 or t == cnp.NPY_COMPLEX64:
+        return 8
+    return 16
+
+
+cdef item_fn pick(int t, item_fn f, item_fn d, item_fn c, item_fn z) except NULL:
+    if t == cnp.NPY_FLOAT32:
+        return f
+    if t == cnp.NPY_FLOAT64:
+        return d
+    if t == cnp.NPY_COMPLEX64:
+        return c
+    if t == cnp.NPY_COMPLEX128:
+        return z
+    raise TypeError("linalgad core: unsupported dtype")
+
+
+cdef int check_stack(cnp.ndarray a, str name, int ndim) except -1:
+    if cnp.PyArray_NDIM(a) != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a) or not cnp.PyArray_ISNOTSWAPPED(a):
+        raise ValueError(f"{name} must be C-contiguous, aligned and native-endian")
+    return 0
+
+
+cdef int check_real(object a, str name, int ndim) except -1:
+    if not isinstance(a, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> a) != cnp.NPY_FLOAT64:
+        raise TypeError(f"{name} must be a float64 array")
+    return check_stack(<cnp.ndarray> a, name, ndim)
+
+
+cdef int check_like(object a, cnp.ndarray ref, str name, Py_ssize_t B, Py_ssize_t m, Py_ssize_t n) except -1:
+    cdef cnp.ndarray x
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name} must be an ndarray")
+    x = <cnp.ndarray> a
+    check_stack(x, name, 3)
+    if cnp.PyArray_TYPE(x) != cnp.PyArray_TYPE(ref):
+        raise TypeError(f"{name} has dtype {x.dtype}, expected {ref.dtype}")
+    if x.shape[0] != B or x.shape[1] != m or x.shape[2] != n:
+        raise ValueError(f"{name} has shape {(<object> x).shape}, expected {(B, m, n)}")
+    if not cnp.PyArray_ISWRITEABLE(x) and name == "out":
+        raise ValueError("out must be writeable")
+    return 0
+
+
+# --- the rules ---------------------------------------------------------------------
+
+include "_svd.pxi"

@@ -1,0 +1,92 @@
+"""The options every rule takes (``**opts`` in the API) and the thread count.
+
+Thresholds are relative so that a batch may mix scales:
+
+- ``tol``: two values are degenerate when ``|x_i - x_j| <= tol * scale``, with
+  ``scale`` the largest singular value (SVD, polar) or largest ``|eigenvalue|``
+  of that matrix; a singular value is zero when ``s_i <= tol * scale``.
+  Default ``4096 * eps`` of the dtype (9.1e-13 for float64, 4.9e-4 for float32):
+  gaps below it are at the level of the eigensolver's own rounding.
+- ``eps`` (lorentz): ``1/x -> x / (x**2 + eps * scale**2)``. Default
+  ``eps(dtype) ** 0.75`` (a broadening width of about 1.3e-6 * scale in float64).
+- ``order`` (taylor): number of terms of the geometric series (power iterations).
+  Default 16.
+- ``gauge_tol``: a gauge residual counts when larger than ``gauge_tol`` times
+  the size of the projected cotangent. Default ``sqrt(eps)``.
+"""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["MODES", "Options", "options", "set_num_threads", "get_num_threads"]
+
+MODES = ("strict", "exact", "subspace", "lorentz", "taylor")
+
+
+@dataclass(frozen=True)
+class Options:
+    degeneracy: str
+    tol: float
+    eps: float
+    order: int
+    gauge_tol: float
+
+    def as_tuple(self):
+        return (MODES.index(self.degeneracy), self.tol, self.eps, self.order, self.gauge_tol)
+
+
+def options(dtype, degeneracy="strict", tol=None, eps=None, order=None, gauge_tol=None):
+    """Validate the degeneracy/gauge options and fill in the dtype defaults."""
+    if degeneracy not in MODES:
+        raise ValueError(f"degeneracy must be one of {MODES}, got {degeneracy!r}")
+    feps = float(np.finfo(np.dtype(dtype)).eps)
+    tol = 4096 * feps if tol is None else float(tol)
+    eps = feps**0.75 if eps is None else float(eps)
+    order = 16 if order is None else order
+    gauge_tol = feps**0.5 if gauge_tol is None else float(gauge_tol)
+    if not (tol >= 0 and np.isfinite(tol)):
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if not (eps > 0 and np.isfinite(eps)):
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+        raise ValueError(f"order must be an integer >= 1, got {order!r}")
+    if not gauge_tol >= 0:
+        raise ValueError(f"gauge_tol must be >= 0 (inf disables the gauge checks), got {gauge_tol!r}")
+    return Options(degeneracy, tol, eps, int(order), gauge_tol)
+
+
+def _default_threads():
+    env = os.environ.get("LINALGAD_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+_threads = _default_threads()
+
+
+def set_num_threads(n):
+    """Threads used by the batch loop of the core (default: the CPUs this
+    process may run on, or $LINALGAD_NUM_THREADS). Returns the old value."""
+    global _threads
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"the number of threads must be an integer >= 1, got {n!r}")
+    old, _threads = _threads, int(n)
+    return old
+
+
+def get_num_threads():
+    return _threads
+
+
+def batch_threads(B, k):
+    """Threads for a batch of B problems of size k: the batch loop runs in
+    parallel for small matrices only; large ones leave the cores to BLAS."""
+    if B < 2 or k > 64:
+        return 1
+    return min(_threads, B)

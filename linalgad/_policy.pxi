@@ -1,0 +1,226 @@
+# The degeneracy policy (how every rule treats a 1/gap coupling), the error
+# record a kernel fills in, and the one batching boundary of the core.
+#
+# Thresholds are relative: a kernel turns them into absolute ones with the
+# spectral scale of its own matrix (make_gap), so a batch may mix scales and
+# a matrix of norm 1e20 behaves like one of norm 1.
+
+from cython.parallel cimport prange, parallel
+cimport openmp
+
+cdef enum:
+    STRICT = 0
+    EXACT = 1
+    SUBSPACE = 2
+    LORENTZ = 3
+    TAYLOR = 4
+
+# Status codes returned by kernels; linalgad/_errors.py turns them into
+# exceptions with a message (keep the two lists in step).
+# A kernel's workspace starts after its own ErrInfo slot, padded to keep
+# complex data 64-byte aligned.
+cdef enum:
+    ERR_PAD = 64
+
+cdef enum:
+    OK = 0
+    E_DEGENERATE = 1    # strict: a degenerate pair whose vectors the cotangent touches
+    E_RANKDEF = 2       # strict: a zero singular value whose vectors are needed
+    E_GAUGE_PHASE = 3   # the cotangent depends on the phase of a vector
+    E_GAUGE_BLOCK = 4   # subspace: the cotangent rotates inside a degenerate block
+    E_NEGATIVE = 5      # taylor: the spectrum is not positive semi-definite
+    E_DOMAIN = 6        # a matrix function outside its domain
+    E_ILLCOND = 7       # eig: eigenvector matrix (nearly) singular
+    E_NOMEM = 8
+
+
+cdef struct Policy:
+    int mode
+    double rtol        # degeneracy threshold, relative to the spectral scale
+    double eps         # Lorentzian broadening, relative to scale**2
+    int order          # Taylor order
+    double gauge_tol   # gauge residual threshold, relative to the cotangent
+
+
+cdef struct ErrInfo:
+    int code
+    Py_ssize_t b       # batch index
+    int i
+    int j
+    double x           # the two spectral values involved
+    double y
+    double val         # the offending quantity (gap, gauge residual, ...)
+    double lim         # the threshold it broke
+
+
+cdef struct Gap:       # per-matrix absolute thresholds
+    int mode
+    int order
+    double tol
+    double eps
+
+
+cdef inline Gap make_gap(const Policy* p, double scale) noexcept nogil:
+    cdef Gap g
+    g.mode = p.mode
+    g.order = p.order
+    g.tol = p.rtol * scale
+    g.eps = p.eps * scale * scale
+    return g
+
+
+cdef inline double taylor_inv(double a, double b, int order) noexcept nogil:
+    # 1/(a - b) for a >= b >= 0 as (1/a) sum_{k<order} (b/a)^k: the gradient
+    # of `order` steps of power iteration. Bounded by order/a at a tie.
+    cdef double q, t = 1.0, acc = 0.0
+    cdef int k
+    if a <= 0.0:
+        return 0.0
+    q = b / a
+    for k in range(order):
+        acc += t
+        t *= q
+    return acc / a
+
+
+cdef inline double inv_diff(double xj, double xi, int tie_sign, const Gap* g, bint* flag) noexcept nogil:
+    """1/(xj - xi) under the policy. *flag is set (and 0 returned) when the
+    pair is degenerate and the mode needs the caller to decide (strict,
+    subspace). tie_sign orders an exact tie as the sorted spectrum does."""
+    cdef double d = xj - xi
+    flag[0] = False
+    if g.mode == EXACT:
+        return 1.0 / d
+    if g.mode == LORENTZ:
+        return d / (d * d + g.eps)
+    if g.mode == TAYLOR:
+        if d > 0 or (d == 0 and tie_sign > 0):
+            return taylor_inv(xj, xi, g.order)
+        return -taylor_inv(xi, xj, g.order)
+    if fabs(d) <= g.tol:
+        flag[0] = True
+        return 0.0
+    return 1.0 / d
+
+
+cdef inline double inv_pos(double x, const Gap* g, bint* flag) noexcept nogil:
+    """1/x for a non-negative x (a singular value or a sum of two) under the
+    policy. Only x ~ 0 (rank deficiency) is degenerate."""
+    flag[0] = False
+    if g.mode == EXACT:
+        return 1.0 / x
+    if g.mode == LORENTZ:
+        return x / (x * x + g.eps)
+    if x <= g.tol:
+        flag[0] = True
+        return 0.0
+    return 1.0 / x
+
+
+cdef inline int set_err(ErrInfo* e, int code, int i, int j, double x, double y,
+                        double val, double lim) noexcept nogil:
+    e.code = code
+    e.i = i
+    e.j = j
+    e.x = x
+    e.y = y
+    e.val = val
+    e.lim = lim
+    return code
+
+
+# --- the batching boundary -------------------------------------------------------
+#
+# Every rule runs one kernel per matrix of a contiguous (B, m, n) stack. The
+# loop over B is here and only here: serial for one matrix or one thread,
+# otherwise an OpenMP loop with one workspace per thread (never one per
+# matrix). A kernel returns a status; the first failure (lowest batch index
+# seen) is reported and the other threads stop early.
+
+ctypedef int (*item_fn)(void* ctx, Py_ssize_t b, char* work, ErrInfo* err) noexcept nogil
+
+
+cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
+                   int nthreads, ErrInfo* err) noexcept nogil:
+    cdef Py_ssize_t b
+    cdef char* work
+    cdef int code, tid, stop = 0
+    cdef int* stop_p = &stop
+    cdef ErrInfo* errs
+    cdef ErrInfo* mine
+    err.code = OK
+    if B <= 0:
+        return OK
+    if work_bytes < 16:
+        work_bytes = 16
+    if nthreads <= 1 or B == 1:
+        work = <char*> malloc(work_bytes)
+        if work == NULL:
+            err.code = E_NOMEM
+            return E_NOMEM
+        for b in range(B):
+            code = fn(ctx, b, work, err)
+            if code != OK:
+                err.code = code
+                err.b = b
+                break
+        free(work)
+        return err.code
+    if nthreads > B:
+        nthreads = <int> B
+    errs = <ErrInfo*> malloc(nthreads * sizeof(ErrInfo))
+    if errs == NULL:
+        err.code = E_NOMEM
+        return E_NOMEM
+    for tid in range(nthreads):
+        errs[tid].code = OK
+        errs[tid].b = B
+    with parallel(num_threads=nthreads):
+        tid = openmp.omp_get_thread_num()
+        mine = &errs[tid]
+        work = <char*> malloc(work_bytes + ERR_PAD)
+        if work == NULL:
+            mine.code = E_NOMEM
+            mine.b = 0
+            stop_p[0] = 1
+        for b in prange(B, schedule='static'):
+            if stop_p[0] or work == NULL:
+                continue
+            code = fn(ctx, b, work + ERR_PAD, <ErrInfo*> work)
+            if code != OK:
+                (<ErrInfo*> work).code = code
+                (<ErrInfo*> work).b = b
+                if mine.code == OK or b < mine.b:
+                    memcpy(mine, work, sizeof(ErrInfo))
+                stop_p[0] = 1
+        free(work)
+    for tid in range(nthreads):
+        if errs[tid].code != OK and (err.code == OK or errs[tid].b < err.b):
+            memcpy(err, &errs[tid], sizeof(ErrInfo))
+    free(errs)
+    return err.code
+
+
+# --- helpers for the def entry points ----------------------------------------------
+
+cdef Policy read_policy(tuple p):
+    """(mode, rtol, eps, order, gauge_tol) as built by linalgad._options."""
+    cdef Policy q
+    q.mode = p[0]
+    q.rtol = p[1]
+    q.eps = p[2]
+    q.order = p[3]
+    q.gauge_tol = p[4]
+    return q
+
+
+cdef object err_tuple(ErrInfo* e):
+    if e.code == OK:
+        return None
+    return (e.code, e.b, e.i, e.j, e.x, e.y, e.val, e.lim)
+
+
+cdef inline void* ptr_or_null(object a):
+    if a is None:
+        return NULL
+    return cnp.PyArray_DATA(<cnp.ndarray> a)

@@ -1,0 +1,478 @@
+# SVD and singular-value functions (polar): the hot loops of rules/svd.py and
+# rules/polar.py. The math, with the symbols used here, is in docs/svd.md.
+#
+# Thin SVD A = U diag(s) Vh of an m x n matrix, k = min(m, n), s descending.
+# A truncation keeps the first kk <= k triplets: its cotangents have kk
+# columns and are the full-SVD cotangents padded with zeros (exact pullback of
+# the truncated factors, coupling to the discarded spectrum included).
+#
+# Cost in GEMMs (square, both vector cotangents): J, K, U M, (U M) Vh = 4;
+# one vector cotangent: 3; singular values only: 1.
+
+cdef struct SvdCtx:
+    int m
+    int n
+    int k
+    int kk
+    void* U
+    double* s
+    void* Vh
+    void* g1        # vjp: dU (m x kk) | jvp: dA (m x n) | svfun: dG (m x n)
+    double* gs      # vjp: dS (kk) | jvp: out dS (kk) | svfun: g(s) (k) or NULL
+    void* g2        # vjp: dVh (kk x n) | jvp: out dVh (kk x n) | svfun: D- (k x k, double) or NULL
+    void* out       # vjp/svfun: (m x n) | jvp: out dU (m x kk)
+    Policy pol
+
+
+cdef inline bint _touched(signed char* t, int i, int m, int n, int kk,
+                          const scalar_t* gU, const scalar_t* gVh) noexcept nogil:
+    # does the cotangent touch singular vector i? (exact zero test: a loss
+    # that ignores a vector gives exactly zero there)
+    if t[i] < 0:
+        t[i] = i < kk and ((gU != NULL and col_nonzero(m, gU, kk, i))
+                           or (gVh != NULL and row_nonzero(n, gVh, n, i)))
+    return t[i] > 0
+
+
+cdef int svd_vjp_kernel(int m, int n, int k, int kk,
+                        const scalar_t* U, const double* s, const scalar_t* Vh,
+                        const scalar_t* gU, const double* gs, const scalar_t* gVh,
+                        scalar_t* out, char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
+    cdef int i, j, r, big = m if m > n else n
+    cdef scalar_t* J = <scalar_t*> work
+    cdef scalar_t* K = J + k * k
+    cdef scalar_t* M = K + k * k
+    cdef scalar_t* W = M + k * k
+    cdef double* sinv = <double*> (W + big * k)
+    cdef signed char* touched = <signed char*> (sinv + k)
+    cdef bint hasU = gU != NULL, hasV = gVh != NULL, vec = hasU or hasV
+    cdef bint cplx = is_cplx(U), fa, fb
+    cdef scalar_t one = 1, zero = 0, x, y, mij
+    cdef double c = 0.0, glim, a, bs, imJ, imK, gsum
+    cdef Gap g
+
+    if k == 0:
+        zero_block(m, n, out, n)
+        return OK
+    g = make_gap(pol, s[0])
+
+    # J = U^H dU, K = V^H dV = Vh dVh^H (k x kk; columns past kk are zero)
+    if hasU:
+        if kk < k:
+            zero_block(k, k, J, k)
+        gemm(c'C', c'N', k, kk, m, one, U, k, gU, kk, zero, J, k)
+        c = max_abs(k, k, J, k)
+    if hasV:
+        if kk < k:
+            zero_block(k, k, K, k)
+        gemm(c'N', c'C', k, kk, n, one, Vh, n, gVh, n, zero, K, k)
+        a = max_abs(k, k, K, k)
+        if a > c:
+            c = a
+    glim = pol.gauge_tol * c
+    for i in range(k):
+        touched[i] = -1
+        sinv[i] = 0.0
+
+    # 1/s where it appears: the complex diagonal and the rectangular terms
+    if vec and (cplx or m != n):
+        for i in range(k):
+            sinv[i] = inv_pos(s[i], &g, &fa)
+            if fa and pol.mode == STRICT and _touched(touched, i, m, n, kk, gU, gVh):
+                return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
+
+    # the k x k core M
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                mij = gs[i] if (gs != NULL and i < kk) else 0.0
+                if cplx and vec:
+                    imJ = im_(J[i * k + i]) if hasU else 0.0
+                    imK = im_(K[i * k + i]) if hasV else 0.0
+                    if fabs(imJ + imK) > glim:
+                        return set_err(e, E_GAUGE_PHASE, i, i, s[i], s[i], fabs(imJ + imK), glim)
+                    mij = mij + mkc(U, 0.0, 0.5 * (imJ - imK) * sinv[i])
+                M[i * k + i] = mij
+                continue
+            if not vec:
+                M[i * k + j] = 0
+                continue
+            x = (J[i * k + j] - conj_(J[j * k + i])) if hasU else zero
+            y = (K[i * k + j] - conj_(K[j * k + i])) if hasV else zero
+            a = inv_diff(s[j], s[i], -1 if i < j else 1, &g, &fa)
+            bs = inv_pos(s[j] + s[i], &g, &fb)
+            if fa or fb:
+                if pol.mode == STRICT:
+                    if _touched(touched, i, m, n, kk, gU, gVh) or _touched(touched, j, m, n, kk, gU, gVh):
+                        return set_err(e, E_DEGENERATE if fa else E_RANKDEF, i, j, s[i], s[j],
+                                       fabs(s[i] - s[j]), g.tol)
+                elif pol.mode == SUBSPACE or pol.mode == TAYLOR:
+                    if fa and abs_(x + y) > glim:
+                        return set_err(e, E_GAUGE_BLOCK, i, j, s[i], s[j], abs_(x + y), glim)
+                    if fb and abs_(x - y) > glim:
+                        return set_err(e, E_GAUGE_BLOCK, i, j, s[i], s[j], abs_(x - y), glim)
+            M[i * k + j] = 0.5 * a * (x + y) + 0.5 * bs * (x - y)
+
+    if not vec:
+        # singular values only: A_bar = (U diag(dS)) Vh, one GEMM
+        for r in range(m):
+            for j in range(k):
+                W[r * k + j] = U[r * k + j] * M[j * k + j]
+        gemm(c'N', c'N', m, n, k, one, W, k, Vh, n, zero, out, n)
+    elif m > k:
+        # tall: A_bar = [U (M - J S^-1) + dU S^-1] Vh   ((I - U U^H) never formed)
+        if hasU:
+            for r in range(m):
+                for j in range(k):
+                    W[r * k + j] = gU[r * kk + j] * sinv[j] if j < kk else zero
+            for i in range(k):
+                for j in range(k):
+                    M[i * k + j] = M[i * k + j] - J[i * k + j] * sinv[j]
+            gemm(c'N', c'N', m, k, k, one, U, k, M, k, one, W, k)
+        else:
+            gemm(c'N', c'N', m, k, k, one, U, k, M, k, zero, W, k)
+        gemm(c'N', c'N', m, n, k, one, W, k, Vh, n, zero, out, n)
+    elif n > k:
+        # wide: A_bar = U [(M - S^-1 K^H) Vh + S^-1 dVh]
+        if hasV:
+            for i in range(k):
+                for j in range(n):
+                    W[i * n + j] = gVh[i * n + j] * sinv[i] if i < kk else zero
+            for i in range(k):
+                for j in range(k):
+                    M[i * k + j] = M[i * k + j] - conj_(K[j * k + i]) * sinv[i]
+            gemm(c'N', c'N', k, n, k, one, M, k, Vh, n, one, W, n)
+        else:
+            gemm(c'N', c'N', k, n, k, one, M, k, Vh, n, zero, W, n)
+        gemm(c'N', c'N', m, n, k, one, U, k, W, n, zero, out, n)
+    else:
+        gemm(c'N', c'N', k, k, k, one, U, k, M, k, zero, W, k)
+        gemm(c'N', c'N', k, k, k, one, W, k, Vh, k, zero, out, k)
+    return OK
+
+
+cdef int svd_jvp_kernel(int m, int n, int k, int kk,
+                        const scalar_t* U, const double* s, const scalar_t* Vh,
+                        const scalar_t* dA, scalar_t* dU, double* ds, scalar_t* dVh,
+                        char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
+    # R = U^H dA V; dS = Re diag R; U^H dU = P, V^H dV = Q with
+    # P = (R + R^H)/2 o G- + (R - R^H)/2 o G+,  Q = (R + R^H)/2 o G- - (R - R^H)/2 o G+
+    # (G-_ij = 1/(s_j - s_i), G+_ij = 1/(s_j + s_i)); the imaginary diagonal is
+    # split evenly between P and Q (the tangent gauge).
+    cdef int i, j, r, big = m if m > n else n
+    cdef scalar_t* T = <scalar_t*> work
+    cdef scalar_t* R = T + big * k
+    cdef scalar_t* P = R + k * k
+    cdef scalar_t* Q = P + k * k
+    cdef double* sinv = <double*> (Q + k * k)
+    cdef bint cplx = is_cplx(U), fa, fb
+    cdef scalar_t one = 1, zero = 0, x, y, t
+    cdef double glim, a, bs
+    cdef Gap g
+
+    if kk == 0:
+        return OK
+    g = make_gap(pol, s[0])
+    if m >= n:
+        gemm(c'N', c'C', m, k, n, one, dA, n, Vh, n, zero, T, k)     # T = dA V
+        gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, R, k)       # R = U^H T
+    else:
+        gemm(c'C', c'N', k, n, m, one, U, k, dA, n, zero, T, n)      # T = U^H dA
+        gemm(c'N', c'C', k, k, n, one, T, n, Vh, n, zero, R, k)      # R = T V
+    for i in range(kk):
+        ds[i] = re_(R[i * k + i])
+    glim = pol.gauge_tol * max_abs(k, k, R, k)
+    for i in range(k):
+        sinv[i] = 0.0
+    if cplx or m != n:
+        for i in range(k):
+            sinv[i] = inv_pos(s[i], &g, &fa)
+            if fa and pol.mode == STRICT and i < kk:
+                return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                t = mkc(U, 0.0, 0.5 * im_(R[i * k + i]) * sinv[i])
+                P[i * k + i] = t
+                Q[i * k + i] = -t
+                continue
+            x = R[i * k + j] + conj_(R[j * k + i])
+            y = R[i * k + j] - conj_(R[j * k + i])
+            a = inv_diff(s[j], s[i], -1 if i < j else 1, &g, &fa)
+            bs = inv_pos(s[j] + s[i], &g, &fb)
+            if (fa or fb) and pol.mode == STRICT and (i < kk or j < kk):
+                if fa and abs_(x) > glim:
+                    return set_err(e, E_DEGENERATE, i, j, s[i], s[j], fabs(s[i] - s[j]), g.tol)
+                if fb and abs_(y) > glim:
+                    return set_err(e, E_RANKDEF, i, j, s[i], s[j], s[i] + s[j], g.tol)
+            P[i * k + j] = 0.5 * a * x + 0.5 * bs * y
+            Q[i * k + j] = 0.5 * a * x - 0.5 * bs * y
+
+    if m > k:
+        # tall: dU = U (P - R S^-1) + T S^-1;  dVh = Q^H Vh
+        for i in range(k):
+            for j in range(k):
+                P[i * k + j] = P[i * k + j] - R[i * k + j] * sinv[j]
+        for r in range(m):
+            for j in range(kk):
+                dU[r * kk + j] = T[r * k + j] * sinv[j]
+        gemm(c'N', c'N', m, kk, k, one, U, k, P, k, one, dU, kk)
+        gemm(c'C', c'N', kk, n, k, one, Q, k, Vh, n, zero, dVh, n)
+    elif n > k:
+        # wide: dU = U P;  dVh = (Q^H - S^-1 R) Vh + S^-1 T
+        gemm(c'N', c'N', m, kk, k, one, U, k, P, k, zero, dU, kk)
+        for i in range(k):
+            for j in range(k):
+                P[i * k + j] = conj_(Q[j * k + i]) - R[i * k + j] * sinv[i]
+        for i in range(kk):
+            for j in range(n):
+                dVh[i * n + j] = T[i * n + j] * sinv[i]
+        gemm(c'N', c'N', kk, n, k, one, P, k, Vh, n, one, dVh, n)
+    else:
+        gemm(c'N', c'N', m, kk, k, one, U, k, P, k, zero, dU, kk)
+        gemm(c'C', c'N', kk, n, k, one, Q, k, Vh, n, zero, dVh, n)
+    return OK
+
+
+cdef int svfun_kernel(int m, int n, int k,
+                      const scalar_t* U, const double* s, const scalar_t* Vh,
+                      const scalar_t* G, const double* gv, const double* Dm,
+                      scalar_t* out, char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
+    # Derivative of F(A) = U diag(g(s)) Vh applied to G (a cotangent of F, or a
+    # tangent dA: the map is self-adjoint). With Z = U^H G V:
+    #   C = (Z + Z^H)/2 o D- + (Z - Z^H)/2 o D+,
+    #   D-_ij = (g_i - g_j)/(s_i - s_j) (D-_ii = g'(s_i)), D+_ij = (g_i + g_j)/(s_i + s_j),
+    #   out = U C Vh + (I - U U^H) G V h V^H + U h U^H G (I - V V^H),  h = g/s.
+    # Polar (g = 1): D- = 0, only sums of singular values appear, so the rule
+    # is exact at any degeneracy (orthogonal input included). gv NULL: g = 1;
+    # Dm NULL: D- = 0.
+    cdef int i, j, r, big = m if m > n else n
+    cdef scalar_t* T = <scalar_t*> work
+    cdef scalar_t* Z = T + big * k
+    cdef scalar_t* C = Z + k * k
+    cdef double* h = <double*> (C + k * k)
+    cdef bint cplx = is_cplx(U), fa
+    cdef scalar_t one = 1, zero = 0, x, y
+    cdef double glim, bs, gi, gj
+    cdef Gap g
+
+    if k == 0:
+        zero_block(m, n, out, n)
+        return OK
+    g = make_gap(pol, s[0])
+    if m >= n:
+        gemm(c'N', c'C', m, k, n, one, G, n, Vh, n, zero, T, k)      # T = G V
+        gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, Z, k)       # Z = U^H T
+    else:
+        gemm(c'C', c'N', k, n, m, one, U, k, G, n, zero, T, n)       # T = U^H G
+        gemm(c'N', c'C', k, k, n, one, T, n, Vh, n, zero, Z, k)      # Z = T V
+    glim = pol.gauge_tol * max_abs(k, k, Z, k)
+    for i in range(k):
+        gi = gv[i] if gv != NULL else 1.0
+        h[i] = gi * inv_pos(s[i], &g, &fa)
+        if fa and pol.mode == STRICT and gi != 0.0 and (m != n or (cplx and fabs(im_(Z[i * k + i])) > glim)):
+            return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
+    for i in range(k):
+        gi = gv[i] if gv != NULL else 1.0
+        for j in range(k):
+            if i == j:
+                C[i * k + i] = mkc(U, (Dm[i * k + i] * re_(Z[i * k + i])) if Dm != NULL else 0.0,
+                                   im_(Z[i * k + i]) * h[i])
+                continue
+            gj = gv[j] if gv != NULL else 1.0
+            x = Z[i * k + j] + conj_(Z[j * k + i])
+            y = Z[i * k + j] - conj_(Z[j * k + i])
+            bs = (gi + gj) * inv_pos(s[i] + s[j], &g, &fa)
+            if fa and gi + gj != 0.0:
+                if pol.mode == STRICT and abs_(y) > glim:
+                    return set_err(e, E_RANKDEF, i, j, s[i], s[j], s[i] + s[j], g.tol)
+            C[i * k + j] = 0.5 * bs * y
+            if Dm != NULL:
+                C[i * k + j] = C[i * k + j] + 0.5 * Dm[i * k + j] * x
+
+    if m > k:
+        # tall: out = [U (C - Z h) + T h] Vh
+        for i in range(k):
+            for j in range(k):
+                C[i * k + j] = C[i * k + j] - Z[i * k + j] * h[j]
+        for r in range(m):
+            for j in range(k):
+                T[r * k + j] = T[r * k + j] * h[j]
+        gemm(c'N', c'N', m, k, k, one, U, k, C, k, one, T, k)
+        gemm(c'N', c'N', m, n, k, one, T, k, Vh, n, zero, out, n)
+    elif n > k:
+        # wide: out = U [(C - h Z) Vh + h T]
+        for i in range(k):
+            for j in range(k):
+                C[i * k + j] = C[i * k + j] - Z[i * k + j] * h[i]
+        for i in range(k):
+            for j in range(n):
+                T[i * n + j] = T[i * n + j] * h[i]
+        gemm(c'N', c'N', k, n, k, one, C, k, Vh, n, one, T, n)
+        gemm(c'N', c'N', m, n, k, one, U, k, T, n, zero, out, n)
+    else:
+        gemm(c'N', c'N', k, k, k, one, U, k, C, k, zero, T, k)
+        gemm(c'N', c'N', k, k, k, one, T, k, Vh, k, zero, out, k)
+    return OK
+
+
+# --- per-matrix adapters (batch offsets) -----------------------------------------
+
+cdef inline int _svd_vjp_item(SvdCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef Py_ssize_t m = c.m, n = c.n, k = c.k, kk = c.kk
+    return svd_vjp_kernel(c.m, c.n, c.k, c.kk,
+                          (<scalar_t*> c.U) + b * m * k, c.s + b * k, (<scalar_t*> c.Vh) + b * k * n,
+                          NULL if c.g1 == NULL else (<scalar_t*> c.g1) + b * m * kk,
+                          NULL if c.gs == NULL else c.gs + b * kk,
+                          NULL if c.g2 == NULL else (<scalar_t*> c.g2) + b * kk * n,
+                          (<scalar_t*> c.out) + b * m * n, w, &c.pol, e)
+
+
+cdef inline int _svd_jvp_item(SvdCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef Py_ssize_t m = c.m, n = c.n, k = c.k, kk = c.kk
+    return svd_jvp_kernel(c.m, c.n, c.k, c.kk,
+                          (<scalar_t*> c.U) + b * m * k, c.s + b * k, (<scalar_t*> c.Vh) + b * k * n,
+                          (<scalar_t*> c.g1) + b * m * n,
+                          (<scalar_t*> c.out) + b * m * kk, c.gs + b * kk,
+                          (<scalar_t*> c.g2) + b * kk * n, w, &c.pol, e)
+
+
+cdef inline int _svfun_item(SvdCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef Py_ssize_t m = c.m, n = c.n, k = c.k
+    return svfun_kernel(c.m, c.n, c.k,
+                        (<scalar_t*> c.U) + b * m * k, c.s + b * k, (<scalar_t*> c.Vh) + b * k * n,
+                        (<scalar_t*> c.g1) + b * m * n,
+                        NULL if c.gs == NULL else c.gs + b * k,
+                        NULL if c.g2 == NULL else (<double*> c.g2) + b * k * k,
+                        (<scalar_t*> c.out) + b * m * n, w, &c.pol, e)
+
+
+cdef int _svd_vjp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svd_vjp_item(<SvdCtx*> c, b, w, e, <float*> NULL)
+cdef int _svd_vjp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svd_vjp_item(<SvdCtx*> c, b, w, e, <double*> NULL)
+cdef int _svd_vjp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svd_vjp_item(<SvdCtx*> c, b, w, e, <cfloat_t*> NULL)
+cdef int _svd_vjp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svd_vjp_item(<SvdCtx*> c, b, w, e, <cdouble_t*> NULL)
+
+cdef int _svd_jvp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svd_jvp_item(<SvdCtx*> c, b, w, e, <float*> NULL)
+cdef int _svd_jvp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svd_jvp_item(<SvdCtx*> c, b, w, e, <double*> NULL)
+cdef int _svd_jvp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svd_jvp_item(<SvdCtx*> c, b, w, e, <cfloat_t*> NULL)
+cdef int _svd_jvp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svd_jvp_item(<SvdCtx*> c, b, w, e, <cdouble_t*> NULL)
+
+cdef int _svfun_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svfun_item(<SvdCtx*> c, b, w, e, <float*> NULL)
+cdef int _svfun_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svfun_item(<SvdCtx*> c, b, w, e, <double*> NULL)
+cdef int _svfun_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svfun_item(<SvdCtx*> c, b, w, e, <cfloat_t*> NULL)
+cdef int _svfun_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _svfun_item(<SvdCtx*> c, b, w, e, <cdouble_t*> NULL)
+
+
+# --- def entry points (validated by the Python layer; re-checked cheaply here) ------
+
+cdef SvdCtx _svd_ctx(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, int kk, tuple policy) except *:
+    cdef SvdCtx c
+    check_stack(U, "U", 3)
+    check_real(s, "s", 2)
+    check_stack(Vh, "Vh", 3)
+    c.m = <int> U.shape[1]
+    c.k = <int> U.shape[2]
+    c.n = <int> Vh.shape[2]
+    c.kk = kk
+    if Vh.shape[1] != c.k or s.shape[1] != c.k or Vh.shape[0] != U.shape[0] or s.shape[0] != U.shape[0]:
+        raise ValueError("inconsistent SVD factors")
+    if cnp.PyArray_TYPE(Vh) != cnp.PyArray_TYPE(U):
+        raise TypeError("U and Vh must have the same dtype")
+    c.U = cnp.PyArray_DATA(U)
+    c.s = <double*> cnp.PyArray_DATA(s)
+    c.Vh = cnp.PyArray_DATA(Vh)
+    c.g1 = c.g2 = c.out = NULL
+    c.gs = NULL
+    c.pol = read_policy(policy)
+    return c
+
+
+def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, object gVh,
+            cnp.ndarray out, int kk, tuple policy, int nthreads=1):
+    """Pullback of a stack of thin SVDs: U (B,m,k), s (B,k) float64, Vh (B,k,n);
+    gU (B,m,kk), gs (B,kk) float64, gVh (B,kk,n), each or None; out (B,m,n).
+    Returns None, or an error tuple for linalgad._errors."""
+    cdef SvdCtx c = _svd_ctx(U, s, Vh, kk, policy)
+    cdef ErrInfo e
+    cdef int t = cnp.PyArray_TYPE(U)
+    cdef Py_ssize_t B = U.shape[0]
+    cdef size_t wb = itemsize(t) * (3 * c.k * c.k + max(c.m, c.n) * c.k) + 9 * c.k + 64
+    check_like(out, U, "out", B, c.m, c.n)
+    if gU is not None:
+        check_like(gU, U, "dU", B, c.m, kk)
+        c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gU)
+    if gVh is not None:
+        check_like(gVh, U, "dVh", B, kk, c.n)
+        c.g2 = cnp.PyArray_DATA(<cnp.ndarray> gVh)
+    if gs is not None:
+        check_real(gs, "dS", 2)
+        if gs.shape[1] != kk:
+            raise ValueError("dS has the wrong length")
+        c.gs = <double*> cnp.PyArray_DATA(<cnp.ndarray> gs)
+    c.out = cnp.PyArray_DATA(out)
+    cdef item_fn fn = pick(t, _svd_vjp_f, _svd_vjp_d, _svd_vjp_c, _svd_vjp_z)
+    with nogil:
+        run_batch(fn, &c, B, wb, nthreads, &e)
+    return err_tuple(&e)
+
+
+def svd_jvp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray dA,
+            cnp.ndarray dU, cnp.ndarray ds, cnp.ndarray dVh, int kk, tuple policy, int nthreads=1):
+    """Pushforward of a stack of thin SVDs along dA (B,m,n) into dU (B,m,kk),
+    ds (B,kk) float64 and dVh (B,kk,n). Returns None or an error tuple."""
+    cdef SvdCtx c = _svd_ctx(U, s, Vh, kk, policy)
+    cdef ErrInfo e
+    cdef int t = cnp.PyArray_TYPE(U)
+    cdef Py_ssize_t B = U.shape[0]
+    cdef size_t wb = itemsize(t) * (3 * c.k * c.k + max(c.m, c.n) * c.k) + 8 * c.k + 64
+    check_like(dA, U, "dA", B, c.m, c.n)
+    check_like(dU, U, "dU", B, c.m, kk)
+    check_like(dVh, U, "dVh", B, kk, c.n)
+    check_real(ds, "dS", 2)
+    c.g1 = cnp.PyArray_DATA(dA)
+    c.out = cnp.PyArray_DATA(dU)
+    c.gs = <double*> cnp.PyArray_DATA(ds)
+    c.g2 = cnp.PyArray_DATA(dVh)
+    cdef item_fn fn = pick(t, _svd_jvp_f, _svd_jvp_d, _svd_jvp_c, _svd_jvp_z)
+    with nogil:
+        run_batch(fn, &c, B, wb, nthreads, &e)
+    return err_tuple(&e)
+
+
+def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray G,
+                object gv, object Dm, cnp.ndarray out, tuple policy, int nthreads=1):
+    """Derivative of U diag(g(s)) Vh applied to G (B,m,n): a cotangent of the
+    function (pullback) or a tangent of A (pushforward; the map is self-adjoint).
+    gv (B,k) = g(s) or None for g = 1; Dm (B,k,k) first divided differences or
+    None for zero. Returns None or an error tuple."""
+    cdef SvdCtx c = _svd_ctx(U, s, Vh, 0, policy)
+    cdef ErrInfo e
+    cdef int t = cnp.PyArray_TYPE(U)
+    cdef Py_ssize_t B = U.shape[0]
+    cdef size_t wb = itemsize(t) * (2 * c.k * c.k + max(c.m, c.n) * c.k) + 8 * c.k + 64
+    check_like(G, U, "G", B, c.m, c.n)
+    check_like(out, U, "out", B, c.m, c.n)
+    c.g1 = cnp.PyArray_DATA(G)
+    c.out = cnp.PyArray_DATA(out)
+    if gv is not None:
+        check_real(gv, "g", 2)
+        c.gs = <double*> cnp.PyArray_DATA(<cnp.ndarray> gv)
+    if Dm is not None:
+        check_real(Dm, "Dm", 3)
+        c.g2 = cnp.PyArray_DATA(<cnp.ndarray> Dm)
+    cdef item_fn fn = pick(t, _svfun_f, _svfun_d, _svfun_c, _svfun_z)
+    with nogil:
+        run_batch(fn, &c, B, wb, nthreads, &e)
+    return err_tuple(&e)
