@@ -76,7 +76,7 @@ def matrix_stack(A, name="A", *, square=False, check_finite=True):
         raise ValueError(f"{name} must be square in its last two axes, got shape {a.shape}")
     batch = a.shape[:-2]
     m, n = a.shape[-2:]
-    data = np.ascontiguousarray(a, dtype=dt).reshape((-1, m, n))
+    data = np.ascontiguousarray(a, dtype=dt).reshape((int(np.prod(batch, dtype=np.int64)), m, n))
     if check_finite and data.size and not np.isfinite(data).all():
         raise ValueError(f"{name} contains NaN or Inf")
     return Stack(data, batch, sparse)
