@@ -1,0 +1,593 @@
+"""Checks for rule authors: finite differences, adjointness, gauge-fixed FD.
+
+Every check compares two numbers per direction E and raises AssertionError
+naming the direction, both numbers, the absolute and relative error and the
+tolerance; on success it returns a :class:`CheckReport` (printable).
+
+Pass criterion, for a derivative ``d`` (from the rule) and a reference ``r``::
+
+    |d - r| <= atol * ref + rtol * max(|d|, |r|)
+
+with ``ref = ||G|| * ||E||`` (the Cauchy-Schwarz bound of the directional
+derivative), so ``atol`` is relative to the problem's size and a direction in
+which the derivative is ~0 does not need an exact zero. Finite differences
+need gauge-invariant losses: use :func:`invariant_loss`. See docs/gauge.md.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "TOLERANCES", "tolerance", "random_matrix", "direction", "check_vjp", "check_jvp",
+    "check_adjoint", "check_fd_gauge_fixed", "invariant_loss", "CheckReport",
+]
+
+# (rtol, atol). 64-bit: a 4-point central difference in float64 at the default
+# step is accurate to ~1e-9 relative on well-separated spectra. 32-bit: the
+# rule runs in float32 (eps 1.2e-7, amplified by 1/gap) and is compared with a
+# float64 difference.
+TOLERANCES = {
+    np.dtype("float64"): (1e-6, 1e-8),
+    np.dtype("complex128"): (1e-6, 1e-8),
+    np.dtype("float32"): (1e-3, 1e-4),
+    np.dtype("complex64"): (1e-3, 1e-4),
+}
+
+# Adjointness has no truncation error: 64-bit dtypes get a tighter default.
+_ADJOINT_FACTOR = {"f8": 1e-3, "c16": 1e-3, "f4": 1.0, "c8": 1.0}
+
+_STRUCTURES = (None, "hermitian", "lower", "upper", "real", "diagonal")
+
+
+def _dtype_of(A):
+    dt = np.dtype(A.dtype)
+    if dt.kind in "biu":
+        return np.dtype(np.float64)
+    if dt not in TOLERANCES:
+        raise TypeError(f"no tolerance for dtype {dt}; known: {sorted(map(str, TOLERANCES))}")
+    return dt
+
+
+def tolerance(dtype):
+    """``(rtol, atol)`` for arrays of ``dtype`` (integers count as float64)."""
+    dt = np.dtype(dtype)
+    if dt.kind in "biu":
+        dt = np.dtype(np.float64)
+    try:
+        return TOLERANCES[dt.newbyteorder("=")]
+    except KeyError:
+        raise TypeError(f"no tolerance for dtype {dt}; known: {sorted(map(str, TOLERANCES))}") from None
+
+
+def _wide(dtype):
+    """The 64-bit dtype of the same kind (finite differences run there)."""
+    return np.dtype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
+
+
+def _issparse(A):
+    try:
+        import scipy.sparse as sp
+    except ImportError:  # pragma: no cover
+        return False
+    return sp.issparse(A)
+
+
+def _dense(X):
+    if X is None:
+        return None
+    return X.toarray() if _issparse(X) else np.asarray(X)
+
+
+# ---------------------------------------------------------------- test data
+
+def _haar(rng, batch, m, k, cplx):
+    """Random m x k matrices with orthonormal columns (Haar, via QR)."""
+    Z = rng.standard_normal(batch + (m, k))
+    if cplx:
+        Z = Z + 1j * rng.standard_normal(batch + (m, k))
+    Q, R = np.linalg.qr(Z)
+    d = np.diagonal(R, axis1=-2, axis2=-1)
+    ph = np.where(np.abs(d) > 0, d / np.where(np.abs(d) > 0, np.abs(d), 1), 1)
+    return Q * np.conj(ph)[..., None, :]
+
+
+def _default_values(rng, batch, k, kind):
+    """Well separated (gaps >= 0.75), O(1..k) values; descending for
+    "general" (singular values), ascending otherwise (eigenvalues)."""
+    u = rng.random(batch + (k,))
+    i = np.arange(k, dtype=float)
+    if kind == "general":
+        return (k - i) + 0.25 * u
+    if kind == "psd":
+        return (1.0 + i) + 0.25 * u
+    return (i - (k - 1) / 2.0) + 0.25 * u
+
+
+def random_matrix(shape, dtype=np.float64, *, kind="general", spectrum=None, gap=None,
+                  rank=None, seed=None):
+    """A seeded random stack of matrices of ``shape`` (..., m, n).
+
+    ``kind``: "general" (U diag(s) V^H with Haar U, V), "hermitian"
+    (V diag(w) V^H), "psd" (the same with w >= 0) or "unitary" (orthonormal
+    columns, or rows when wide). ``spectrum``: the singular values (general)
+    or eigenvalues (hermitian/psd), broadcast over the batch. ``gap``: the two
+    leading values (largest singular values; largest eigenvalues) are exactly
+    ``gap`` apart, the others stay well separated. ``rank``: the number of
+    non-zero values (the smallest, by modulus, are set to zero). Complex
+    dtypes give complex matrices.
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) < 2:
+        raise ValueError(f"shape must be (..., m, n), got {shape}")
+    dt = np.dtype(dtype)
+    if dt.kind not in "fc":
+        raise TypeError(f"dtype must be a float or complex dtype, got {dt}")
+    if kind not in ("general", "hermitian", "psd", "unitary"):
+        raise ValueError(f"kind must be 'general', 'hermitian', 'psd' or 'unitary', got {kind!r}")
+    rng = np.random.default_rng(seed)
+    batch, (m, n) = shape[:-2], shape[-2:]
+    cplx = dt.kind == "c"
+    if kind == "unitary":
+        if spectrum is not None or gap is not None or rank is not None:
+            raise ValueError("kind='unitary' takes no spectrum, gap or rank")
+        Q = _haar(rng, batch, max(m, n), min(m, n), cplx)
+        return (Q if m >= n else np.conj(Q).swapaxes(-1, -2)).astype(dt)
+    if kind != "general" and m != n:
+        raise ValueError(f"kind={kind!r} needs square matrices, got shape {shape}")
+    k = min(m, n)
+    if spectrum is None:
+        vals = _default_values(rng, batch, k, kind)
+    else:
+        vals = np.array(np.broadcast_to(np.asarray(spectrum, dtype=float), batch + (k,)))
+        if kind in ("general", "psd") and (vals < 0).any():
+            raise ValueError(f"spectrum of kind={kind!r} must be >= 0")
+    if gap is not None:
+        if k < 2:
+            raise ValueError("gap needs at least 2 singular/eigen-values")
+        if kind == "general":
+            o = np.argsort(-vals, axis=-1)
+        else:
+            o = np.argsort(vals, axis=-1)[..., ::-1]
+        top2 = np.take_along_axis(vals, o[..., 1:2], axis=-1)
+        np.put_along_axis(vals, o[..., 0:1], top2 + float(gap), axis=-1)
+    if rank is not None:
+        if not 0 <= rank <= k:
+            raise ValueError(f"rank must be in [0, {k}], got {rank}")
+        o = np.argsort(np.abs(vals), axis=-1, kind="stable")
+        np.put_along_axis(vals, o[..., : k - rank], 0.0, axis=-1)
+    if kind == "general":
+        U = _haar(rng, batch, m, k, cplx)
+        V = _haar(rng, batch, n, k, cplx)
+        A = (U * vals[..., None, :]) @ np.conj(V).swapaxes(-1, -2)
+    else:
+        V = _haar(rng, batch, n, n, cplx)
+        A = (V * vals[..., None, :]) @ np.conj(V).swapaxes(-1, -2)
+        A = 0.5 * (A + np.conj(A).swapaxes(-1, -2))
+    return A.astype(dt)
+
+
+def _structured(E, structure):
+    if structure is None or structure == "real":
+        return E
+    if structure == "hermitian":
+        if E.shape[-1] != E.shape[-2]:
+            raise ValueError(f"structure='hermitian' needs square matrices, got {E.shape}")
+        return 0.5 * (E + np.conj(E).swapaxes(-1, -2))
+    if structure == "lower":
+        return np.tril(E)
+    if structure == "upper":
+        return np.triu(E)
+    if structure == "diagonal":
+        d = np.diagonal(E, axis1=-2, axis2=-1)
+        out = np.zeros_like(E)
+        idx = np.arange(d.shape[-1])
+        out[..., idx, idx] = d
+        return out
+    raise ValueError(f"structure must be one of {_STRUCTURES}, got {structure!r}")
+
+
+def direction(A, *, structure=None, seed=None):
+    """A random tangent of A's shape and dtype (standard normal entries).
+
+    ``structure``: None, "hermitian", "lower", "upper", "real" (real entries
+    even for complex A) or "diagonal". For a scipy.sparse A the tangent has
+    random values on A's stored pattern and is returned in A's format.
+    """
+    rng = np.random.default_rng(seed)
+    if _issparse(A):
+        if structure not in (None, "real"):
+            raise ValueError("a sparse A takes structure None or 'real' (values on its pattern)")
+        S = A.tocoo()
+        cplx = np.dtype(A.dtype).kind == "c" and structure != "real"
+        v = rng.standard_normal(S.nnz)
+        if cplx:
+            v = v + 1j * rng.standard_normal(S.nnz)
+        import scipy.sparse as sp
+        out = sp.coo_matrix((v.astype(A.dtype), (S.row, S.col)), shape=A.shape)
+        return out.asformat(A.format)
+    A = np.asarray(A)
+    dt = _dtype_of(A)
+    E = rng.standard_normal(A.shape)
+    if dt.kind == "c" and structure != "real":
+        E = E + 1j * rng.standard_normal(A.shape)
+    return _structured(E, structure).astype(dt)
+
+
+# ---------------------------------------------------------------- reports
+
+@dataclass
+class CheckRow:
+    label: str
+    computed: float
+    reference: float
+    abs_err: float
+    rel_err: float
+    tol: float
+
+    @property
+    def ok(self):
+        return self.abs_err <= self.tol
+
+
+@dataclass
+class CheckReport:
+    """Result of a check: one row per direction (and factor)."""
+
+    name: str
+    what: str
+    rows: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return all(r.ok for r in self.rows)
+
+    @property
+    def max_rel_err(self):
+        return max((r.rel_err for r in self.rows), default=0.0)
+
+    def __str__(self):
+        head = f"{self.name}: {self.what}\n"
+        cols = f"  {'direction':<24}{'rule':>15}{'reference':>15}{'abs err':>11}{'rel err':>11}{'tol':>11}\n"
+        body = "".join(
+            f"  {r.label:<24}{r.computed:>15.8g}{r.reference:>15.8g}{r.abs_err:>11.3g}"
+            f"{r.rel_err:>11.3g}{r.tol:>11.3g}{'' if r.ok else '  <-- FAIL'}\n"
+            for r in self.rows
+        )
+        return head + cols + body
+
+    __repr__ = __str__
+
+    def _raise_if_failed(self):
+        if not self.ok:
+            bad = [r for r in self.rows if not r.ok]
+            first = bad[0]
+            raise AssertionError(
+                f"{self.name} failed in {len(bad)} of {len(self.rows)} checks; first: direction "
+                f"{first.label}: rule gives {first.computed!r}, reference {first.reference!r} "
+                f"(abs err {first.abs_err:.3g}, rel err {first.rel_err:.3g}, tol {first.tol:.3g})\n"
+                + str(self)
+            )
+        return self
+
+
+def _row(label, d, r, ref, rtol, atol):
+    d, r = float(d), float(r)
+    err = abs(d - r)
+    big = max(abs(d), abs(r))
+    rel = err / big if big > 0 else (0.0 if err == 0 else np.inf)
+    return CheckRow(label, d, r, err, rel, atol * ref + rtol * big)
+
+
+def _rdot(X, Y):
+    """Re<X, Y> = Re sum(conj(X) * Y)."""
+    return float(np.real(np.vdot(np.asarray(X).ravel(), np.asarray(Y).ravel())))
+
+
+def _norm(X):
+    return float(np.linalg.norm(np.asarray(X).ravel()))
+
+
+# ---------------------------------------------------------------- finite differences
+
+_STENCILS = {
+    2: ((-1, 1), (-0.5, 0.5)),
+    4: ((-2, -1, 1, 2), (1 / 12, -8 / 12, 8 / 12, -1 / 12)),
+    6: ((-3, -2, -1, 1, 2, 3), (-1 / 60, 9 / 60, -45 / 60, 45 / 60, -9 / 60, 1 / 60)),
+}
+
+
+def _stencil(points):
+    p = 4 if points == 5 else points  # the 5-point stencil has a zero centre weight
+    if p not in _STENCILS:
+        raise ValueError(f"points must be 2, 4, 5 or 6, got {points!r}")
+    return _STENCILS[p], p
+
+
+def _maxabs(A):
+    if _issparse(A):
+        return float(abs(A).max()) if A.nnz else 0.0
+    A = np.asarray(A)
+    return float(np.abs(A).max()) if A.size else 0.0
+
+
+def _upcast(A):
+    if _issparse(A):
+        return A.astype(_wide(_dtype_of(A)))
+    A = np.asarray(A)
+    return A.astype(_wide(_dtype_of(A)))
+
+
+def _step(A, E, points, step):
+    """Step along E: eps64^(1/(p+1)) (the optimum of truncation vs rounding
+    for a p-th order stencil) times max|A|, per unit max|E|."""
+    (_, _), p = _stencil(points)
+    if step is not None:
+        return float(step)
+    scale = _maxabs(A) or 1.0
+    return np.finfo(np.float64).eps ** (1.0 / (p + 1)) * scale / (_maxabs(E) or 1.0)
+
+
+def _fd(f, A, E, h, points):
+    """sum_k w_k f(A + c_k h E) / h; f returns an array or a tuple of arrays."""
+    (cs, ws), _ = _stencil(points)
+    acc = None
+    for c, w in zip(cs, ws):
+        v = f(A + (c * h) * E)
+        if isinstance(v, tuple):
+            v = tuple(None if x is None else w * np.asarray(x, dtype=_wide(np.asarray(x).dtype))
+                      for x in v)
+            acc = v if acc is None else tuple(
+                None if a is None else a + b for a, b in zip(acc, v))
+        else:
+            v = w * np.asarray(v, dtype=np.float64 if np.isrealobj(v) else np.complex128)
+            acc = v if acc is None else acc + v
+    if isinstance(acc, tuple):
+        return tuple(None if a is None else a / h for a in acc)
+    return acc / h
+
+
+def _directions(A, n_directions, structure, seed):
+    """(label, E) pairs: random E; for complex A also Re(E) and i Im(E)
+    of the first one (both keep the structure)."""
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(0, 2**63 - 1, size=max(n_directions, 1))
+    out = [(f"random #{i}", direction(A, structure=structure, seed=int(s)))
+           for i, s in enumerate(seeds[:n_directions])]
+    cplx = np.dtype(A.dtype).kind == "c"
+    if cplx and structure != "real" and out:
+        E = out[0][1]
+        out += [("real part of #0", E.real.astype(E.dtype)),
+                ("imag part of #0", (1j * E.imag).astype(E.dtype))]
+    return out
+
+
+def _tols(A, rtol, atol):
+    r0, a0 = tolerance(_dtype_of(A))
+    return (r0 if rtol is None else rtol), (a0 if atol is None else atol)
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, tuple) else (x,)
+
+
+def check_vjp(vjp, A, loss, dloss, *, n_directions=3, structure=None, points=4, step=None,
+              rtol=None, atol=None, seed=0):
+    """Directional finite-difference check of a VJP.
+
+    ``vjp(A) -> (res, pullback)``; ``loss(res)`` a real number, gauge
+    invariant; ``dloss(res)`` the tuple of cotangents passed positionally to
+    ``pullback`` (None allowed). For each direction E compares
+    ``Re<pullback(*dloss(res)), E>`` with a central difference of
+    ``t -> loss(vjp(A + t E)[0])`` (float32/complex64 A are differenced in
+    64 bits). Raises AssertionError on failure; returns a CheckReport.
+    """
+    rtol, atol = _tols(A, rtol, atol)
+    res, pullback = vjp(A)
+    G = _dense(pullback(*_as_tuple(dloss(res))))
+    A64 = _upcast(A)
+    report = CheckReport("check_vjp", "Re<pullback(dloss), E> vs finite difference of loss")
+    for label, E in _directions(A, n_directions, structure, seed):
+        Ed = _dense(E)
+        h = _step(A64, E, points, step)
+        fd = _fd(lambda X: loss(vjp(X)[0]), A64, _upcast(E), h, points)
+        report.rows.append(_row(label, _rdot(G, Ed), fd, _norm(G) * _norm(Ed), rtol, atol))
+    return report._raise_if_failed()
+
+
+def _tangent_dot(ct, tan):
+    total = 0.0
+    ct, tan = _as_tuple(ct), _as_tuple(tan)
+    if len(ct) != len(tan):
+        raise ValueError(f"dloss gives {len(ct)} cotangents but the tangent has {len(tan)} parts")
+    for c, t in zip(ct, tan):
+        if c is not None and t is not None:
+            total += _rdot(c, t)
+    return total
+
+
+def _pair_norm(ct, tan):
+    return float(np.sqrt(sum(_norm(c) ** 2 * _norm(t) ** 2 for c, t in zip(_as_tuple(ct), _as_tuple(tan))
+                             if c is not None and t is not None)))
+
+
+def check_jvp(jvp, A, loss, dloss, *, n_directions=3, structure=None, points=4, step=None,
+              rtol=None, atol=None, seed=0):
+    """Directional finite-difference check of a JVP.
+
+    ``jvp(A, E) -> (res, tan)``; compares ``sum_i Re<dloss(res)[i], tan[i]>``
+    (None entries skipped) with a central difference of
+    ``t -> loss(jvp(A + t E, E)[0])``. Same arguments and output as
+    :func:`check_vjp`.
+    """
+    rtol, atol = _tols(A, rtol, atol)
+    A64 = _upcast(A)
+    report = CheckReport("check_jvp", "sum_i Re<dloss_i, tangent_i> vs finite difference of loss")
+    for label, E in _directions(A, n_directions, structure, seed):
+        res, tan = jvp(A, E)
+        ct = dloss(res)
+        h = _step(A64, E, points, step)
+        E64 = _upcast(E)
+        fd = _fd(lambda X: loss(jvp(X, E64)[0]), A64, E64, h, points)
+        report.rows.append(_row(label, _tangent_dot(ct, tan), fd, _pair_norm(ct, tan), rtol, atol))
+    return report._raise_if_failed()
+
+
+def check_adjoint(vjp, jvp, A, dloss, *, n_directions=3, structure=None, rtol=None, atol=None,
+                  seed=0):
+    """The dot-product test, no finite differences:
+    ``Re<pullback(*dloss(res)), E> == sum_i Re<dloss(res)[i], jvp(A, E)[1][i]>``.
+
+    Needs a gauge-invariant cotangent (else the JVP's gauge choice shows).
+    Default tolerance: the dtype's, times 1e-3 for 64-bit dtypes.
+    """
+    dt = _dtype_of(A)
+    f = _ADJOINT_FACTOR[dt.str[1:]]
+    r0, a0 = tolerance(dt)
+    rtol = r0 * f if rtol is None else rtol
+    atol = a0 * f if atol is None else atol
+    res, pullback = vjp(A)
+    ct = _as_tuple(dloss(res))
+    G = _dense(pullback(*ct))
+    report = CheckReport("check_adjoint", "Re<pullback(dloss), E> vs sum_i Re<dloss_i, jvp tangent_i>")
+    for label, E in _directions(A, n_directions, structure, seed):
+        _, tan = jvp(A, E)
+        Ed = _dense(E)
+        ref = max(_norm(G) * _norm(Ed), _pair_norm(ct, tan))
+        report.rows.append(_row(label, _rdot(G, Ed), _tangent_dot(ct, tan), ref, rtol, atol))
+    return report._raise_if_failed()
+
+
+def check_fd_gauge_fixed(jvp, A, fix, *, primal=None, n_directions=3, structure=None, points=4,
+                         step=None, rtol=None, atol=None, seed=0):
+    """Finite differences of gauge-fixed factors against the canonical-gauge JVP.
+
+    ``jvp(A, E, gauge="canonical") -> (res, tan)``; ``fix(res) -> res`` puts
+    a result in the canonical gauge (e.g. ``linalgad.gauge.fix_svd``);
+    ``primal(A) -> res`` defaults to ``jvp(A, 0)[0]``. For each direction and
+    each factor i compares ``tan[i]`` with the central difference of
+    ``fix(primal(A + t E))[i]`` entrywise (max norm); the row's numbers are
+    the max-norms of the tangent and of the difference. The perturbed
+    problems must keep the order of the values (true for small steps and
+    separated spectra) and the pivots of the gauge.
+    """
+    rtol, atol = _tols(A, rtol, atol)
+    if primal is None:
+        def primal(X):
+            return jvp(X, np.zeros_like(_dense(X)))[0]
+    A64 = _upcast(A)
+    report = CheckReport("check_fd_gauge_fixed",
+                         "canonical-gauge tangent vs finite difference of fix(primal) (max norms)")
+    res_fixed = fix(primal(A))
+    for i, (label, E) in enumerate(_directions(A, n_directions, structure, seed)):
+        res, tan = jvp(A, E, gauge="canonical")
+        names = getattr(res, "_fields", None) or [str(i) for i in range(len(_as_tuple(res)))]
+        for nm, x, y in zip(names, _as_tuple(res), _as_tuple(res_fixed)):
+            if i == 0 and x is not None and y is not None:
+                # the canonical primal of the JVP must be fix(primal(A))
+                diff = _maxabs(np.asarray(x) - np.asarray(y))
+                scale = max(_maxabs(x), 1e-300)
+                report.rows.append(CheckRow(f"{nm} (primal)", diff, 0.0, diff, diff / scale,
+                                            (atol + rtol) * scale))
+        h = _step(A64, E, points, step)
+        E64 = _upcast(E)
+        fd = _fd(lambda X: tuple(_as_tuple(fix(primal(X)))), A64, E64, h, points)
+        for nm, t, d in zip(names, _as_tuple(tan), fd):
+            if t is None or d is None:
+                continue
+            t = np.asarray(t)
+            err = _maxabs(t - d)
+            big = max(_maxabs(t), _maxabs(d))
+            rel = err / big if big > 0 else (0.0 if err == 0 else np.inf)
+            report.rows.append(CheckRow(f"{label} d{nm}", _maxabs(t), _maxabs(d), err, rel,
+                                        (atol + rtol) * big))
+    return report._raise_if_failed()
+
+
+# ---------------------------------------------------------------- standard losses
+
+def _weights(rng, like, cplx=None):
+    like = np.asarray(like)
+    W = rng.standard_normal(like.shape)
+    if (np.iscomplexobj(like) if cplx is None else cplx):
+        W = W + 1j * rng.standard_normal(like.shape)
+    return W
+
+
+def _cast(X, like):
+    return np.asarray(X).astype(np.asarray(like).dtype)
+
+
+def invariant_loss(kind, res, *, seed=0):
+    """Standard gauge-invariant losses ``(loss, dloss)`` with seeded weights
+    sized from an example result ``res``.
+
+    ``"svd"``: sum(ws*S) + sum(Wu*|U|^2) + sum(Wv*|Vh|^2), dloss = (2 Wu U, ws, 2 Wv Vh);
+    ``"svdvals"``: sum(ws*S) (res an SVD or the array S);
+    ``"polar"``: Re<G, Q> + Re<H, P>; ``"eigh"``: sum(c*w) + sum(W*|V|^2);
+    ``"eigvalsh"``: sum(c*w) (res an Eigh or the array w);
+    ``"eig"``: Re(sum(c*w)) + sum(W*|V|^2), dloss = (conj(c), 2 W V);
+    ``"funm"``: Re<G, F> for an array F.
+    |U|^2 is invariant under phases, not under rotations inside a degenerate
+    block or of the extra columns of ``full_matrices=True``: use it on
+    separated spectra and thin factors.
+    """
+    rng = np.random.default_rng(seed)
+    if kind == "svd":
+        U, S, Vh = res
+        ws, Wu, Wv = _weights(rng, S, False), _weights(rng, U, False), _weights(rng, Vh, False)
+
+        def loss(r):
+            return float(np.sum(ws * r[1]) + np.sum(Wu * np.abs(r[0]) ** 2) + np.sum(Wv * np.abs(r[2]) ** 2))
+
+        def dloss(r):
+            return (_cast(2 * Wu * r[0], r[0]), _cast(ws, r[1]), _cast(2 * Wv * r[2], r[2]))
+        return loss, dloss
+    if kind in ("svdvals", "eigvalsh"):
+        fieldname = "S" if kind == "svdvals" else "w"
+        tup = hasattr(res, fieldname)
+        vals = getattr(res, fieldname) if tup else res
+        c = _weights(rng, vals, False)
+
+        def loss(r):
+            v = getattr(r, fieldname) if tup else r
+            return float(np.sum(c * v))
+
+        def dloss(r):
+            if not tup:
+                return (_cast(c, r),)
+            v = getattr(r, fieldname)
+            return tuple(_cast(c, v) if f == fieldname else None for f in r._fields)
+        return loss, dloss
+    if kind == "polar":
+        Q, P = res
+        G, H = _weights(rng, Q), _weights(rng, P)
+
+        def loss(r):
+            return _rdot(G, r[0]) + _rdot(H, r[1])
+
+        def dloss(r):
+            return (_cast(G, r[0]), _cast(H, r[1]))
+        return loss, dloss
+    if kind in ("eigh", "eig"):
+        w, V = res
+        c = _weights(rng, w)
+        W = _weights(rng, V, False)
+
+        def loss(r):
+            return float(np.real(np.sum(c * r[0])) + np.sum(W * np.abs(r[1]) ** 2))
+
+        def dloss(r):
+            return (_cast(np.conj(c), r[0]), _cast(2 * W * r[1], r[1]))
+        return loss, dloss
+    if kind == "funm":
+        G = _weights(rng, res)
+
+        def loss(F):
+            return _rdot(G, F)
+
+        def dloss(F):
+            return (_cast(G, F),)
+        return loss, dloss
+    raise ValueError(
+        f"kind must be 'svd', 'svdvals', 'polar', 'eigh', 'eigvalsh', 'eig' or 'funm', got {kind!r}")

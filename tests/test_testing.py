@@ -1,0 +1,298 @@
+"""The toolkit must pass correct rules and catch wrong ones."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import linalgad as la
+from linalgad import testing as T
+
+DTYPES = [np.float64, np.complex128, np.float32, np.complex64]
+SHAPES = [(3, 3), (5, 3), (3, 5), (2, 4, 3)]
+
+
+# ---------------------------------------------------------------- random_matrix
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_random_matrix_dtype_seed_and_batch(dtype):
+    A = T.random_matrix((2, 3, 4, 3), dtype, seed=7)
+    assert A.shape == (2, 3, 4, 3) and A.dtype == np.dtype(dtype)
+    assert np.iscomplexobj(A) == (np.dtype(dtype).kind == "c")
+    if np.iscomplexobj(A):
+        assert np.abs(A.imag).max() > 0.1
+    np.testing.assert_array_equal(A, T.random_matrix((2, 3, 4, 3), dtype, seed=7))
+    assert not np.array_equal(A, T.random_matrix((2, 3, 4, 3), dtype, seed=8))
+
+
+@settings(max_examples=25, deadline=None)
+@given(m=st.integers(1, 6), n=st.integers(1, 6), cplx=st.booleans(), seed=st.integers(0, 2**32))
+def test_random_matrix_spectrum_is_prescribed(m, n, cplx, seed):
+    k = min(m, n)
+    s = np.linspace(3.0, 0.5, k)
+    A = T.random_matrix((m, n), np.complex128 if cplx else np.float64, spectrum=s, seed=seed)
+    np.testing.assert_allclose(np.linalg.svd(A, compute_uv=False), s, rtol=1e-12, atol=1e-12)
+
+
+def test_random_matrix_default_is_well_separated():
+    s = np.linalg.svd(T.random_matrix((10, 6, 5), seed=0), compute_uv=False)
+    assert np.diff(-s, axis=-1).min() >= 0.74
+    w = np.linalg.eigvalsh(T.random_matrix((10, 5, 5), kind="hermitian", seed=0))
+    assert np.diff(w, axis=-1).min() >= 0.74
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_random_matrix_gap_and_rank(dtype):
+    s = np.linalg.svd(T.random_matrix((3, 5, 4), dtype, gap=1e-6, seed=1), compute_uv=False)
+    np.testing.assert_allclose(s[:, 0] - s[:, 1], 1e-6, rtol=1e-6)
+    assert np.diff(-s[:, 1:], axis=-1).min() > 0.5
+    s = np.linalg.svd(T.random_matrix((5, 4), dtype, rank=2, seed=1), compute_uv=False)
+    assert (s[:2] > 0.5).all() and (s[2:] < 1e-14).all()
+    w = np.linalg.eigvalsh(T.random_matrix((5, 5), dtype, kind="hermitian", gap=0.0, seed=2))
+    assert abs(w[-1] - w[-2]) < 1e-13 and w[-2] - w[-3] > 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_random_matrix_kinds(dtype):
+    H = T.random_matrix((2, 4, 4), dtype, kind="hermitian", spectrum=[-2, -1, 1, 3], seed=3)
+    np.testing.assert_array_equal(H, np.conj(H).swapaxes(-1, -2))
+    np.testing.assert_allclose(np.linalg.eigvalsh(H), [[-2, -1, 1, 3]] * 2, atol=1e-13)
+    P = T.random_matrix((4, 4), dtype, kind="psd", rank=2, seed=3)
+    w = np.linalg.eigvalsh(P)
+    assert w.min() > -1e-13 and (np.abs(w) < 1e-13).sum() == 2
+    for shape in [(4, 4), (5, 3), (3, 5)]:
+        Q = T.random_matrix(shape, dtype, kind="unitary", seed=3)
+        np.testing.assert_allclose(np.linalg.svd(Q, compute_uv=False), 1, atol=1e-13)
+    with pytest.raises(ValueError, match="square"):
+        T.random_matrix((4, 3), kind="hermitian")
+
+
+# ---------------------------------------------------------------- direction
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_direction_structures(dtype):
+    A = np.zeros((2, 4, 4), dtype)
+    E = T.direction(A, structure="hermitian", seed=0)
+    np.testing.assert_array_equal(E, np.conj(E).swapaxes(-1, -2))
+    assert E.dtype == A.dtype
+    assert not np.triu(T.direction(A, structure="lower", seed=0), 1).any()
+    assert not np.tril(T.direction(A, structure="upper", seed=0), -1).any()
+    D = T.direction(A, structure="diagonal", seed=0)
+    assert not (D - D * np.eye(4)).any() and np.diagonal(D, axis1=1, axis2=2).all()
+    R = T.direction(A, structure="real", seed=0)
+    assert R.dtype == A.dtype and not np.imag(R).any()
+    if np.iscomplexobj(A):
+        assert np.imag(T.direction(A, seed=0)).any()
+    with pytest.raises(ValueError, match="structure"):
+        T.direction(A, structure="banded")
+
+
+def test_direction_sparse_keeps_pattern_and_format():
+    sp = pytest.importorskip("scipy.sparse")
+    A = sp.random(6, 6, density=0.3, format="csc", random_state=0)
+    E = T.direction(A, seed=1)
+    assert E.format == "csc"
+    np.testing.assert_array_equal(E.toarray() != 0, A.toarray() != 0)
+
+
+# ---------------------------------------------------------------- invariant_loss
+
+@pytest.mark.parametrize("kind", ["svd", "svdvals", "polar", "eigh", "eigvalsh", "eig", "funm"])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_invariant_loss_dloss_is_the_gradient(kind, dtype):
+    """dloss(res) must be the cotangent of loss for the API's convention:
+    d/dt loss(res + t dres) = sum Re<dloss_i, dres_i>."""
+    rng = np.random.default_rng(0)
+    A = T.random_matrix((4, 3) if kind.startswith("svd") or kind == "polar" else (3, 3), dtype, seed=1)
+    if kind.startswith("svd"):
+        res = la.svd(A)
+    elif kind == "polar":
+        res = la.polar(A)
+    elif kind in ("eigh", "eigvalsh", "funm"):
+        from collections import namedtuple
+        w, V = np.linalg.eigh(A + np.conj(A.T))
+        res = V if kind == "funm" else namedtuple("Eigh", "w V")(w, V)
+    else:
+        from collections import namedtuple
+        w, V = np.linalg.eig(A)
+        res = namedtuple("Eig", "w V")(w, V)
+    loss, dloss = T.invariant_loss(kind, res, seed=3)
+    parts = res if isinstance(res, tuple) else (res,)
+    ct = dloss(res)
+    assert len(ct) == len(parts)
+    d = [None if c is None else
+         (rng.standard_normal(p.shape) + (1j * rng.standard_normal(p.shape) if np.iscomplexobj(p) else 0))
+         for c, p in zip(ct, parts)]
+    h = 1e-5
+
+    def at(t):
+        new = tuple(p if e is None else p + t * e for p, e in zip(parts, d))
+        return loss(type(res)(*new) if isinstance(res, tuple) else new[0])
+    fd = (at(h) - at(-h)) / (2 * h)
+    ad = sum(np.real(np.vdot(c, e)) for c, e in zip(ct, d) if c is not None)
+    assert fd == pytest.approx(ad, rel=1e-7, abs=1e-9)
+    for c, p in zip(ct, parts):
+        assert c is None or (c.shape == p.shape and c.dtype == p.dtype)
+
+
+def test_invariant_loss_is_gauge_invariant():
+    A = T.random_matrix((4, 3), np.complex128, seed=1)
+    res = la.svd(A)
+    loss, _ = T.invariant_loss("svd", res, seed=0)
+    ph = np.exp(1j * np.arange(3.0))
+    other = type(res)(res.U * ph, res.S, res.Vh * np.conj(ph)[:, None])
+    assert loss(other) == pytest.approx(loss(res), rel=1e-14)
+
+
+# ---------------------------------------------------------------- correct rules pass
+
+def _svd_case(shape, dtype, seed=0):
+    A = T.random_matrix(shape, dtype, seed=seed)
+    return A, T.invariant_loss("svd", la.svd(A), seed=seed + 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_correct_svd_rules_pass(shape, dtype):
+    A, (loss, dloss) = _svd_case(shape, dtype)
+    rep = T.check_vjp(la.svd_vjp, A, loss, dloss)
+    n_dirs = 5 if np.dtype(dtype).kind == "c" else 3
+    assert rep.ok and len(rep.rows) == n_dirs
+    T.check_jvp(la.svd_jvp, A, loss, dloss)
+    T.check_adjoint(la.svd_vjp, la.svd_jvp, A, dloss)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_correct_polar_rules_pass(shape, dtype):
+    A = T.random_matrix(shape, dtype, seed=4)
+    loss, dloss = T.invariant_loss("polar", la.polar(A), seed=5)
+    T.check_vjp(la.polar_vjp, A, loss, dloss)
+    T.check_jvp(la.polar_jvp, A, loss, dloss)
+    T.check_adjoint(la.polar_vjp, la.polar_jvp, A, dloss)
+
+
+@pytest.mark.parametrize("points", [2, 4, 5, 6])
+def test_stencils(points):
+    A, (loss, dloss) = _svd_case((4, 4), np.float64)
+    rep = T.check_vjp(la.svd_vjp, A, loss, dloss, points=points, rtol=1e-4 if points == 2 else None)
+    assert rep.max_rel_err < (1e-5 if points == 2 else 1e-7)
+    with pytest.raises(ValueError, match="points"):
+        T.check_vjp(la.svd_vjp, A, loss, dloss, points=3)
+
+
+def test_float32_is_differenced_in_float64():
+    seen = []
+
+    def vjp(X):
+        seen.append(np.asarray(X).dtype)
+        return la.svd_vjp(X)
+    A, (loss, dloss) = _svd_case((4, 3), np.float32)
+    T.check_vjp(vjp, A, loss, dloss)
+    assert seen[0] == np.float32 and set(seen[1:]) == {np.dtype(np.float64)}
+
+
+# ---------------------------------------------------------------- wrong rules fail
+
+def _wrong(vjp, how):
+    def wrapped(X):
+        res, pb = vjp(X)
+
+        def bad(*ct):
+            G = pb(*ct)
+            if how == "scaled":
+                return G * 1.01
+            if how == "transposed":
+                return np.swapaxes(G, -1, -2)
+            if how == "conjugated":
+                return np.conj(G)
+            if how == "dropped imaginary":
+                return G.real.astype(G.dtype)
+            raise AssertionError(how)
+        return res, bad
+    return wrapped
+
+
+@pytest.mark.parametrize("how", ["scaled", "transposed"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_wrong_vjp_is_caught(how, dtype):
+    A, (loss, dloss) = _svd_case((4, 4), dtype)
+    with pytest.raises(AssertionError) as exc:
+        T.check_vjp(_wrong(la.svd_vjp, how), A, loss, dloss)
+    msg = str(exc.value)
+    assert "direction random #" in msg and "abs err" in msg and "rel err" in msg and "tol" in msg
+    assert "FAIL" in msg
+
+
+@pytest.mark.parametrize("how", ["conjugated", "dropped imaginary"])
+def test_complex_bugs_are_caught(how):
+    A = T.random_matrix((4, 3), np.complex128, seed=2)
+    loss, dloss = T.invariant_loss("polar", la.polar(A), seed=3)
+    with pytest.raises(AssertionError, match="FAIL"):
+        T.check_vjp(_wrong(la.polar_vjp, how), A, loss, dloss)
+
+
+def test_only_the_imaginary_direction_catches_a_lost_imaginary_part():
+    """A rule right on real directions only: the extra real/imaginary
+    directions name the culprit."""
+    A = T.random_matrix((3, 3), np.complex128, seed=2)
+    loss, dloss = T.invariant_loss("polar", la.polar(A), seed=3)
+    with pytest.raises(AssertionError) as exc:
+        T.check_vjp(_wrong(la.polar_vjp, "dropped imaginary"), A, loss, dloss, n_directions=1)
+    rows = str(exc.value).splitlines()
+    real = next(r for r in rows if r.strip().startswith("real part"))
+    imag = next(r for r in rows if r.strip().startswith("imag part"))
+    assert "FAIL" not in real and "FAIL" in imag
+
+
+def test_failure_message_numbers_are_the_real_ones():
+    A, (loss, dloss) = _svd_case((3, 3), np.float64)
+    good = T.check_vjp(la.svd_vjp, A, loss, dloss, n_directions=1)
+    with pytest.raises(AssertionError) as exc:
+        T.check_vjp(_wrong(la.svd_vjp, "scaled"), A, loss, dloss, n_directions=1)
+    fd = good.rows[0].reference
+    assert repr(fd)[:8] in str(exc.value) or f"{fd:.8g}" in str(exc.value)
+    assert f"{1.01 * good.rows[0].computed:.6g}"[:6] in str(exc.value)
+
+
+def test_wrong_jvp_and_adjoint_are_caught():
+    A, (loss, dloss) = _svd_case((4, 3), np.complex128)
+
+    def jvp_scaled(X, E, **kw):
+        res, tan = la.svd_jvp(X, E, **kw)
+        return res, type(tan)(tan.U, tan.S * 1.01, tan.Vh)
+    with pytest.raises(AssertionError, match="check_jvp failed"):
+        T.check_jvp(jvp_scaled, A, loss, dloss)
+    with pytest.raises(AssertionError, match="check_adjoint failed"):
+        T.check_adjoint(la.svd_vjp, jvp_scaled, A, dloss)
+    with pytest.raises(AssertionError, match="check_adjoint failed"):
+        T.check_adjoint(_wrong(la.svd_vjp, "conjugated"), la.svd_jvp, A, dloss)
+
+
+def test_gauge_dependent_loss_is_exposed_by_the_adjoint_test():
+    """Re(U) is not a function of A: vjp and jvp disagree on it (a reason the
+    checks insist on invariant losses)."""
+    A = T.random_matrix((3, 3), np.complex128, seed=5)
+    with pytest.raises((AssertionError, ValueError)):
+        T.check_adjoint(la.svd_vjp, la.svd_jvp, A,
+                        lambda r: (np.ones_like(r.U), None, None), n_directions=2)
+
+
+def test_fd_gauge_fixed_passes_and_catches():
+    A = T.random_matrix((4, 3), np.complex128, seed=6)
+    T.check_fd_gauge_fixed(la.svd_jvp, A, la.gauge.fix_svd, primal=la.svd)
+
+    def unfixed_tangent(X, E, gauge=None):
+        res, _ = la.svd_jvp(X, E, gauge=gauge)
+        _, tan = la.svd_jvp(X, E)  # tangent of the raw factors, not of the fixed ones
+        return res, tan
+    with pytest.raises(AssertionError, match="dU"):
+        T.check_fd_gauge_fixed(unfixed_tangent, A, la.gauge.fix_svd, primal=la.svd)
+
+
+def test_tolerance_table():
+    assert T.tolerance(np.float64) == T.TOLERANCES[np.dtype(np.float64)]
+    assert T.tolerance(np.int64) == T.TOLERANCES[np.dtype(np.float64)]
+    assert T.tolerance(np.complex64)[0] > T.tolerance(np.complex128)[0]
+    assert set(T.TOLERANCES) == {np.dtype(t) for t in DTYPES}
+    with pytest.raises(TypeError):
+        T.tolerance(np.float16)
