@@ -1,0 +1,356 @@
+"""SVD rules: finite differences on invariant losses, adjointness, the
+reference twin, degeneracy modes, gauge, truncation, full matrices, scale."""
+
+import functools
+
+import numpy as np
+import pytest
+
+import linalgad as la
+from linalgad import _reference as ref
+from linalgad import testing as lt
+
+DTYPES = [np.float64, np.complex128, np.float32, np.complex64]
+SHAPES = [(4, 4), (6, 3), (3, 6), (2, 5, 5), (2, 3, 4, 3), (1, 1), (3, 1, 4)]
+MODES = ["strict", "exact", "subspace", "lorentz"]
+
+
+def H(X):
+    return np.conj(np.swapaxes(X, -1, -2))
+
+
+def cplx(dtype):
+    return np.dtype(dtype).kind == "c"
+
+
+def rand(shape, dtype, seed, **kw):
+    return lt.random_matrix(shape, dtype, seed=seed, **kw)
+
+
+def invariant_cotangents(res, seed, scale=1.0):
+    """Random cotangents of an invariant loss (phase residual removed)."""
+    _, dloss = lt.invariant_loss("svd", res, seed=seed)
+    return tuple(None if c is None else scale * c for c in dloss(res))
+
+
+# --- finite differences, adjointness, the reference ---------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_vjp_matches_finite_differences(shape, dtype):
+    A = rand(shape, dtype, 1)
+    res, _ = la.svd_vjp(A)
+    loss, dloss = lt.invariant_loss("svd", res, seed=2)
+    lt.check_vjp(la.svd_vjp, A, loss, dloss)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_jvp_matches_finite_differences(shape, dtype):
+    A = rand(shape, dtype, 3)
+    res, _ = la.svd_vjp(A)
+    loss, dloss = lt.invariant_loss("svd", res, seed=4)
+    lt.check_jvp(la.svd_jvp, A, loss, dloss)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", [(5, 5), (7, 4), (4, 7)])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_every_mode_is_exact_on_a_well_separated_spectrum(mode, shape, dtype):
+    A = rand(shape, dtype, 5)
+    res, _ = la.svd_vjp(A)
+    loss, dloss = lt.invariant_loss("svd", res, seed=6)
+    lt.check_vjp(functools.partial(la.svd_vjp, degeneracy=mode), A, loss, dloss)
+    lt.check_jvp(functools.partial(la.svd_jvp, degeneracy=mode), A, loss, dloss)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 5), (7, 4), (4, 7), (3, 4, 4)])
+@pytest.mark.parametrize("k", [None, 2])
+def test_adjointness(shape, dtype, k):
+    A = rand(shape, dtype, 7)
+    vjp = functools.partial(la.svd_vjp, k=k)
+    jvp = functools.partial(la.svd_jvp, k=k)
+    res, _ = vjp(A)
+    _, dloss = lt.invariant_loss("svd", res, seed=8)
+    lt.check_adjoint(vjp, jvp, A, dloss)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("shape", [(5, 5), (7, 4), (4, 7), (2, 3, 6, 6)])
+@pytest.mark.parametrize("which", [(1, 1, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (0, 0, 0)])
+def test_core_matches_the_numpy_reference_for_every_subset_of_none(shape, dtype, which):
+    A = rand(shape, dtype, 9)
+    res, pullback = la.svd_vjp(A)
+    cots = invariant_cotangents(res, 10)
+    given = [c if w else None for c, w in zip(cots, which)]
+    got = pullback(*given)
+    zeros = [c if w else np.zeros_like(c) for c, w in zip(cots, which)]
+    want = ref.svd_vjp(res.U, res.S, res.Vh, *zeros)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    E = lt.direction(A, seed=11)
+    _, tan = la.svd_jvp(A, E)
+    for got_t, want_t in zip(tan, ref.svd_jvp(res.U, res.S, res.Vh, E)):
+        np.testing.assert_allclose(got_t, want_t, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_single_precision_is_computed_in_its_dtype_and_agrees_with_double(dtype):
+    A = rand((6, 4), dtype, 12)
+    res, pullback = la.svd_vjp(A)
+    assert res.U.dtype == dtype and res.S.dtype == np.float32
+    cots = invariant_cotangents(res, 13)
+    dA = pullback(*cots)
+    assert dA.dtype == dtype
+    wide = np.complex128 if cplx(dtype) else np.float64
+    res64, pb64 = la.svd_vjp(A.astype(wide))
+    dA64 = pb64(*[c.astype(np.result_type(c.dtype, np.float64)) for c in cots])
+    rtol, atol = lt.tolerance(dtype)
+    np.testing.assert_allclose(dA, dA64, rtol=rtol, atol=atol * np.abs(dA64).max())
+
+
+# --- degeneracy ---------------------------------------------------------------------
+
+def orthogonal(n, dtype, seed):
+    return rand((n, n), dtype, seed, kind="unitary")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_strict_refuses_vectors_of_a_degenerate_pair_and_says_what_to_do(dtype):
+    A = rand((5, 5), dtype, 14, spectrum=[3.0, 2.0, 2.0, 1.0, 0.5])
+    res, pullback = la.svd_vjp(A)
+    cots = invariant_cotangents(res, 15)
+    with pytest.raises(la.DegeneracyError) as e:
+        pullback(*cots)
+    msg = str(e.value)
+    assert "1 and 2" in msg and "gap" in msg
+    assert "subspace" in msg and "polar_vjp" in msg and "lorentz" in msg
+    with pytest.raises(la.DegeneracyError):
+        la.svd_jvp(A, lt.direction(A, seed=16))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_singular_value_losses_and_untouched_vectors_are_fine_at_degeneracy(dtype):
+    A = rand((5, 5), dtype, 17, spectrum=[3.0, 2.0, 2.0, 1.0, 0.5])
+    res, pullback = la.svd_vjp(A)
+    dS = np.arange(1.0, 6.0)
+    np.testing.assert_allclose(pullback(dS=dS), (res.U * dS) @ res.Vh, atol=1e-12)
+    # a cotangent on U[:, 0] alone (outside the degenerate block) is exact
+    u0 = np.zeros_like(res.U)
+    u0[:, 0] = 2 * res.U[:, 0] * np.array([1.0, 2.0, 0.5, 1.5, 1.0])   # from sum(w * |U[:, 0]|^2)
+    dA = pullback(dU=u0)
+    assert np.isfinite(dA).all()
+    loss = lambda r: np.sum(np.array([1.0, 2.0, 0.5, 1.5, 1.0]) * np.abs(r.U[:, 0]) ** 2)
+    lt.check_vjp(la.svd_vjp, A, loss, lambda r: (_u0_cot(r), None, None))
+
+
+def _u0_cot(r):
+    g = np.zeros_like(r.U)
+    g[:, 0] = 2 * r.U[:, 0] * np.array([1.0, 2.0, 0.5, 1.5, 1.0])
+    return g
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_orthogonal_input_exact_mode_is_nan_and_the_polar_gradient_is_exact(dtype):
+    """Seed 000: tr(U Vh) at an orthogonal A."""
+    A = orthogonal(5, dtype, 18)
+    G = lt.direction(A, seed=19)                 # cotangent of Q = U Vh
+    Q = A
+    exact = 0.5 * (G - Q @ H(G) @ Q)            # closed form at S = I
+    _, pb_polar = la.polar_vjp(A)
+    np.testing.assert_allclose(pb_polar(dQ=G), exact, atol=1e-12)
+    res, pb = la.svd_vjp(A, degeneracy="subspace")
+    np.testing.assert_allclose(pb(dU=G @ H(res.Vh), dVh=H(res.U) @ G), exact, atol=1e-12)
+    with pytest.raises(la.DegeneracyError, match="polar_vjp"):
+        la.svd_vjp(A)[1](dU=G @ H(res.Vh), dVh=H(res.U) @ G)
+    with np.errstate(all="ignore"):
+        bad = la.svd_vjp(A, degeneracy="exact")[1](dU=G @ H(res.Vh), dVh=H(res.U) @ G)
+    assert not np.isfinite(bad).all()
+    # and finite differences agree with the polar rule
+    loss = lambda r: np.real(np.vdot(G, r.Q))
+    lt.check_vjp(la.polar_vjp, A, loss, lambda r: (G, None))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_subspace_refuses_a_cotangent_that_rotates_inside_the_block(dtype):
+    A = rand((4, 4), dtype, 20, spectrum=[3.0, 2.0, 2.0, 1.0])
+    res, pullback = la.svd_vjp(A, degeneracy="subspace")
+    dU = np.zeros_like(res.U)
+    dU[:, 1] = res.U[:, 2]                       # d/dU of Re<U[:,2], U[:,1]>: basis-dependent
+    with pytest.raises(la.GaugeError, match="span"):
+        pullback(dU=dU)
+
+
+def test_lorentz_is_finite_and_biased_at_a_tie_and_converges_as_eps_shrinks():
+    A = rand((5, 5), np.float64, 21, spectrum=[3.0, 2.0, 2.0 - 1e-3, 1.0, 0.5])
+    res, _ = la.svd_vjp(A)
+    cots = invariant_cotangents(res, 22)
+    exact = la.svd_vjp(A, degeneracy="exact")[1](*cots)
+    epss = (1e-6, 1e-8, 1e-10, 1e-12)
+    errs = [np.abs(la.svd_vjp(A, degeneracy="lorentz", eps=e)[1](*cots) - exact).max()
+            for e in epss]
+    # relative bias ~ eps * scale**2 / gap**2 once the broadening is below the gap
+    assert all(30 < a / b < 300 for a, b in zip(errs[1:], errs[2:]))
+    assert errs[-1] < 1e-4 * np.abs(exact).max()
+    tie = rand((5, 5), np.float64, 21, spectrum=[3.0, 2.0, 2.0, 1.0, 0.5])
+    res, pb = la.svd_vjp(tie, degeneracy="lorentz")
+    assert np.isfinite(pb(*invariant_cotangents(res, 22))).all()
+
+
+def test_taylor_converges_to_the_exact_rule_as_the_order_grows():
+    A = rand((5, 5), np.float64, 23, spectrum=[4.0, 3.0, 2.0, 1.0, 0.5])
+    res, _ = la.svd_vjp(A)
+    cots = invariant_cotangents(res, 24)
+    exact = la.svd_vjp(A)[1](*cots)
+    errs = [np.abs(la.svd_vjp(A, degeneracy="taylor", order=K)[1](*cots) - exact).max()
+            for K in (1, 4, 16, 64)]
+    assert all(a > b for a, b in zip(errs, errs[1:]))
+    assert errs[-1] < 1e-6
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6), (5, 5)])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_rank_deficiency_is_a_degeneracy_not_a_nan(shape, dtype):
+    A = rand(shape, dtype, 25, rank=2)
+    res, pullback = la.svd_vjp(A)
+    cots = invariant_cotangents(res, 26)
+    with pytest.raises(la.DegeneracyError, match="rank-deficient|degenerate"):
+        pullback(*cots)
+    assert np.isfinite(la.svd_vjp(A, degeneracy="subspace")[1](dS=cots[1])).all()
+    # the top-2 truncation touches no null vector: exact and finite
+    loss, dloss = lt.invariant_loss("svd", la.svd(A, k=2), seed=27)
+    lt.check_vjp(functools.partial(la.svd_vjp, k=2), A, loss, dloss)
+
+
+# --- gauge --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", la.MODES)
+def test_phase_dependent_loss_raises_gauge_error_in_every_mode(mode):
+    A = rand((4, 3), np.complex128, 28)
+    res, pullback = la.svd_vjp(A, degeneracy=mode)
+    dU = np.zeros_like(res.U)
+    dU[0, 0] = 1.0                               # L = Re U[0, 0]: depends on the phase of U[:, 0]
+    if abs(res.U[0, 0].imag) < 1e-12:            # LAPACK's gauge can hide it at first order
+        dU[1, 0] = 1.0
+    with pytest.raises(la.GaugeError, match="phase"):
+        pullback(dU=dU)
+
+
+# --- truncation and full matrices ---------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,k", [((7, 5), 2), ((5, 7), 3), ((6, 6), 1), ((2, 6, 4), 3)])
+def test_truncated_svd_matches_finite_differences_of_the_truncated_factors(shape, k, dtype):
+    A = rand(shape, dtype, 29)
+    res, _ = la.svd_vjp(A, k=k)
+    assert res.U.shape[-1] == k and res.S.shape[-1] == k and res.Vh.shape[-2] == k
+    loss, dloss = lt.invariant_loss("svd", res, seed=30)
+    lt.check_vjp(functools.partial(la.svd_vjp, k=k), A, loss, dloss)
+    lt.check_jvp(functools.partial(la.svd_jvp, k=k), A, loss, dloss)
+
+
+def test_the_naive_truncated_rule_is_wrong_and_ours_is_not():
+    A = rand((7, 5), np.float64, 31)
+    res, pullback = la.svd_vjp(A, k=2)
+    cots = invariant_cotangents(res, 32)
+    naive = ref.svd_vjp_truncated_naive(res.U, res.S, res.Vh, *cots)
+    ours = pullback(*cots)
+    full_res, _ = la.svd_vjp(A)
+    padded = [np.zeros_like(full_res.U), np.zeros_like(full_res.S), np.zeros_like(full_res.Vh)]
+    padded[0][:, :2], padded[1][:2], padded[2][:2] = cots
+    np.testing.assert_allclose(ours, ref.svd_vjp(*full_res, *padded), atol=1e-12)
+    assert np.abs(naive - ours).max() > 1e-2 * np.abs(ours).max()
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (3, 6), (4, 4)])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_full_matrices(shape, dtype):
+    A = rand(shape, dtype, 33)
+    m, n = shape
+    r = min(m, n)
+    res, pullback = la.svd_vjp(A, full_matrices=True)
+    assert res.U.shape == (m, m) and res.Vh.shape == (n, n)
+    rng = np.random.default_rng(34)
+    Wu = rng.uniform(0.5, 1.5, (m, r))
+    Wv = rng.uniform(0.5, 1.5, (r, n))
+    Gu = lt.direction(np.zeros((m, m), dtype), seed=35)
+    Gv = lt.direction(np.zeros((n, n), dtype), seed=36)
+
+    def loss(res):   # |U1|^2, |Vh1|^2 and the projectors of the extra columns (invariant)
+        U2, V2h = res.U[:, r:], res.Vh[r:]
+        return (np.sum(Wu * np.abs(res.U[:, :r]) ** 2) + np.sum(Wv * np.abs(res.Vh[:r]) ** 2)
+                + np.real(np.vdot(Gu, U2 @ H(U2))) + np.real(np.vdot(Gv, H(V2h) @ V2h)))
+
+    def dloss(res):
+        dU = np.zeros_like(res.U)
+        dVh = np.zeros_like(res.Vh)
+        dU[:, :r] = 2 * Wu * res.U[:, :r]
+        dVh[:r] = 2 * Wv * res.Vh[:r]
+        dU[:, r:] = (Gu + H(Gu)) @ res.U[:, r:]
+        dVh[r:] = res.Vh[r:] @ (Gv + H(Gv))
+        return dU, None, dVh
+
+    lt.check_vjp(functools.partial(la.svd_vjp, full_matrices=True), A, loss, dloss)
+    lt.check_jvp(functools.partial(la.svd_jvp, full_matrices=True), A, loss, dloss)
+    if m != n:   # a loss that sees the basis of the extra columns is refused
+        dU = np.zeros_like(res.U)
+        dVh = np.zeros_like(res.Vh)
+        if m > n:
+            dU[0, -1], dU[1, -2] = 1.0, -2.0
+        else:
+            dVh[-1, 0], dVh[-2, 1] = 1.0, -2.0
+        with pytest.raises(la.GaugeError, match="extra columns"):
+            pullback(dU=dU, dVh=dVh)
+
+
+def test_k_argument_is_validated():
+    A = np.ones((4, 3))
+    for bad in (-1, 4, 1.5, True):
+        with pytest.raises(ValueError, match="k must be"):
+            la.svd_vjp(A, k=bad)
+    with pytest.raises(ValueError, match="exclude"):
+        la.svd(A, k=2, full_matrices=True)
+
+
+# --- scale ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1e-20, 1e20])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_extreme_scales_are_handled_by_the_split_form(scale, dtype):
+    A = rand((5, 4), dtype, 37)
+    res1, pb1 = la.svd_vjp(A)
+    cots = invariant_cotangents(res1, 38)
+    dA1 = pb1(*cots)
+    res, pb = la.svd_vjp(scale * A)
+    # U, V are scale free, S scales: d/dA of L(U, S/scale, V) at scale*A = dA1 / scale
+    dA = pb(cots[0], cots[1] / scale, cots[2])
+    assert np.isfinite(dA).all()
+    np.testing.assert_allclose(dA * scale, dA1, rtol=1e-9, atol=1e-9 * np.abs(dA1).max())
+    _, tan = la.svd_jvp(scale * A, scale * lt.direction(A, seed=39))
+    _, tan1 = la.svd_jvp(A, lt.direction(A, seed=39))
+    np.testing.assert_allclose(tan.U, tan1.U, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(tan.S / scale, tan1.S, rtol=1e-8, atol=1e-8)
+
+
+# --- threads --------------------------------------------------------------------------
+
+def test_parallel_batch_loop_gives_the_serial_answer():
+    A = rand((300, 4, 3), np.complex128, 40)
+    res, pullback = la.svd_vjp(A)
+    cots = invariant_cotangents(res, 41)
+    old = la.set_num_threads(1)
+    try:
+        serial = pullback(*cots)
+        la.set_num_threads(2)
+        parallel = la.svd_vjp(A)[1](*cots)
+    finally:
+        la.set_num_threads(old)
+    np.testing.assert_array_equal(serial, parallel)
+
+
+def test_error_reports_the_batch_index_of_the_failing_matrix():
+    A = rand((3, 4, 4), np.float64, 42)
+    A[2] = rand((4, 4), np.float64, 43, spectrum=[2.0, 1.0, 1.0, 0.5])
+    res, pullback = la.svd_vjp(A)
+    with pytest.raises(la.DegeneracyError, match=r"matrix \(2,\)"):
+        pullback(*invariant_cotangents(res, 44))
