@@ -9,6 +9,7 @@ JAX's grad returns its conjugate). See README.md and docs/.
 from ._errors import DegeneracyError, GaugeError
 from ._options import MODES, get_num_threads, set_num_threads
 from .gauge import gauge_fix
+from .project import project
 from .rules.polar import Polar, polar, polar_jvp, polar_vjp
 from .rules.svd import SVD, svd, svd_jvp, svd_vjp
 
@@ -19,4 +20,5 @@ __all__ = [
     "SVD", "svd", "svd_vjp", "svd_jvp",
     "Polar", "polar", "polar_vjp", "polar_jvp",
     "gauge_fix",
+    "project",
 ]
