@@ -69,6 +69,41 @@ cdef int check_like(object a, cnp.ndarray ref, str name, Py_ssize_t B, Py_ssize_
     return 0
 
 
+def all_finite(cnp.ndarray a):
+    """True when every entry of a (float32/64, complex64/128, any layout that
+    is C-contiguous) is finite; no temporary is allocated."""
+    cdef Py_ssize_t i, size = cnp.PyArray_SIZE(a)
+    cdef int t = cnp.PyArray_TYPE(a)
+    cdef const double* d
+    cdef const float* f
+    cdef bint ok = True
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError("all_finite needs a C-contiguous array")
+    if t == cnp.NPY_COMPLEX128 or t == cnp.NPY_COMPLEX64:
+        size *= 2
+    if t == cnp.NPY_FLOAT64 or t == cnp.NPY_COMPLEX128:
+        d = <const double*> cnp.PyArray_DATA(a)
+        with nogil:
+            for i in range(size):
+                if not isfinite(d[i]):
+                    ok = False
+                    break
+    elif t == cnp.NPY_FLOAT32 or t == cnp.NPY_COMPLEX64:
+        f = <const float*> cnp.PyArray_DATA(a)
+        with nogil:
+            for i in range(size):
+                if not isfinite(f[i]):
+                    ok = False
+                    break
+    else:
+        raise TypeError("all_finite: unsupported dtype")
+    return ok
+
+
 # --- the rules ---------------------------------------------------------------------
 
 include "_svd.pxi"
+include "_lapack_extra.pxi"
+include "_eigh.pxi"
+include "_eig.pxi"
+include "_funm.pxi"

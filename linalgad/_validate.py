@@ -9,6 +9,8 @@ caller's arrays are never written to.
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["Stack", "matrix_stack", "cotangent", "real_dtype", "is_sparse"]
 
 _NATIVE = (np.float32, np.float64, np.complex64, np.complex128)
@@ -77,17 +79,27 @@ def matrix_stack(A, name="A", *, square=False, check_finite=True):
     batch = a.shape[:-2]
     m, n = a.shape[-2:]
     data = np.ascontiguousarray(a, dtype=dt).reshape((int(np.prod(batch, dtype=np.int64)), m, n))
-    if check_finite and data.size and not np.isfinite(data).all():
+    if check_finite and data.size and not _core.all_finite(data):
         raise ValueError(f"{name} contains NaN or Inf")
     return Stack(data, batch, sparse)
 
 
 def cotangent(x, name, shape, dtype, *, of):
-    """Validate a cotangent/tangent ``x`` of an array of ``shape`` and
-    ``dtype`` (``of`` names that array in messages). None stays None.
+    """Validate a cotangent/tangent ``x`` of an array of ``shape`` (a tuple)
+    and ``dtype`` (``of`` names that array in messages). None stays None.
     Returns a C-contiguous array of exactly that shape and dtype."""
     if x is None:
         return None
+    if type(x) is np.ndarray and x.dtype == dtype and x.shape == shape and x.flags.c_contiguous:
+        out = x   # fast path: already what the core needs (dtype equality implies native order)
+    else:
+        out = _convert(x, name, shape, dtype, of)
+    if out.size and not _core.all_finite(out):
+        raise ValueError(f"{name} contains NaN or Inf")
+    return out
+
+
+def _convert(x, name, shape, dtype, of):
     if is_sparse(x):
         x = x.toarray()
     a = np.asarray(x)
@@ -100,7 +112,4 @@ def cotangent(x, name, shape, dtype, *, of):
         )
     if a.shape != tuple(shape):
         raise ValueError(f"{name} has shape {a.shape}, expected {tuple(shape)} (the shape of {of})")
-    out = np.ascontiguousarray(a, dtype=dtype)
-    if out.size and not np.isfinite(out).all():
-        raise ValueError(f"{name} contains NaN or Inf")
-    return out
+    return np.ascontiguousarray(a, dtype=dtype)
