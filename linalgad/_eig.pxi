@@ -1,0 +1,328 @@
+# General eigendecomposition A V = V diag(w) (columns of unit 2-norm): the
+# hot loops of rules/eig.py. The math, with these symbols, is in docs/eig.md.
+#
+# w is passed as complex128 whatever V's dtype; V is real only when A is real
+# and every eigenvalue is real (then all the arithmetic is real).
+# F_ij = 1/(w_j - w_i) (i != j) under the degeneracy policy.
+#
+# Normalisation (the gauge of each column):
+#   LAPACK ("lapack"): unit norm and the entry of largest modulus, row k_j,
+#      real (what numpy.linalg.eig returns); the rule differentiates that
+#      convention, so any loss is well defined.
+#   "norm": unit norm only; a loss that sees the phase raises GaugeError.
+# VJP:  g_j = v_j^H dV_j;  dV'_j = dV_j - Re(g_j) v_j [- i Im(g_j)/v_{k_j j} e_{k_j}] (lapack)
+#       Z = diag(dw) + conj(F) o (V^H dV')  (off the diagonal);
+#       A_bar = V^{-H} Z V^H, formed as its conjugate transpose (V Z^H) V^{-1}
+#       with one LU of V (getrf) and a right solve (getrs): no inverse.
+#       Cost (complex GEMMs): V^H dV' 1, V Z^H 1, getrf 1/3, getrs 1 = 3.3.
+# JVP:  P = V^{-1} dA V (as P^T = (V^T dA^T) V^{-T});  dw = diag P;
+#       X = V (F o P);  dV_j = X_j + c_j v_j with c_j = -Re(v_j^H X_j)
+#       [- i Im(X_{k_j j}) / v_{k_j j}] (lapack): 3.3 GEMMs.
+# cond(V) (LAPACK estimate, infinity norm) above cond_max: E_ILLCOND.
+
+
+cdef inline cdouble_t cinv_gap(cdouble_t d, const Gap* g, bint* flag) noexcept nogil:
+    """1/d for a complex gap d under the policy (Lorentzian: conj(d) / (|d|^2 + eps));
+    *flag set (and 0 returned) for a degenerate pair in strict/subspace mode."""
+    cdef double a2 = d.real * d.real + d.imag * d.imag
+    cdef cdouble_t r
+    flag[0] = False
+    if g.mode == LORENTZ:
+        r = d.conjugate() / (a2 + g.eps)
+        return r
+    if g.mode != EXACT and sqrt(a2) <= g.tol:
+        flag[0] = True
+        return 0
+    return 1.0 / d
+
+
+cdef inline scalar_t from_c(scalar_t* tag, cdouble_t z) noexcept nogil:
+    return mkc(tag, z.real, z.imag)
+
+
+cdef inline int _pivot_row(int n, const scalar_t* V, int j) noexcept nogil:
+    # row of the entry of largest modulus of column j (first one on ties)
+    cdef int i, k = 0
+    cdef double a, best = -1.0
+    for i in range(n):
+        a = abs2_(V[i * n + j])
+        if a > best:
+            best = a
+            k = i
+    return k
+
+
+cdef inline double _wmax(int n, const cdouble_t* w) noexcept nogil:
+    cdef int i
+    cdef double s = 0.0, a
+    for i in range(n):
+        a = hypot(w[i].real, w[i].imag)
+        if a > s:
+            s = a
+    return s
+
+
+cdef inline int _lu_checked(int n, const scalar_t* V, scalar_t* LU, int* ipiv, char* cw,
+                            double cond_max, ErrInfo* e) noexcept nogil:
+    cdef double cond
+    copy_block(n, n, V, n, LU, n)
+    if getrf_(n, LU, ipiv) != 0:
+        return set_err(e, E_ILLCOND, 0, 0, 0.0, 0.0, INFINITY, cond_max)
+    cond = gecon_inf(n, V, LU, cw)
+    if not (cond <= cond_max):
+        return set_err(e, E_ILLCOND, 0, 0, 0.0, 0.0, cond, cond_max)
+    return OK
+
+
+cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdouble_t* gw,
+                        const scalar_t* gV, scalar_t* out, bint lapack_norm, double cond_max,
+                        char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
+    cdef scalar_t one = 1, zero = 0
+    cdef scalar_t* Vb = <scalar_t*> work
+    cdef scalar_t* Z = Vb + n * n
+    cdef scalar_t* Bm = Z + n * n
+    cdef scalar_t* LU = Bm + n * n
+    cdef char* cw = <char*> (LU + n * n)
+    cdef int* ipiv = <int*> (cw + 4 * n * sizeof(scalar_t) + 2 * n * sizeof(double) + n * sizeof(int))
+    cdef signed char* touched = <signed char*> (ipiv + n)
+    cdef int i, j, k, code
+    cdef bint cplx = is_cplx(V), fa
+    cdef scalar_t gjj, zij
+    cdef double c = 0.0, nrm, glim, zlim
+    cdef cdouble_t f
+    cdef Gap g
+
+    if n == 0:
+        return OK
+    g = make_gap(pol, _wmax(n, w))
+    code = _lu_checked(n, V, LU, ipiv, cw, cond_max, e)
+    if code != OK:
+        return code
+    if gV == NULL:
+        # eigenvalues only: A_bar^H = V diag(conj(dw)) V^{-1}
+        for i in range(n):
+            for j in range(n):
+                Bm[i * n + j] = V[i * n + j] * from_c(V, gw[j].conjugate()) if gw != NULL else 0
+    else:
+        for j in range(n):
+            nrm = 0.0
+            for i in range(n):
+                nrm += abs2_(gV[i * n + j])
+            if nrm > c:
+                c = nrm
+        glim = pol.gauge_tol * sqrt(c)
+        for j in range(n):
+            touched[j] = -1
+            gjj = 0
+            for i in range(n):
+                gjj = gjj + conj_(V[i * n + j]) * gV[i * n + j]
+            for i in range(n):
+                Vb[i * n + j] = gV[i * n + j] - re_(gjj) * V[i * n + j]
+            if cplx:
+                if lapack_norm:
+                    k = _pivot_row(n, V, j)
+                    Vb[k * n + j] = Vb[k * n + j] - mkc(V, 0.0, im_(gjj) / re_(V[k * n + j]))
+                elif fabs(im_(gjj)) > glim:
+                    return set_err(e, E_GAUGE_PHASE, j, j, w[j].real, w[j].imag, fabs(im_(gjj)), glim)
+        gemm(c'C', c'N', n, n, n, one, V, n, Vb, n, zero, Z, n)
+        zlim = pol.gauge_tol * max_abs(n, n, Z, n)
+        for i in range(n):
+            for j in range(n):
+                if i == j:
+                    Z[i * n + i] = from_c(V, gw[i]) if gw != NULL else 0
+                    continue
+                f = cinv_gap(w[j] - w[i], &g, &fa)
+                if fa:
+                    if pol.mode == STRICT:
+                        if _vtouched(touched, n, gV, i) or _vtouched(touched, n, gV, j):
+                            return set_err(e, E_DEGENERATE, i, j, w[i].real, w[j].real,
+                                           hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), g.tol)
+                    elif abs_(Z[i * n + j]) > zlim:
+                        return set_err(e, E_GAUGE_BLOCK, i, j, w[i].real, w[j].real,
+                                       abs_(Z[i * n + j]), zlim)
+                Z[i * n + j] = from_c(V, f.conjugate()) * Z[i * n + j]
+        gemm(c'N', c'C', n, n, n, one, V, n, Z, n, zero, Bm, n)   # V Z^H
+    getrs_right(c'N', n, n, LU, ipiv, Bm)                                          # (V Z^H) V^{-1}
+    for i in range(n):
+        for j in range(n):
+            out[i * n + j] = conj_(Bm[j * n + i])
+    return OK
+
+
+cdef int eig_jvp_kernel(int n, const scalar_t* V, const cdouble_t* w, const scalar_t* dA,
+                        cdouble_t* dw, scalar_t* dV, bint lapack_norm, double cond_max,
+                        char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
+    cdef scalar_t one = 1, zero = 0
+    cdef scalar_t* T = <scalar_t*> work      # V^T dA^T, then P^T
+    cdef scalar_t* C = T + n * n
+    cdef scalar_t* LU = C + n * n
+    cdef char* cw = <char*> (LU + n * n)
+    cdef int* ipiv = <int*> (cw + 4 * n * sizeof(scalar_t) + 2 * n * sizeof(double) + n * sizeof(int))
+    cdef int i, j, k, code
+    cdef bint cplx = is_cplx(V), fa
+    cdef scalar_t r, p
+    cdef double glim
+    cdef cdouble_t f
+    cdef Gap g
+
+    if n == 0:
+        return OK
+    g = make_gap(pol, _wmax(n, w))
+    code = _lu_checked(n, V, LU, ipiv, cw, cond_max, e)
+    if code != OK:
+        return code
+    gemm(c'T', c'T', n, n, n, one, V, n, dA, n, zero, T, n)   # (dA V)^T
+    getrs_right(c'T', n, n, LU, ipiv, T)                                       # P^T
+    glim = pol.gauge_tol * max_abs(n, n, T, n)
+    for i in range(n):
+        p = T[i * n + i]
+        dw[i].real = re_(p)
+        dw[i].imag = im_(p)
+        for j in range(n):
+            if i == j:
+                C[i * n + i] = 0
+                continue
+            p = T[j * n + i]                   # P_ij
+            f = cinv_gap(w[j] - w[i], &g, &fa)
+            if fa and pol.mode == STRICT and abs_(p) > glim:
+                return set_err(e, E_DEGENERATE, i, j, w[i].real, w[j].real,
+                               hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), g.tol)
+            C[i * n + j] = from_c(V, f) * p
+    gemm(c'N', c'N', n, n, n, one, V, n, C, n, zero, dV, n)   # X = V (F o P)
+    for j in range(n):
+        r = 0
+        for i in range(n):
+            r = r + conj_(V[i * n + j]) * dV[i * n + j]
+        r = mkc(V, -re_(r), 0.0)
+        if cplx and lapack_norm:
+            k = _pivot_row(n, V, j)
+            r = r + mkc(V, 0.0, -im_(dV[k * n + j]) / re_(V[k * n + j]))
+        for i in range(n):
+            dV[i * n + j] = dV[i * n + j] + r * V[i * n + j]
+    return OK
+
+
+# --- per-matrix adapters ------------------------------------------------------------
+
+cdef struct EigCtx:
+    int n
+    bint lapack_norm
+    double cond_max
+    void* V
+    cdouble_t* w
+    cdouble_t* gw   # vjp: dw or NULL | jvp: out dw
+    void* g1        # vjp: dV or NULL | jvp: dA
+    void* out       # vjp: A_bar | jvp: out dV
+    Policy pol
+
+
+cdef inline int _eig_vjp_item(EigCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef Py_ssize_t n = c.n
+    return eig_vjp_kernel(c.n, (<scalar_t*> c.V) + b * n * n, c.w + b * n,
+                          NULL if c.gw == NULL else c.gw + b * n,
+                          NULL if c.g1 == NULL else (<scalar_t*> c.g1) + b * n * n,
+                          (<scalar_t*> c.out) + b * n * n, c.lapack_norm, c.cond_max, w, &c.pol, e)
+
+
+cdef inline int _eig_jvp_item(EigCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef Py_ssize_t n = c.n
+    return eig_jvp_kernel(c.n, (<scalar_t*> c.V) + b * n * n, c.w + b * n,
+                          (<scalar_t*> c.g1) + b * n * n, c.gw + b * n,
+                          (<scalar_t*> c.out) + b * n * n, c.lapack_norm, c.cond_max, w, &c.pol, e)
+
+
+cdef int _eig_vjp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _eig_vjp_item(<EigCtx*> c, b, w, e, <float*> NULL)
+cdef int _eig_vjp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _eig_vjp_item(<EigCtx*> c, b, w, e, <double*> NULL)
+cdef int _eig_vjp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _eig_vjp_item(<EigCtx*> c, b, w, e, <cfloat_t*> NULL)
+cdef int _eig_vjp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _eig_vjp_item(<EigCtx*> c, b, w, e, <cdouble_t*> NULL)
+
+cdef int _eig_jvp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _eig_jvp_item(<EigCtx*> c, b, w, e, <float*> NULL)
+cdef int _eig_jvp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _eig_jvp_item(<EigCtx*> c, b, w, e, <double*> NULL)
+cdef int _eig_jvp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _eig_jvp_item(<EigCtx*> c, b, w, e, <cfloat_t*> NULL)
+cdef int _eig_jvp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
+    return _eig_jvp_item(<EigCtx*> c, b, w, e, <cdouble_t*> NULL)
+
+
+# --- def entry points ---------------------------------------------------------------
+
+cdef int check_cw(object a, str name, Py_ssize_t B, Py_ssize_t n) except -1:
+    if not isinstance(a, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> a) != cnp.NPY_COMPLEX128:
+        raise TypeError(f"{name} must be a complex128 array")
+    check_stack(<cnp.ndarray> a, name, 2)
+    if a.shape[0] != B or a.shape[1] != n:
+        raise ValueError(f"{name} has shape {a.shape}, expected {(B, n)}")
+    return 0
+
+
+cdef EigCtx _eig_ctx(cnp.ndarray V, cnp.ndarray w, bint lapack_norm, double cond_max,
+                     tuple policy) except *:
+    cdef EigCtx c
+    check_stack(V, "V", 3)
+    if V.shape[1] != V.shape[2]:
+        raise ValueError("V must be square")
+    check_cw(w, "w", V.shape[0], V.shape[1])
+    c.n = <int> V.shape[1]
+    c.lapack_norm = lapack_norm
+    c.cond_max = cond_max
+    c.V = cnp.PyArray_DATA(V)
+    c.w = <cdouble_t*> cnp.PyArray_DATA(w)
+    c.gw = NULL
+    c.g1 = c.out = NULL
+    c.pol = read_policy(policy)
+    return c
+
+
+cdef size_t _eig_work(int t, int n, int nsq):
+    return itemsize(t) * (nsq * n * n + 4 * n) + 2 * n * sizeof(double) + 2 * n * sizeof(int) + n + 64
+
+
+def eig_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
+            bint lapack_norm, double cond_max, tuple policy, int nthreads=1):
+    """Pullback of a stack of eig: V (B,n,n), w (B,n) complex128; gw (B,n)
+    complex128 or None, gV (B,n,n) or None; out (B,n,n) in V's dtype.
+    Returns None or an error tuple."""
+    cdef EigCtx c = _eig_ctx(V, w, lapack_norm, cond_max, policy)
+    cdef ErrInfo e
+    cdef int t = cnp.PyArray_TYPE(V)
+    cdef Py_ssize_t B = V.shape[0]
+    cdef size_t wb = _eig_work(t, c.n, 4)
+    check_like(out, V, "out", B, c.n, c.n)
+    if gw is not None:
+        check_cw(gw, "dw", B, c.n)
+        c.gw = <cdouble_t*> cnp.PyArray_DATA(<cnp.ndarray> gw)
+    if gV is not None:
+        check_like(gV, V, "dV", B, c.n, c.n)
+        c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gV)
+    c.out = cnp.PyArray_DATA(out)
+    cdef item_fn fn = pick(t, _eig_vjp_f, _eig_vjp_d, _eig_vjp_c, _eig_vjp_z)
+    with nogil:
+        run_batch(fn, &c, B, wb, nthreads, &e)
+    return err_tuple(&e)
+
+
+def eig_jvp(cnp.ndarray V, cnp.ndarray w, cnp.ndarray dA, cnp.ndarray dw, cnp.ndarray dV,
+            bint lapack_norm, double cond_max, tuple policy, int nthreads=1):
+    """Pushforward of a stack of eig along dA (B,n,n) into dw (B,n) complex128
+    and dV (B,n,n). Returns None or an error tuple."""
+    cdef EigCtx c = _eig_ctx(V, w, lapack_norm, cond_max, policy)
+    cdef ErrInfo e
+    cdef int t = cnp.PyArray_TYPE(V)
+    cdef Py_ssize_t B = V.shape[0]
+    cdef size_t wb = _eig_work(t, c.n, 3)
+    check_like(dA, V, "dA", B, c.n, c.n)
+    check_like(dV, V, "dV", B, c.n, c.n)
+    check_cw(dw, "dw", B, c.n)
+    c.g1 = cnp.PyArray_DATA(dA)
+    c.gw = <cdouble_t*> cnp.PyArray_DATA(dw)
+    c.out = cnp.PyArray_DATA(dV)
+    cdef item_fn fn = pick(t, _eig_jvp_f, _eig_jvp_d, _eig_jvp_c, _eig_jvp_z)
+    with nogil:
+        run_batch(fn, &c, B, wb, nthreads, &e)
+    return err_tuple(&e)

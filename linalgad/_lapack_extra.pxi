@@ -1,0 +1,136 @@
+# BLAS/LAPACK wrappers used by the eigh, eig and matrix-function kernels
+# (_eigh.pxi, _eig.pxi, _funm.pxi), kept out of _blas.pxi so that file has
+# one owner. Same conventions as _blas.pxi: arrays are row-major, a row-major
+# matrix M is the column-major M^T, and operands are swapped, never copied.
+#
+#   herk_lower(n, k, alpha, A, lda, beta, C)      lower(C) = alpha A A^H + beta lower(C)
+#   her2k_lower(n, k, A, lda, B, ldb, C)          lower(C) = A B^H + B A^H
+#   trmm_lower_right(m, n, L, W)                  W = W tril(L)      (W is m x n)
+#   getrf_ / getrs_right / gecon_inf              LU of V^T, right solves, rcond
+#
+# "lower(C)" is the row-major lower triangle, diagonal included; the strict
+# upper triangle is not touched.
+
+
+cdef void herk_lower(int n, int k, double alpha, const scalar_t* A, int lda,
+                     double beta, scalar_t* C) noexcept nogil:
+    # Fortran sees A as A^T (k x n): C^T = alpha (A^T)^H (A^T) ('C' form),
+    # whose Fortran upper triangle is the row-major lower triangle of C.
+    cdef char u = c'U', t = c'C'
+    cdef float fa = <float> alpha, fb = <float> beta
+    if n <= 0:
+        return
+    if scalar_t is float:
+        t = c'T'
+        blas.ssyrk(&u, &t, &n, &k, &fa, <float*> A, &lda, &fb, C, &n)
+    elif scalar_t is double:
+        t = c'T'
+        blas.dsyrk(&u, &t, &n, &k, &alpha, <double*> A, &lda, &beta, C, &n)
+    elif scalar_t is cfloat_t:
+        blas.cherk(&u, &t, &n, &k, &fa, <blas.c*> A, &lda, &fb, <blas.c*> C, &n)
+    else:
+        blas.zherk(&u, &t, &n, &k, &alpha, <blas.z*> A, &lda, &beta, <blas.z*> C, &n)
+
+
+cdef void her2k_lower(int n, int k, const scalar_t* A, int lda, const scalar_t* B, int ldb,
+                      scalar_t* C) noexcept nogil:
+    # C^T = (A^T)^H B^T + (B^T)^H A^T = (B A^H + A B^H)^T, upper in Fortran.
+    cdef char u = c'U', t = c'C'
+    cdef scalar_t one = 1, zero = 0
+    cdef float fz = 0.0
+    cdef double dz = 0.0
+    if n <= 0:
+        return
+    if scalar_t is float:
+        t = c'T'
+        blas.ssyr2k(&u, &t, &n, &k, &one, <float*> A, &lda, <float*> B, &ldb, &zero, C, &n)
+    elif scalar_t is double:
+        t = c'T'
+        blas.dsyr2k(&u, &t, &n, &k, &one, <double*> A, &lda, <double*> B, &ldb, &zero, C, &n)
+    elif scalar_t is cfloat_t:
+        blas.cher2k(&u, &t, &n, &k, <blas.c*> &one, <blas.c*> A, &lda, <blas.c*> B, &ldb,
+                    &fz, <blas.c*> C, &n)
+    else:
+        blas.zher2k(&u, &t, &n, &k, <blas.z*> &one, <blas.z*> A, &lda, <blas.z*> B, &ldb,
+                    &dz, <blas.z*> C, &n)
+
+
+cdef void trmm_lower_right(int m, int n, const scalar_t* L, scalar_t* W) noexcept nogil:
+    # W (m x n) := W tril(L) (L n x n). Fortran: W^T := (L^T) W^T, and the
+    # row-major lower triangle of L is the Fortran upper triangle of L^T.
+    cdef char side = c'L', u = c'U', t = c'N', d = c'N'
+    cdef scalar_t one = 1
+    if m <= 0 or n <= 0:
+        return
+    if scalar_t is float:
+        blas.strmm(&side, &u, &t, &d, &n, &m, &one, <float*> L, &n, W, &n)
+    elif scalar_t is double:
+        blas.dtrmm(&side, &u, &t, &d, &n, &m, &one, <double*> L, &n, W, &n)
+    elif scalar_t is cfloat_t:
+        blas.ctrmm(&side, &u, &t, &d, &n, &m, <blas.c*> &one, <blas.c*> L, &n, <blas.c*> W, &n)
+    else:
+        blas.ztrmm(&side, &u, &t, &d, &n, &m, <blas.z*> &one, <blas.z*> L, &n, <blas.z*> W, &n)
+
+
+cdef int getrf_(int n, scalar_t* LU, int* ipiv) noexcept nogil:
+    # LU factorisation of the row-major buffer, i.e. of the column-major
+    # matrix V^T when LU holds V. Returns LAPACK's info.
+    cdef int info = 0
+    if scalar_t is float:
+        lapack.sgetrf(&n, &n, LU, &n, ipiv, &info)
+    elif scalar_t is double:
+        lapack.dgetrf(&n, &n, LU, &n, ipiv, &info)
+    elif scalar_t is cfloat_t:
+        lapack.cgetrf(&n, &n, <lapack.c*> LU, &n, ipiv, &info)
+    else:
+        lapack.zgetrf(&n, &n, <lapack.z*> LU, &n, ipiv, &info)
+    return info
+
+
+cdef int getrs_right(char trans, int n, int nrhs, const scalar_t* LU, const int* ipiv,
+                     scalar_t* X) noexcept nogil:
+    # With LU = getrf_ of a buffer holding V (row-major), and X a row-major
+    # nrhs x n block: trans 'N' gives X := X V^{-1}, 'T' gives X := X V^{-T},
+    # 'C' gives X := X V^{-H} (Fortran solves op(V^T) X^T = X^T).
+    cdef int info = 0
+    if scalar_t is float:
+        lapack.sgetrs(&trans, &n, &nrhs, <float*> LU, &n, <int*> ipiv, X, &n, &info)
+    elif scalar_t is double:
+        lapack.dgetrs(&trans, &n, &nrhs, <double*> LU, &n, <int*> ipiv, X, &n, &info)
+    elif scalar_t is cfloat_t:
+        lapack.cgetrs(&trans, &n, &nrhs, <lapack.c*> LU, &n, <int*> ipiv, <lapack.c*> X, &n, &info)
+    else:
+        lapack.zgetrs(&trans, &n, &nrhs, <lapack.z*> LU, &n, <int*> ipiv, <lapack.z*> X, &n, &info)
+    return info
+
+
+cdef double gecon_inf(int n, const scalar_t* V, const scalar_t* LU, char* work) noexcept nogil:
+    # Estimated infinity-norm condition number of V (row-major), from the LU
+    # of V^T (= 1-norm condition of V^T). work: 2n scalars + 2n doubles + n ints.
+    cdef char nrm = c'1'
+    cdef int info = 0, i, j
+    cdef double anorm = 0.0, row, rcond = 0.0
+    cdef float fanorm, frcond = 0.0
+    cdef scalar_t* sw = <scalar_t*> work
+    cdef double* dw = <double*> (sw + 4 * n)
+    cdef int* iw = <int*> (dw + 2 * n)
+    for i in range(n):
+        row = 0.0
+        for j in range(n):
+            row += abs_(V[i * n + j])
+        if row > anorm:
+            anorm = row
+    fanorm = <float> anorm
+    if scalar_t is float:
+        lapack.sgecon(&nrm, &n, <float*> LU, &n, &fanorm, &frcond, <float*> sw, iw, &info)
+        rcond = frcond
+    elif scalar_t is double:
+        lapack.dgecon(&nrm, &n, <double*> LU, &n, &anorm, &rcond, <double*> sw, iw, &info)
+    elif scalar_t is cfloat_t:
+        lapack.cgecon(&nrm, &n, <lapack.c*> LU, &n, &fanorm, &frcond, <lapack.c*> sw, <float*> dw, &info)
+        rcond = frcond
+    else:
+        lapack.zgecon(&nrm, &n, <lapack.z*> LU, &n, &anorm, &rcond, <lapack.z*> sw, dw, &info)
+    if rcond <= 0.0:
+        return INFINITY
+    return 1.0 / rcond

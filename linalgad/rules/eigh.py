@@ -1,0 +1,199 @@
+"""Hermitian eigendecomposition: A = V diag(w) V^H.
+
+Primal
+    ``numpy.linalg.eigh``: w ascending (real), V unitary. ``uplo="L"``
+    (default, as NumPy) or ``"U"``: only that triangle of A is read and the
+    imaginary part of its diagonal is ignored, i.e. the function is
+    eigh(tril(A) + tril(A, -1)^H) (mirror for "U"). ``uplo=None``: A is taken
+    as Hermitian, the function is eigh(herm(A)).
+Gauge
+    V -> V D with D diagonal unitary (phases; signs for real A), and any
+    unitary mixing inside a block of equal eigenvalues. A complex cotangent
+    whose loss sees the phases (Im K_ii != 0) raises GaugeError in every mode;
+    a degenerate block follows ``degeneracy=`` (linalgad._options): strict
+    raises DegeneracyError only when the cotangent touches a vector of the
+    block, subspace drops the in-block coupling (GaugeError if skew(K) there
+    is not ~0), lorentz broadens 1/gap, taylor uses its truncated series
+    (power iteration; positive semi-definite spectra only).
+Rules (K = V^H dV, F_ij = 1/(w_j - w_i), F_ii = 0; bars dropped)
+    VJP  A_H = V (diag(dw) + F o (K - K^H)/2) V^H; then the cotangent of the
+         raw input: A_H (uplo=None), diag(Re A_H) + 2 tril(A_H, -1) ("L"),
+         diag(Re A_H) + 2 triu(A_H, 1) ("U"). dV None: V diag(dw) V^H, exact
+         at any degeneracy.
+    JVP  H = the tangent read as uplo says; R = V^H H V; dw = Re diag R;
+         dV = V C, C_ij = R_ij F_ij, C_ii = 0 (parallel transport).
+    Forward and reverse mode describe the same function for every uplo.
+Cost (GEMMs): VJP 2.5 (K, trmm + her2k), 0.5 for eigenvalues only (two
+    herks); JVP 3.
+Derivation and references: docs/eigh.md.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _core, gauge as _gauge
+from .._errors import raise_core
+from .._options import batch_threads, options
+from .._validate import cotangent, matrix_stack, real_dtype
+
+__all__ = ["Eigh", "eigh", "eigh_vjp", "eigh_jvp"]
+
+Eigh = namedtuple("Eigh", ["w", "V"])
+
+_TRI = {None: 0, "L": 1, "U": 2}
+
+REMEDIES = (
+    "if the loss depends on these eigenvectors only through their span (a projector, a "
+    "subspace), pass degeneracy='subspace'; if it is a function of A such as V f(w) V^H "
+    "(expm, logm, sqrtm, ...), use funm_vjp, which is exact at any degeneracy (polar_vjp for "
+    "the polar factor); to regularise, pass degeneracy='lorentz'"
+)
+_VECTORS = "V[:, {i}]"
+
+
+def _raise(err, rule, st):
+    raise_core(err, rule=rule, values="eigenvalues", vectors=_VECTORS, remedies=REMEDIES,
+               batch_shape=st.batch)
+
+
+def _uplo(uplo):
+    if uplo is None:
+        return None
+    if isinstance(uplo, str) and uplo.upper() in ("L", "U"):
+        return uplo.upper()
+    raise ValueError(f"uplo must be 'L', 'U' or None, got {uplo!r}")
+
+
+def _herm(X):
+    return 0.5 * (X + X.conj().swapaxes(-1, -2))
+
+
+def read(st, uplo):
+    """The Hermitian matrices the function sees (a stack)."""
+    if uplo is None:
+        return _herm(st.data)
+    A = st.data
+    L = np.tril(A, -1) if uplo == "L" else np.triu(A, 1)
+    H = L + L.conj().swapaxes(-1, -2)
+    i = np.arange(st.n)
+    H[..., i, i] = A[..., i, i].real
+    return H
+
+
+def factor(st, uplo):
+    """(w (B,n) real dtype, V (B,n,n)) of the function of the raw input."""
+    if st.m != st.n:
+        raise ValueError(f"A must be square in its last two axes, got shape {st.shape(st.m, st.n)}")
+    n = st.n
+    if st.data.size == 0:
+        w = np.zeros((st.B, n), real_dtype(st.dtype))
+        V = np.broadcast_to(np.eye(n, dtype=st.dtype), (st.B, n, n)).copy()
+        return w, V
+    if uplo is None:
+        w, V = np.linalg.eigh(_herm(st.data))
+    else:
+        w, V = np.linalg.eigh(st.data, UPLO=uplo)
+    return w, np.ascontiguousarray(V)
+
+
+def finish(out, st, project, rule):
+    """Apply the projection owner's finish_cotangent when it exists."""
+    try:
+        from .. import project as _project_mod  # noqa: PLC0415 (written by another engineer)
+    except ImportError:
+        _project_mod = None
+    fin = getattr(_project_mod, "finish_cotangent", None)
+    if fin is not None:
+        return fin(out, st, project)
+    if project is not None:
+        raise NotImplementedError(f"{rule}: project= needs linalgad.project.finish_cotangent")
+    return out
+
+
+def _fix(name):
+    fn = getattr(_gauge, name, None)
+    if fn is None:
+        raise NotImplementedError(f"gauge='canonical' needs linalgad.gauge.{name}, not available yet")
+    return fn
+
+
+def _result(st, w, V, readonly):
+    res = Eigh(w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
+    if readonly:
+        for a in res:
+            a.flags.writeable = False
+    return res
+
+
+def eigh(A, *, uplo="L", gauge=None):
+    """Eigenvalues (ascending) and eigenvectors of a stack of Hermitian
+    matrices (..., n, n): ``Eigh(w, V)``. ``uplo`` as in the module
+    docstring; ``gauge="canonical"`` makes each eigenvector's entry of largest
+    modulus real and positive."""
+    uplo = _uplo(uplo)
+    st = matrix_stack(A, square=True)
+    w, V = factor(st, uplo)
+    res = _result(st, w, V, readonly=False)
+    return _fix("fix_eigh")(res) if _gauge.wants(gauge) else res
+
+
+def eigh_vjp(A, *, uplo="L", project=None, **opts):
+    """eigh and its pullback ``pullback(dw=None, dV=None) -> dA``.
+
+    ``**opts``: degeneracy, tol, eps, order, gauge_tol (linalgad._options).
+    The returned factors are read-only: the pullback depends on them.
+    """
+    uplo = _uplo(uplo)
+    st = matrix_stack(A, square=True)
+    opt = options(st.dtype, **opts)
+    w, V = factor(st, uplo)
+    res = _result(st, w, V, readonly=True)
+    w64 = np.ascontiguousarray(w, dtype=np.float64)
+    n = st.n
+    policy = opt.as_tuple()
+    nthreads = batch_threads(st.B, n)
+    tri = _TRI[uplo]
+
+    def pullback(dw=None, dV=None):
+        gw = cotangent(dw, "dw", res.w.shape, real_dtype(st.dtype), of="w")
+        gV = cotangent(dV, "dV", res.V.shape, st.dtype, of="V")
+        out = np.empty((st.B, n, n), st.dtype)
+        err = _core.eigh_vjp(
+            V, w64,
+            None if gw is None else np.ascontiguousarray(gw, np.float64).reshape(st.B, n),
+            None if gV is None else gV.reshape(st.B, n, n),
+            out, tri, policy, nthreads)
+        if err is not None:
+            _raise(err, "eigh_vjp", st)
+        return finish(out.reshape(st.shape(n, n)), st, project, "eigh_vjp")
+
+    return res, pullback
+
+
+def eigh_jvp(A, dA, *, uplo="L", gauge=None, **opts):
+    """eigh and its tangent along ``dA``: ``(Eigh(w, V), Eigh(dw, dV))``.
+
+    ``dA`` is read like A (the ``uplo`` triangle, or its Hermitian part for
+    ``uplo=None``), so the tangent is the derivative of the same function the
+    VJP differentiates. Gauge of the tangent: V^H dV has a zero diagonal; with
+    ``gauge="canonical"`` both factors and tangents are those of the
+    gauge-fixed eigenvectors.
+    """
+    uplo = _uplo(uplo)
+    st = matrix_stack(A, square=True)
+    opt = options(st.dtype, **opts)
+    n = st.n
+    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    w, V = factor(st, uplo)
+    dw = np.empty((st.B, n), np.float64)
+    dV = np.empty((st.B, n, n), st.dtype)
+    err = _core.eigh_jvp(V, np.ascontiguousarray(w, dtype=np.float64), dA3, dw, dV, _TRI[uplo],
+                         opt.as_tuple(), batch_threads(st.B, n))
+    if err is not None:
+        _raise(err, "eigh_jvp", st)
+    res = _result(st, w, V, readonly=False)
+    tan = Eigh(dw.astype(real_dtype(st.dtype)).reshape(res.w.shape), dV.reshape(res.V.shape))
+    if _gauge.wants(gauge):
+        return _fix("fix_eigh_jvp")(res, tan)
+    return res, tan
