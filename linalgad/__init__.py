@@ -12,6 +12,10 @@ from .gauge import gauge_fix
 from .project import project
 from .rules.polar import Polar, polar, polar_jvp, polar_vjp
 from .rules.svd import SVD, svd, svd_jvp, svd_vjp
+from .rules.eigh import Eigh, eigh, eigh_jvp, eigh_vjp
+from .rules.eig import Eig, eig, eig_jvp, eig_vjp
+from .rules.funm import funm, funm_jvp, funm_vjp
+from .rules.svfunm import svfunm, svfunm_jvp, svfunm_vjp
 
 __version__ = "0.1.0"
 

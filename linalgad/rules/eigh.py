@@ -36,6 +36,7 @@ from .. import _core, gauge as _gauge
 from .._errors import raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack, real_dtype
+from ..project import finish_cotangent
 
 __all__ = ["Eigh", "eigh", "eigh_vjp", "eigh_jvp"]
 
@@ -98,17 +99,9 @@ def factor(st, uplo):
 
 
 def finish(out, st, project, rule):
-    """Apply the projection owner's finish_cotangent when it exists."""
-    try:
-        from .. import project as _project_mod  # noqa: PLC0415 (written by another engineer)
-    except ImportError:
-        _project_mod = None
-    fin = getattr(_project_mod, "finish_cotangent", None)
-    if fin is not None:
-        return fin(out, st, project)
-    if project is not None:
-        raise NotImplementedError(f"{rule}: project= needs linalgad.project.finish_cotangent")
-    return out
+    """The cotangent the user gets: linalgad.project.finish_cotangent (real
+    part for real input, the stored pattern for sparse input, or ``project=``)."""
+    return finish_cotangent(out, st, project)
 
 
 def _fix(name):

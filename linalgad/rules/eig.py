@@ -1,0 +1,182 @@
+"""General eigendecomposition: A V = V diag(w).
+
+Primal
+    ``numpy.linalg.eig``: w complex (real when A is real and, over the whole
+    stack, every eigenvalue is real, as NumPy does), columns of V of unit
+    2-norm. LAPACK also makes the entry of largest modulus of each column
+    real (positive for complex A; for real A the sign is arbitrary).
+Normalisation (``normalization=``)
+    "lapack" (default): the rule differentiates exactly that convention, so
+        its JVP matches finite differences of ``numpy.linalg.eig`` itself and
+        every loss of (w, V) has a gradient. Default because it is the
+        function the user actually calls.
+    "norm": unit norm only; the phase of each column is a gauge, and a loss
+        that sees it (Im(v_j^H dV_j) != 0) raises GaugeError.
+    The two agree for every phase-invariant loss, and for real eigenvectors.
+Gauge and degeneracy
+    Repeated eigenvalues follow ``degeneracy=`` (strict, exact, subspace,
+    lorentz; "taylor" is for positive semi-definite Hermitian spectra and is
+    refused here). A (nearly) defective A has an ill-conditioned V:
+    cond(V) > ``cond_max`` (default eps**(-2/3): 2.7e10 in float64, 4.1e4 in
+    float32) raises DegeneracyError with the condition number.
+Rules (G = V^H dV', F_ij = 1/(w_j - w_i), F_ii = 0; bars dropped)
+    VJP  dV'_j = dV_j - Re(v_j^H dV_j) v_j  [- i Im(v_j^H dV_j)/v_kj e_k  (lapack, k the pivot row)]
+         A_bar = V^{-H} (diag(dw) + conj(F) o G) V^H, by one LU of V and
+         right solves (never V^{-1}). Real A: the real part (the default
+         projection), which is exact even when the loss touches only one
+         member of a conjugate pair.
+    JVP  P = V^{-1} dA V; dw = diag P; X = V (F o P);
+         dV_j = X_j - Re(v_j^H X_j) v_j  [- i Im(X_kj)/v_kj v_j  (lapack)].
+Cost (complex GEMMs, n x n): VJP 3.3 (V^H dV', V Z^H, getrf, getrs); 1.3
+    for eigenvalues only; JVP 3.3. Real A with complex eigenvalues runs in
+    complex arithmetic (4 real GEMMs each).
+Derivation and references: docs/eig.md.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _core, gauge as _gauge
+from .._errors import raise_core
+from .._options import batch_threads, options
+from .._validate import cotangent, matrix_stack, real_dtype
+from .eigh import _fix, finish
+
+__all__ = ["Eig", "eig", "eig_vjp", "eig_jvp"]
+
+Eig = namedtuple("Eig", ["w", "V"])
+
+_NORMS = ("lapack", "norm")
+
+_REMEDIES = (
+    "if the loss depends on these eigenvectors only through their span, pass "
+    "degeneracy='subspace'; for a Hermitian matrix use eigh_vjp or funm_vjp; to regularise, "
+    "pass degeneracy='lorentz'"
+)
+
+
+def _raise(err, rule, st):
+    raise_core(err, rule=rule, values="eigenvalues", vectors="V[:, {i}]", remedies=_REMEDIES,
+               batch_shape=st.batch)
+
+
+def _normalization(normalization):
+    if normalization not in _NORMS:
+        raise ValueError(f"normalization must be one of {_NORMS}, got {normalization!r}")
+    return normalization == "lapack"
+
+
+def _options(st, opts):
+    opt = options(st.dtype, **opts)
+    if opt.degeneracy == "taylor":
+        raise ValueError(
+            "eig: degeneracy='taylor' (the power-iteration series) needs a positive semi-definite "
+            "Hermitian spectrum; use 'lorentz' or 'subspace' for eig, or eigh_vjp for Hermitian A"
+        )
+    return opt
+
+
+def _cond_max(cond_max, dtype):
+    if cond_max is None:
+        return float(np.finfo(real_dtype(dtype)).eps) ** (-2.0 / 3.0)
+    cond_max = float(cond_max)
+    if not cond_max > 1:
+        raise ValueError(f"cond_max must be > 1, got {cond_max!r}")
+    return cond_max
+
+
+def factor(st):
+    """(w, V) as numpy.linalg.eig returns them for the stack, V contiguous."""
+    n = st.n
+    if st.m != n:
+        raise ValueError(f"A must be square in its last two axes, got shape {st.shape(st.m, n)}")
+    if st.data.size == 0:
+        w = np.zeros((st.B, n), st.dtype)
+        V = np.broadcast_to(np.eye(n, dtype=st.dtype), (st.B, n, n)).copy()
+        return w, V
+    w, V = np.linalg.eig(st.data)
+    return w, np.ascontiguousarray(V)
+
+
+def _result(st, w, V, readonly):
+    res = Eig(w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
+    if readonly:
+        for a in res:
+            a.flags.writeable = False
+    return res
+
+
+def eig(A, *, gauge=None):
+    """Eigenvalues and unit-norm eigenvectors of a stack of square matrices
+    (..., n, n): ``Eig(w, V)``, as ``numpy.linalg.eig``. ``gauge="canonical"``
+    makes each column's entry of largest modulus real and positive."""
+    st = matrix_stack(A, square=True)
+    w, V = factor(st)
+    res = _result(st, w, V, readonly=False)
+    return _fix("fix_eig")(res) if _gauge.wants(gauge) else res
+
+
+def eig_vjp(A, *, normalization="lapack", cond_max=None, project=None, **opts):
+    """eig and its pullback ``pullback(dw=None, dV=None) -> dA``.
+
+    ``normalization``: "lapack" (default) or "norm" (module docstring);
+    ``cond_max``: largest accepted condition number of V; ``project``: the
+    structure of the returned cotangent (default: real for real A);
+    ``**opts``: degeneracy, tol, eps, gauge_tol (linalgad._options).
+    """
+    lapack = _normalization(normalization)
+    st = matrix_stack(A, square=True)
+    opt = _options(st, opts)
+    cmax = _cond_max(cond_max, st.dtype)
+    w, V = factor(st)
+    res = _result(st, w, V, readonly=True)
+    n = st.n
+    w128 = np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n)
+    policy = opt.as_tuple()
+    nthreads = batch_threads(st.B, n)
+
+    def pullback(dw=None, dV=None):
+        gw = cotangent(dw, "dw", res.w.shape, w.dtype, of="w")
+        gV = cotangent(dV, "dV", res.V.shape, V.dtype, of="V")
+        out = np.empty((st.B, n, n), V.dtype)
+        err = _core.eig_vjp(
+            V, w128,
+            None if gw is None else np.ascontiguousarray(gw, np.complex128).reshape(st.B, n),
+            None if gV is None else gV.reshape(st.B, n, n),
+            out, lapack, cmax, policy, nthreads)
+        if err is not None:
+            _raise(err, "eig_vjp", st)
+        return finish(out.reshape(st.shape(n, n)), st, project, "eig_vjp")
+
+    return res, pullback
+
+
+def eig_jvp(A, dA, *, normalization="lapack", cond_max=None, gauge=None, **opts):
+    """eig and its tangent along ``dA``: ``(Eig(w, V), Eig(dw, dV))``.
+
+    With normalization="lapack" (default) the tangent is the derivative of
+    ``numpy.linalg.eig``'s own output (matches its finite differences);
+    "norm" keeps only the unit norm (V^H dV has a real zero diagonal part).
+    ``gauge="canonical"`` differentiates the gauge-fixed factors instead.
+    """
+    lapack = _normalization(normalization)
+    st = matrix_stack(A, square=True)
+    opt = _options(st, opts)
+    cmax = _cond_max(cond_max, st.dtype)
+    n = st.n
+    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    w, V = factor(st)
+    dw = np.empty((st.B, n), np.complex128)
+    dV = np.empty((st.B, n, n), V.dtype)
+    err = _core.eig_jvp(V, np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n),
+                        np.ascontiguousarray(dA3, dtype=V.dtype), dw, dV, lapack, cmax,
+                        opt.as_tuple(), batch_threads(st.B, n))
+    if err is not None:
+        _raise(err, "eig_jvp", st)
+    res = _result(st, w, V, readonly=False)
+    dw = dw.real if w.dtype.kind != "c" else dw
+    tan = Eig(dw.astype(w.dtype).reshape(res.w.shape), dV.reshape(res.V.shape))
+    if _gauge.wants(gauge):
+        return _fix("fix_eig_jvp")(res, tan)
+    return res, tan
