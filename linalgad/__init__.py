@@ -23,6 +23,10 @@ __all__ = [
     "DegeneracyError", "GaugeError", "MODES", "get_num_threads", "set_num_threads",
     "SVD", "svd", "svd_vjp", "svd_jvp",
     "Polar", "polar", "polar_vjp", "polar_jvp",
+    "Eigh", "eigh", "eigh_vjp", "eigh_jvp",
+    "Eig", "eig", "eig_vjp", "eig_jvp",
+    "funm", "funm_vjp", "funm_jvp",
+    "svfunm", "svfunm_vjp", "svfunm_jvp",
     "gauge_fix",
     "project",
 ]
