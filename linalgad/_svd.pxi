@@ -81,25 +81,26 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
             if fa and pol.mode == STRICT and _touched(touched, i, m, n, kk, gU, gVh):
                 return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
 
-    # the k x k core M
+    # the k x k core M, one pair (i < j) at a time: with P = (X+Y)_ij a/2 and
+    # Q = (X-Y)_ij b/2 (a = 1/(s_j - s_i), b = 1/(s_j + s_i)), M_ij = P + Q and,
+    # since X, Y are anti-Hermitian and a is odd, M_ji = conj(P - Q).
     for i in range(k):
-        for j in range(k):
-            if i == j:
-                mij = gs[i] if (gs != NULL and i < kk) else 0.0
-                if cplx and vec:
-                    imJ = im_(J[i * k + i]) if hasU else 0.0
-                    imK = im_(K[i * k + i]) if hasV else 0.0
-                    if fabs(imJ + imK) > glim:
-                        return set_err(e, E_GAUGE_PHASE, i, i, s[i], s[i], fabs(imJ + imK), glim)
-                    mij = mij + mkc(U, 0.0, 0.5 * (imJ - imK) * sinv[i])
-                M[i * k + i] = mij
-                continue
+        mij = gs[i] if (gs != NULL and i < kk) else 0.0
+        if cplx and vec:
+            imJ = im_(J[i * k + i]) if hasU else 0.0
+            imK = im_(K[i * k + i]) if hasV else 0.0
+            if fabs(imJ + imK) > glim:
+                return set_err(e, E_GAUGE_PHASE, i, i, s[i], s[i], fabs(imJ + imK), glim)
+            mij = mij + mkc(U, 0.0, 0.5 * (imJ - imK) * sinv[i])
+        M[i * k + i] = mij
+        for j in range(i + 1, k):
             if not vec:
                 M[i * k + j] = 0
+                M[j * k + i] = 0
                 continue
             x = (J[i * k + j] - conj_(J[j * k + i])) if hasU else zero
             y = (K[i * k + j] - conj_(K[j * k + i])) if hasV else zero
-            a = inv_diff(s[j], s[i], -1 if i < j else 1, &g, &fa)
+            a = inv_diff(s[j], s[i], -1, &g, &fa)
             bs = inv_pos(s[j] + s[i], &g, &fb)
             if fa or fb:
                 if pol.mode == STRICT:
@@ -111,7 +112,9 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
                         return set_err(e, E_GAUGE_BLOCK, i, j, s[i], s[j], abs_(x + y), glim)
                     if fb and abs_(x - y) > glim:
                         return set_err(e, E_GAUGE_BLOCK, i, j, s[i], s[j], abs_(x - y), glim)
-            M[i * k + j] = 0.5 * a * (x + y) + 0.5 * bs * (x - y)
+            x, y = 0.5 * a * (x + y), 0.5 * bs * (x - y)
+            M[i * k + j] = x + y
+            M[j * k + i] = conj_(x - y)
 
     if not vec:
         # singular values only: A_bar = (U diag(dS)) Vh, one GEMM
@@ -189,24 +192,26 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
             sinv[i] = inv_pos(s[i], &g, &fa)
             if fa and pol.mode == STRICT and i < kk:
                 return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
+    # one pair (i < j) at a time: P and Q are anti-Hermitian
     for i in range(k):
-        for j in range(k):
-            if i == j:
-                t = mkc(U, 0.0, 0.5 * im_(R[i * k + i]) * sinv[i])
-                P[i * k + i] = t
-                Q[i * k + i] = -t
-                continue
+        t = mkc(U, 0.0, 0.5 * im_(R[i * k + i]) * sinv[i])
+        P[i * k + i] = t
+        Q[i * k + i] = -t
+        for j in range(i + 1, k):
             x = R[i * k + j] + conj_(R[j * k + i])
             y = R[i * k + j] - conj_(R[j * k + i])
-            a = inv_diff(s[j], s[i], -1 if i < j else 1, &g, &fa)
+            a = inv_diff(s[j], s[i], -1, &g, &fa)
             bs = inv_pos(s[j] + s[i], &g, &fb)
             if (fa or fb) and pol.mode == STRICT and (i < kk or j < kk):
                 if fa and abs_(x) > glim:
                     return set_err(e, E_DEGENERATE, i, j, s[i], s[j], fabs(s[i] - s[j]), g.tol)
                 if fb and abs_(y) > glim:
                     return set_err(e, E_RANKDEF, i, j, s[i], s[j], s[i] + s[j], g.tol)
-            P[i * k + j] = 0.5 * a * x + 0.5 * bs * y
-            Q[i * k + j] = 0.5 * a * x - 0.5 * bs * y
+            x, y = 0.5 * a * x, 0.5 * bs * y
+            P[i * k + j] = x + y
+            Q[i * k + j] = x - y
+            P[j * k + i] = -conj_(x + y)
+            Q[j * k + i] = -conj_(x - y)
 
     if m > k:
         # tall: dU = U (P - R S^-1) + T S^-1;  dVh = Q^H Vh
