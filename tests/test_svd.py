@@ -354,3 +354,19 @@ def test_error_reports_the_batch_index_of_the_failing_matrix():
     res, pullback = la.svd_vjp(A)
     with pytest.raises(la.DegeneracyError, match=r"matrix \(2,\)"):
         pullback(*invariant_cotangents(res, 44))
+
+
+# --- structured input -------------------------------------------------------------------
+
+def test_sparse_input_gets_a_pattern_cotangent_unless_asked_for_the_dense_one():
+    sp = pytest.importorskip("scipy.sparse")
+    A = sp.random(6, 5, density=0.5, random_state=3, format="csr") + sp.eye(6, 5)
+    res, pullback = la.svd_vjp(A)
+    cots = invariant_cotangents(res, 45)
+    G = pullback(*cots)
+    dense = la.svd_vjp(A.toarray())[1](*cots)
+    assert sp.issparse(G) and G.format == "csr"
+    mask = A.toarray() != 0
+    np.testing.assert_allclose(G.toarray(), np.where(mask, dense, 0), atol=1e-12)
+    np.testing.assert_allclose(la.svd_vjp(A, project="dense")[1](*cots), dense, atol=1e-12)
+    assert np.abs(dense[~mask]).max() > 1e-3     # the two answers differ off the pattern

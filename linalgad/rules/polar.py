@@ -23,6 +23,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _core
+from ..project import finish_cotangent
 from .._errors import raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack
@@ -64,8 +65,11 @@ def polar(A):
     return Polar(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
 
 
-def polar_vjp(A, **opts):
-    """Polar decomposition and its pullback ``pullback(dQ=None, dP=None) -> dA``."""
+def polar_vjp(A, *, project=None, **opts):
+    """Polar decomposition and its pullback ``pullback(dQ=None, dP=None) -> dA``.
+
+    ``project``: structure of the returned cotangent (see linalgad.project).
+    """
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     U, s, Vh, Q, P = _polar_factors(st)
@@ -81,11 +85,11 @@ def polar_vjp(A, **opts):
             Ph = _herm(gP.reshape(st.B, st.n, st.n))
             G = st.data @ Ph if G is None else G + st.data @ Ph
         if G is None:
-            return np.zeros(st.shape(st.m, st.n), st.dtype)
+            return finish_cotangent(np.zeros((st.B, st.m, st.n), st.dtype), st, project)
         out = _apply(U, s, Vh, np.ascontiguousarray(G), st, opt, "polar_vjp")
         if gP is not None:
             out += Q @ Ph
-        return out.reshape(st.shape(st.m, st.n))
+        return finish_cotangent(out, st, project)
 
     return res, pullback
 

@@ -31,6 +31,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _core, gauge as _gauge
+from ..project import finish_cotangent
 from .._errors import GaugeError, raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack, real_dtype
@@ -148,10 +149,12 @@ def _check_null_block(X2, gX2, opt, name):
         )
 
 
-def svd_vjp(A, *, full_matrices=False, k=None, **opts):
+def svd_vjp(A, *, full_matrices=False, k=None, project=None, **opts):
     """SVD and its pullback ``pullback(dU=None, dS=None, dVh=None) -> dA``.
 
     ``**opts``: degeneracy, tol, eps, order, gauge_tol (linalgad._options).
+    ``project``: the structure of the returned cotangent (linalgad.project;
+    default: real for real input, the stored pattern for scipy.sparse input).
     The returned factors are read-only: the pullback depends on them.
     """
     st = matrix_stack(A)
@@ -183,7 +186,7 @@ def svd_vjp(A, *, full_matrices=False, k=None, **opts):
             out, kk, policy, nthreads)
         if err is not None:
             _raise(err, "svd_vjp", st)
-        return out.reshape(st.shape(m, n))
+        return finish_cotangent(out, st, project)
 
     return res, pullback
 
