@@ -8,7 +8,7 @@ JAX's grad returns its conjugate). See README.md and docs/.
 
 from ._errors import DegeneracyError, GaugeError
 from ._options import MODES, get_num_threads, set_num_threads
-from .gauge import gauge_fix
+from .gauge import gauge_fix, gauge_report
 from .project import project
 from .rules.polar import Polar, polar, polar_jvp, polar_vjp
 from .rules.svd import SVD, svd, svd_jvp, svd_vjp
@@ -27,6 +27,6 @@ __all__ = [
     "Eig", "eig", "eig_vjp", "eig_jvp",
     "funm", "funm_vjp", "funm_jvp",
     "svfunm", "svfunm_vjp", "svfunm_jvp",
-    "gauge_fix",
+    "gauge_fix", "gauge_report",
     "project",
 ]

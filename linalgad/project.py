@@ -181,5 +181,7 @@ def finish_cotangent(G, stack, structure=None):
     complex G for real input; any other structure of :func:`project`).
     Returns the array (..., m, n) or the sparse matrix the user gets.
     """
+    if is_sparse(G):
+        G = G.toarray()
     G = np.asarray(G).reshape(stack.shape(stack.m, stack.n))
     return _project(G, stack.dtype, None, stack.sparse, structure, copy=False)

@@ -1,0 +1,300 @@
+"""Canonical gauge, gauge-fixed tangents against finite differences, and the
+gauge diagnostic."""
+
+from collections import namedtuple
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import linalgad as la
+from linalgad import gauge as g
+from linalgad import testing as T
+
+Eigh = getattr(la, "Eigh", None) or namedtuple("Eigh", ["w", "V"])
+Eig = getattr(la, "Eig", None) or namedtuple("Eig", ["w", "V"])
+DTYPES = [np.float64, np.complex128, np.float32, np.complex64]
+
+
+def _pivots_canonical(X, tie):
+    """Every non-zero column: the first entry within `tie` of the largest
+    modulus is real and positive."""
+    for idx in np.ndindex(X.shape[:-2]):
+        for j in range(X.shape[-1]):
+            x = X[idx][:, j]
+            a = np.abs(x)
+            if a.max() == 0:
+                continue
+            p = int(np.argmax(a >= a.max() * (1 - tie)))
+            assert abs(x[p].imag) <= 1e-6 * a.max() and x[p].real > 0, (idx, j, x)
+
+
+# ---------------------------------------------------------------- the canonical gauge
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 4, 3)])
+@pytest.mark.parametrize("full", [False, True])
+def test_fix_svd_is_canonical_and_an_svd(shape, dtype, full):
+    A = T.random_matrix(shape, dtype, seed=1)
+    res = g.fix_svd(la.svd(A, full_matrices=full))
+    U, S, Vh = res
+    k = S.shape[-1]
+    _pivots_canonical(U, g.TIE_RTOL(U.real.dtype))
+    if full and Vh.shape[-2] > k:  # extra right vectors have their own pivots
+        _pivots_canonical(np.conj(Vh[..., k:, :]).swapaxes(-1, -2), g.TIE_RTOL(U.real.dtype))
+    rtol = 1e-4 if np.dtype(dtype).itemsize <= 8 else 1e-12
+    np.testing.assert_allclose((U[..., :k] * S[..., None, :]) @ Vh[..., :k, :], A,
+                               rtol=rtol, atol=rtol * 10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32), cplx=st.booleans(), m=st.integers(1, 5), n=st.integers(1, 5))
+def test_canonical_svd_does_not_depend_on_the_input_gauge(seed, cplx, m, n):
+    """fix(U D, S, D^H Vh) == fix(U, S, Vh) for any phases D: the canonical
+    form is unique (generic spectra)."""
+    A = T.random_matrix((m, n), np.complex128 if cplx else np.float64, seed=seed)
+    res = la.svd(A)
+    k = res.S.shape[-1]
+    rng = np.random.default_rng(seed)
+    D = np.exp(1j * rng.uniform(0, 2 * np.pi, k)) if cplx else rng.choice([-1.0, 1.0], k)
+    other = type(res)(res.U * D, res.S, np.conj(D)[:, None] * res.Vh)
+    for a, b in zip(g.fix_svd(res), g.fix_svd(other)):
+        np.testing.assert_allclose(a, b, atol=1e-13)
+    for a, b in zip(g.fix_svd(res), g.fix_svd(g.fix_svd(res))):  # idempotent
+        np.testing.assert_array_equal(a, b)
+
+
+def test_svd_gauge_keyword_uses_it():
+    A = T.random_matrix((4, 3), np.complex128, seed=2)
+    for a, b in zip(la.svd(A, gauge="canonical"), g.fix_svd(la.svd(A))):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="gauge must be None or 'canonical'"):
+        la.svd(A, gauge="lapack")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32])
+def test_ties_go_to_the_lowest_index_despite_roundoff(dtype):
+    """Entries of equal modulus up to roundoff: the pivot must not depend on
+    which one roundoff made larger."""
+    eps = np.finfo(np.dtype(dtype)).eps
+    c = 1 / np.sqrt(2)
+    for bump in (+4 * eps, -4 * eps):
+        X = np.array([[c, 0.6], [c * (1 + bump), 0.8]], dtype)
+        assert list(g.pivot(X)) == [0, 1]
+    ph = np.exp(0.3j) if np.dtype(dtype).kind == "c" else -1.0
+    Y = g.gauge_fix(np.array([[c], [c * (1 + 4 * eps)]], dtype) * ph)
+    assert Y[0, 0].real > 0 and abs(Y[0, 0].imag) < 10 * eps
+    # a real difference (far above the threshold) is not a tie
+    assert g.pivot(np.array([[0.7], [0.7 * (1 + 1e-3)]], dtype))[0] == 1
+    assert g.TIE_RTOL(np.float64) < 1e-12 and g.TIE_RTOL(np.float32) < 1e-3
+
+
+def test_zero_columns_are_left_alone():
+    X = np.array([[0.0, -0.6j], [0.0, 0.8]], complex)
+    Y, dY = g._fix_cols(X, np.ones_like(X))
+    np.testing.assert_array_equal(Y[:, 0], 0)
+    np.testing.assert_array_equal(dY[:, 0], 1)  # no phase correction from a 0/0
+    assert np.isfinite(dY).all() and Y[1, 1].real > 0 and abs(Y[1, 1].imag) < 1e-15
+    assert g.gauge_fix(np.zeros((0, 3))).shape == (0, 3)
+
+
+def test_gauge_fix_dispatch():
+    A = T.random_matrix((3, 3), np.complex128, kind="hermitian", seed=3)
+    w, V = np.linalg.eigh(A)
+    res = g.gauge_fix(Eigh(w, V * 1j))
+    assert isinstance(res, Eigh)
+    _pivots_canonical(res.V, 1e-12)
+    np.testing.assert_allclose((res.V * w) @ np.conj(res.V.T), A, atol=1e-12)
+    with pytest.raises(TypeError, match="gauge_fix takes"):
+        g.gauge_fix((w, V, V))
+
+
+# ---------------------------------------------------------------- gauge-fixed tangents
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 3, 3)])
+def test_fixed_svd_jvp_matches_finite_differences(shape, dtype):
+    A = T.random_matrix(shape, dtype, seed=4)
+    rep = T.check_fd_gauge_fixed(la.svd_jvp, A, g.fix_svd, primal=la.svd)
+    assert rep.ok
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4)])
+def test_fixed_svd_jvp_full_matrices_one_extra_vector(shape):
+    """One extra column is fixed by orthogonality up to its phase, so its
+    canonical tangent is defined and must match too."""
+    A = T.random_matrix(shape, np.complex128, seed=5)
+    T.check_fd_gauge_fixed(lambda X, E, gauge=None: la.svd_jvp(X, E, full_matrices=True, gauge=gauge),
+                           A, g.fix_svd, primal=lambda X: la.svd(X, full_matrices=True))
+
+
+def test_without_the_phase_correction_fd_disagrees():
+    """The -i theta y term is needed: dropping it fails for complex data."""
+    A = T.random_matrix((4, 3), np.complex128, seed=6)
+
+    def no_theta(X, E, gauge=None):
+        res, tan = la.svd_jvp(X, E)
+        ph, _, _, phv = g._svd_phases(res.U, res.Vh)
+        return (type(res)(res.U * ph, res.S, res.Vh * phv[:, None]),
+                type(tan)(tan.U * ph, tan.S, tan.Vh * phv[:, None]))
+    with pytest.raises(AssertionError, match="dU"):
+        T.check_fd_gauge_fixed(no_theta, A, g.fix_svd, primal=la.svd)
+
+
+def _eigh_jvp_reference(A, dA, gauge=None):
+    """Plain NumPy eigh JVP (MATH.md), Hermitian A and dA, C_ii = 0."""
+    w, V = np.linalg.eigh(A)
+    R = np.conj(V.T) @ dA @ V
+    dw = np.real(np.diag(R))
+    F = w[None, :] - w[:, None]
+    np.fill_diagonal(F, 1)
+    C = R / F
+    np.fill_diagonal(C, 0)
+    res, tan = Eigh(w, V), Eigh(dw, V @ C)
+    return g.fix_eigh_jvp(res, tan) if g.wants(gauge) else (res, tan)
+
+
+def _eig_jvp_reference(A, dA, gauge=None):
+    """Plain NumPy eig JVP keeping unit norm: C_ii = -Re sum_k (V^H V)_ik C_ki."""
+    w, V = np.linalg.eig(A)
+    R = np.linalg.solve(V, dA @ V)
+    dw = np.diag(R).copy()
+    F = w[None, :] - w[:, None]
+    np.fill_diagonal(F, 1)
+    C = R / F
+    np.fill_diagonal(C, 0)
+    Gm = np.conj(V.T) @ V
+    C[np.diag_indices_from(C)] = -np.real(np.sum(Gm * C.T, axis=1))
+    res, tan = Eig(w, V), Eig(dw, V @ C)
+    return g.fix_eig_jvp(res, tan) if g.wants(gauge) else (res, tan)
+
+
+def _eig_matched(w0):
+    """eig with its eigenvalues put in the order of w0 (nearest match)."""
+    def primal(X):
+        w, V = np.linalg.eig(X)
+        o = [int(np.argmin(np.abs(w - x))) for x in w0]
+        assert len(set(o)) == len(o)
+        return Eig(w[o], V[:, o])
+    return primal
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_fixed_eigh_jvp_matches_fd_reference(dtype):
+    A = T.random_matrix((5, 5), dtype, kind="hermitian", seed=7)
+    T.check_fd_gauge_fixed(_eigh_jvp_reference, A, g.fix_eigh,
+                           primal=lambda X: Eigh(*np.linalg.eigh(X)), structure="hermitian")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_fixed_eig_jvp_matches_fd_reference(dtype):
+    """Real A has complex-conjugate pairs: the fixed pair stays conjugate."""
+    A = T.random_matrix((5, 5), dtype, seed=8)
+    w0 = np.linalg.eig(A)[0]
+    T.check_fd_gauge_fixed(_eig_jvp_reference, A, g.fix_eig, primal=_eig_matched(w0))
+    if dtype == np.float64 and np.iscomplexobj(w0):
+        V = g.fix_eig(Eig(*np.linalg.eig(A))).V
+        i = int(np.argmax(w0.imag > 0))
+        j = int(np.argmin(np.abs(w0 - np.conj(w0[i]))))
+        np.testing.assert_allclose(V[:, j], np.conj(V[:, i]), atol=1e-12)
+
+
+def _rule(name):
+    f = getattr(la, name, None)
+    if f is None:
+        pytest.skip(f"linalgad.{name} does not exist yet")
+    return f
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_fixed_eigh_jvp_of_the_rule(dtype):
+    eigh_jvp, eigh = _rule("eigh_jvp"), _rule("eigh")
+    A = T.random_matrix((2, 4, 4), dtype, kind="hermitian", seed=9)
+    T.check_fd_gauge_fixed(eigh_jvp, A, g.fix_eigh, primal=eigh, structure="hermitian")
+
+
+@pytest.mark.parametrize("normalization", ["lapack", "norm"])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_fixed_eig_jvp_of_the_rule(dtype, normalization):
+    """"norm" leaves the phase to the gauge: only the -i theta v term of
+    fix_eig_jvp makes it match."""
+    eig_jvp, eig = _rule("eig_jvp"), _rule("eig")
+    A = T.random_matrix((4, 4), dtype, seed=10)
+    w0 = eig(A).w
+
+    def primal(X):
+        w, V = eig(X)
+        o = [int(np.argmin(np.abs(w - x))) for x in w0]
+        return type(eig(A))(w[..., o], V[..., o])
+    T.check_fd_gauge_fixed(lambda X, E, gauge=None: eig_jvp(X, E, normalization=normalization, gauge=gauge),
+                           A, g.fix_eig, primal=primal)
+
+
+# ---------------------------------------------------------------- gauge_report
+
+def test_report_invariant_loss_is_clean():
+    A = T.random_matrix((2, 5, 3), np.complex128, seed=11)
+    res = la.svd(A)
+    _, dloss = T.invariant_loss("svd", res)
+    rep = g.gauge_report(res, dloss(res))
+    assert rep.ok and rep.phase_rel < 1e-14 and rep.block_rel == 0
+    assert rep.phase.shape == (2, 3) and rep.block.shape == (2, 3) and rep.scale.shape == (2,)
+    assert "gauge invariant" in str(rep)
+
+
+def test_report_measures_the_phase_part():
+    """L = Re sum(U[:, 1]) sees the phase of u_1 only: its report has the
+    derivative along that phase rotation, and nothing elsewhere."""
+    A = T.random_matrix((4, 3), np.complex128, seed=12)
+    res = la.svd(A)
+    dU = np.zeros_like(res.U)
+    dU[:, 1] = 1
+    rep = g.gauge_report(res, (dU, None, None))
+    assert not rep.ok and "GAUGE DEPENDENT" in str(rep)
+    # finite difference of L along u_1 -> u_1 e^{i phi}
+    expected = abs(np.imag(np.sum(res.U[:, 1])))
+    np.testing.assert_allclose(rep.phase, [0, expected, 0], atol=1e-14)
+    np.testing.assert_allclose(rep.scale, 2.0)
+    assert "vector 1" in str(rep)
+    # real data has no phase part
+    Ar = T.random_matrix((4, 3), seed=12)
+    assert g.gauge_report(la.svd(Ar), (np.ones((4, 3)), None, None)).phase_rel == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_report_degenerate_block(dtype):
+    """Repeated singular values: |U|^2 depends on the basis of the block,
+    a projector loss does not."""
+    A = T.random_matrix((5, 4), dtype, gap=0.0, seed=13)
+    res = la.svd(A)
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal(res.U.shape)
+    rep = g.gauge_report(res, (2 * W * res.U, None, None))
+    assert not rep.ok and rep.block_rel > 1e-3 and int(np.sum(rep.blocks)) == 1
+    assert rep.block[2:].max() == 0  # only the block's vectors (0, 1) are named
+    # L = Re tr(B P) with P = U_b U_b^H the block's projector: dU_b = 2 B U_b
+    B = rng.standard_normal((5, 5)) + (1j * rng.standard_normal((5, 5)) if dtype == np.complex128 else 0)
+    B = B + np.conj(B.T)
+    dU = np.zeros_like(res.U)
+    dU[:, :2] = 2 * B @ res.U[:, :2]
+    rep = g.gauge_report(res, (dU, None, None))
+    assert rep.ok and rep.block_rel < 1e-12, str(rep)
+
+
+def test_report_eigh_and_eig():
+    H = T.random_matrix((4, 4), np.complex128, kind="hermitian", spectrum=[1, 1, 2, 3], seed=14)
+    w, V = np.linalg.eigh(H)
+    W = np.random.default_rng(1).standard_normal(V.shape)
+    rep = g.gauge_report(Eigh(w, V), (None, 2 * W * V))
+    assert rep.kind == "eigh" and rep.phase_rel < 1e-13 and rep.block_rel > 1e-3
+    assert g.gauge_report(Eigh(w, V), (np.ones(4), None)).ok  # eigenvalues only
+    rep = g.gauge_report(Eigh(w, V), (None, np.ones_like(V)))
+    assert rep.phase_rel > 1e-3
+    A = T.random_matrix((4, 4), np.complex128, seed=15)
+    w, V = np.linalg.eig(A)
+    rep = g.gauge_report(Eig(w, V), (None, 2 * W * V))
+    assert rep.kind == "eig" and rep.ok
+    rep = g.gauge_report(Eig(w, V), (None, 1j * V + np.ones_like(V)))
+    assert not rep.ok
+    with pytest.raises(TypeError, match="gauge_report takes"):
+        g.gauge_report((w, V), (None, V))
