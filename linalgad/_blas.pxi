@@ -94,7 +94,7 @@ cdef inline scalar_t _opget(char t, const scalar_t* A, int ld, int r, int c) noe
         return conj_(A[c * ld + r])
 
 
-cdef void _gemm_loop(char ta, char tb, int m, int n, int k, scalar_t alpha,
+cdef inline void _gemm_loop(char ta, char tb, int m, int n, int k, scalar_t alpha,
                      const scalar_t* A, int lda, const scalar_t* B, int ldb,
                      scalar_t beta, scalar_t* C, int ldc) noexcept nogil:
     # Dot-product form with the transposes resolved outside the loops: for
@@ -137,7 +137,7 @@ cdef void _gemm_loop(char ta, char tb, int m, int n, int k, scalar_t alpha,
                 C[i * ldc + j] = alpha * acc + beta * C[i * ldc + j]
 
 
-cdef void gemm(char ta, char tb, int m, int n, int k, scalar_t alpha,
+cdef inline void gemm(char ta, char tb, int m, int n, int k, scalar_t alpha,
                const scalar_t* A, int lda, const scalar_t* B, int ldb,
                scalar_t beta, scalar_t* C, int ldc) noexcept nogil:
     """Row-major C (m x n) = alpha op(A) op(B) + beta C, op in {N, T, C}."""
