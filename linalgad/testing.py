@@ -237,6 +237,7 @@ class CheckReport:
     name: str
     what: str
     rows: list = field(default_factory=list)
+    hint: str = ""
 
     @property
     def ok(self):
@@ -266,7 +267,7 @@ class CheckReport:
                 f"{self.name} failed in {len(bad)} of {len(self.rows)} checks; first: direction "
                 f"{first.label}: rule gives {first.computed!r}, reference {first.reference!r} "
                 f"(abs err {first.abs_err:.3g}, rel err {first.rel_err:.3g}, tol {first.tol:.3g})\n"
-                + str(self)
+                + self.hint + str(self)
             )
         return self
 
@@ -383,16 +384,52 @@ def check_vjp(vjp, A, loss, dloss, *, n_directions=3, structure=None, points=4, 
     64 bits). Raises AssertionError on failure; returns a CheckReport.
     """
     rtol, atol = _tols(A, rtol, atol)
+    A0 = _snapshot(A)
     res, pullback = vjp(A)
-    G = _dense(pullback(*_as_tuple(dloss(res))))
+    ct = _as_tuple(dloss(res))
+    ct0 = [_snapshot(c) for c in ct]
+    G = _dense(pullback(*ct))
+    _unchanged("vjp", "A", A0, A)
+    for i, (c0, c) in enumerate(zip(ct0, ct)):
+        _unchanged("pullback", f"cotangent #{i}", c0, c)
     A64 = _upcast(A)
     report = CheckReport("check_vjp", "Re<pullback(dloss), E> vs finite difference of loss")
+    report.hint = _gauge_hint(res, ct)
     for label, E in _directions(A, n_directions, structure, seed):
         Ed = _dense(E)
         h = _step(A64, E, points, step)
         fd = _fd(lambda X: loss(vjp(X)[0]), A64, _upcast(E), h, points)
         report.rows.append(_row(label, _rdot(G, Ed), fd, _norm(G) * _norm(Ed), rtol, atol))
     return report._raise_if_failed()
+
+
+def _snapshot(X):
+    if X is None:
+        return None
+    return X.copy() if _issparse(X) else np.array(X, copy=True)
+
+
+def _unchanged(who, what, before, after):
+    """The API promises that nothing modifies its inputs."""
+    if before is None:
+        return
+    b, a = _dense(before), _dense(after)
+    if b.shape != a.shape or not np.array_equal(b, a, equal_nan=True):
+        raise AssertionError(f"{who} modified its input {what} (linalgad never writes to inputs)")
+
+
+def _gauge_hint(res, ct):
+    """A note for failure messages when the cotangent sees the gauge."""
+    try:
+        from .gauge import gauge_report
+        rep = gauge_report(res, ct)
+    except Exception:  # not an SVD/Eigh/Eig result, or unusual cotangents
+        return ""
+    if rep.ok:
+        return ""
+    return ("note: the loss is not gauge invariant, so finite differences of it are "
+            f"meaningless (phase part {rep.phase_rel:.2g}, degenerate-block part "
+            f"{rep.block_rel:.2g} of the cotangent; see linalgad.gauge_report)\n")
 
 
 def _tangent_dot(ct, tan):
@@ -424,8 +461,11 @@ def check_jvp(jvp, A, loss, dloss, *, n_directions=3, structure=None, points=4, 
     A64 = _upcast(A)
     report = CheckReport("check_jvp", "sum_i Re<dloss_i, tangent_i> vs finite difference of loss")
     for label, E in _directions(A, n_directions, structure, seed):
+        E0 = _snapshot(E)
         res, tan = jvp(A, E)
+        _unchanged("jvp", "tangent E", E0, E)
         ct = dloss(res)
+        report.hint = report.hint or _gauge_hint(res, _as_tuple(ct))
         h = _step(A64, E, points, step)
         E64 = _upcast(E)
         fd = _fd(lambda X: loss(jvp(X, E64)[0]), A64, E64, h, points)
@@ -450,6 +490,7 @@ def check_adjoint(vjp, jvp, A, dloss, *, n_directions=3, structure=None, rtol=No
     ct = _as_tuple(dloss(res))
     G = _dense(pullback(*ct))
     report = CheckReport("check_adjoint", "Re<pullback(dloss), E> vs sum_i Re<dloss_i, jvp tangent_i>")
+    report.hint = _gauge_hint(res, ct)
     for label, E in _directions(A, n_directions, structure, seed):
         _, tan = jvp(A, E)
         Ed = _dense(E)

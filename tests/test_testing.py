@@ -296,3 +296,48 @@ def test_tolerance_table():
     assert set(T.TOLERANCES) == {np.dtype(t) for t in DTYPES}
     with pytest.raises(TypeError):
         T.tolerance(np.float16)
+
+
+def test_a_gauge_dependent_loss_is_named_in_the_failure():
+    """FD of a phase-dependent loss is meaningless; the message says so."""
+    A = T.random_matrix((3, 3), np.complex128, seed=5)
+
+    def loss(r):
+        return float(np.sum(r.U.real))
+
+    def dloss(r):
+        return (np.ones_like(r.U), None, None)
+
+    def vjp(X):  # the raw rule would raise GaugeError; look past it
+        return la.svd_vjp(X, gauge_tol=np.inf)
+    with pytest.raises(AssertionError, match="not gauge invariant"):
+        T.check_vjp(vjp, A, loss, dloss)
+
+
+def test_a_rule_writing_to_its_inputs_is_caught():
+    A, (loss, dloss) = _svd_case((3, 3), np.float64)
+
+    def vjp(X):
+        res, pb = la.svd_vjp(X)
+
+        def bad(dU, dS, dVh):
+            out = pb(dU, dS, dVh)
+            dS *= 0
+            return out
+        return res, bad
+    with pytest.raises(AssertionError, match="pullback modified its input cotangent #1"):
+        T.check_vjp(vjp, A, loss, dloss)
+
+    def jvp(X, E):
+        out = la.svd_jvp(X, E)
+        E[...] = 0
+        return out
+    with pytest.raises(AssertionError, match="jvp modified its input tangent E"):
+        T.check_jvp(jvp, A, loss, dloss)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 3), (1, 1), (3, 0)])
+def test_degenerate_shapes(shape):
+    A, (loss, dloss) = _svd_case(shape, np.float64)
+    rep = T.check_vjp(la.svd_vjp, A, loss, dloss)
+    assert rep.ok
