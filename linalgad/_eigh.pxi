@@ -39,23 +39,36 @@ cdef void hermitise(int n, const scalar_t* G, scalar_t* H, int tri) noexcept nog
             H[j * n + i] = conj_(x)
 
 
+cdef enum:
+    TILE = 32      # transposed (i, j) / (j, i) sweeps go tile by tile (32 x 32) to stay in cache
+
+
 cdef void tri_finish(int n, scalar_t* out, int tri) noexcept nogil:
     """out holds the lower triangle of a Hermitian cotangent A_bar; write the
     cotangent of the raw input under `tri` (see above) over the whole matrix."""
-    cdef int i, j
+    cdef int i, j, ib, jb, ie, je
     cdef scalar_t x
     for i in range(n):
         out[i * n + i] = re_(out[i * n + i])
-        for j in range(i):
-            x = out[i * n + j]
-            if tri == TRI_LOWER:
-                out[i * n + j] = 2 * x
-                out[j * n + i] = 0
-            elif tri == TRI_UPPER:
-                out[j * n + i] = 2 * conj_(x)
+    if tri == TRI_LOWER:
+        for i in range(n):
+            for j in range(i):
+                out[i * n + j] = 2 * out[i * n + j]
+            for j in range(i + 1, n):
                 out[i * n + j] = 0
-            else:
-                out[j * n + i] = conj_(x)
+        return
+    for ib in range(0, n, 32):
+        ie = ib + TILE if ib + TILE < n else n
+        for jb in range(0, ib + 1, 32):
+            je = jb + TILE if jb + TILE < n else n
+            for i in range(ib, ie):
+                for j in range(jb, je if je < i else i):
+                    x = out[i * n + j]
+                    if tri == TRI_UPPER:
+                        out[j * n + i] = 2 * conj_(x)
+                        out[i * n + j] = 0
+                    else:
+                        out[j * n + i] = conj_(x)
 
 
 cdef inline bint _small(int n) noexcept nogil:
@@ -87,12 +100,12 @@ cdef void sandwich_lower(int n, const scalar_t* V, scalar_t* C, scalar_t* W, sca
 
 
 cdef void sandwich_diag_lower(int n, const scalar_t* V, const double* d, scalar_t* W,
-                              scalar_t* out) noexcept nogil:
+                              scalar_t* out, double* sc, int* dest) noexcept nogil:
     """lower(out) = lower(V diag(d) V^H), d real: herks on the columns
-    sqrt(d_j) v_j (d_j > 0) and sqrt(-d_j) v_j (d_j < 0), half a GEMM."""
+    sqrt(d_j) v_j (d_j > 0) and sqrt(-d_j) v_j (d_j < 0), half a GEMM.
+    W: n x n scratch; sc, dest: n each."""
     cdef int i, j, p, q, kp = 0, km = 0
     cdef scalar_t acc
-    cdef double sj
     if n == 0:
         return
     if _small(n):
@@ -103,6 +116,7 @@ cdef void sandwich_diag_lower(int n, const scalar_t* V, const double* d, scalar_
                     acc = acc + V[i * n + p] * (d[p] * conj_(V[j * n + p]))
                 out[i * n + j] = acc
         return
+    # destination column and scale of each eigenvector: positive d first
     for p in range(n):
         if d[p] > 0:
             kp += 1
@@ -111,17 +125,19 @@ cdef void sandwich_diag_lower(int n, const scalar_t* V, const double* d, scalar_
     i = 0
     j = kp
     for p in range(n):
-        if d[p] == 0:
-            continue
-        sj = sqrt(fabs(d[p]))
+        sc[p] = sqrt(fabs(d[p]))
         if d[p] > 0:
-            for q in range(n):
-                W[q * n + i] = sj * V[q * n + p]
+            dest[p] = i
             i += 1
-        else:
-            for q in range(n):
-                W[q * n + j] = sj * V[q * n + p]
+        elif d[p] < 0:
+            dest[p] = j
             j += 1
+        else:
+            dest[p] = -1
+    for q in range(n):
+        for p in range(n):
+            if dest[p] >= 0:
+                W[q * n + dest[p]] = sc[p] * V[q * n + p]
     if kp == 0 and km == 0:
         for i in range(n):
             for j in range(i + 1):
@@ -160,8 +176,8 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
     cdef scalar_t* K = <scalar_t*> work      # K = V^H dV, overwritten by C
     cdef scalar_t* W = K + n * n
     cdef double* d = <double*> (W + n * n)
-    cdef signed char* touched = <signed char*> (d + n)
-    cdef int i, j
+    cdef signed char* touched = <signed char*> (d + 2 * n + n // 2 + 1)
+    cdef int i, j, ib, jb, ie, je
     cdef bint cplx = is_cplx(V), fa
     cdef scalar_t x, cij
     cdef double glim, f, imk
@@ -176,7 +192,7 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
         # eigenvalues only: A_bar = V diag(dw) V^H, exact at any degeneracy
         for i in range(n):
             d[i] = gw[i] if gw != NULL else 0.0
-        sandwich_diag_lower(n, V, d, W, out)
+        sandwich_diag_lower(n, V, d, W, out, d + n, <int*> (d + 2 * n))
         tri_finish(n, out, tri)
         return OK
 
@@ -190,19 +206,25 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
             if fabs(imk) > glim:
                 return set_err(e, E_GAUGE_PHASE, i, i, w[i], w[i], fabs(imk), glim)
         K[i * n + i] = gw[i] if gw != NULL else 0.0
-        for j in range(i):
-            # pair (i, j), i > j, so w_j <= w_i: F_ij = 1/(w_j - w_i) <= 0
-            x = K[i * n + j] - conj_(K[j * n + i])
-            f = inv_diff(w[j], w[i], -1, &g, &fa)
-            if fa:
-                if pol.mode == STRICT:
-                    if _vtouched(touched, n, gV, i) or _vtouched(touched, n, gV, j):
-                        return set_err(e, E_DEGENERATE, j, i, w[j], w[i], fabs(w[i] - w[j]), g.tol)
-                elif abs_(x) > glim:     # subspace: the block must be span-only
-                    return set_err(e, E_GAUGE_BLOCK, j, i, w[j], w[i], abs_(x), glim)
-            cij = 0.5 * f * x
-            K[i * n + j] = cij
-            K[j * n + i] = conj_(cij)
+    # C = diag(dw) + F o (K - K^H)/2 in place, pair (i, j) with i > j, so
+    # w_j <= w_i and F_ij = 1/(w_j - w_i) <= 0; tile by tile (K_ji is a column read)
+    for ib in range(0, n, 32):
+        ie = ib + TILE if ib + TILE < n else n
+        for jb in range(0, ib + 1, 32):
+            je = jb + TILE if jb + TILE < n else n
+            for i in range(ib, ie):
+                for j in range(jb, je if je < i else i):
+                    x = K[i * n + j] - conj_(K[j * n + i])
+                    f = inv_diff(w[j], w[i], -1, &g, &fa)
+                    if fa:
+                        if pol.mode == STRICT:
+                            if _vtouched(touched, n, gV, i) or _vtouched(touched, n, gV, j):
+                                return set_err(e, E_DEGENERATE, j, i, w[j], w[i], fabs(w[i] - w[j]), g.tol)
+                        elif abs_(x) > glim:     # subspace: the block must be span-only
+                            return set_err(e, E_GAUGE_BLOCK, j, i, w[j], w[i], abs_(x), glim)
+                    cij = 0.5 * f * x
+                    K[i * n + j] = cij
+                    K[j * n + i] = conj_(cij)
     sandwich_lower(n, V, K, W, out)
     tri_finish(n, out, tri)
     return OK
@@ -321,7 +343,7 @@ def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = itemsize(t) * 2 * c.n * c.n + 9 * c.n + 64
+    cdef size_t wb = itemsize(t) * 2 * c.n * c.n + 32 * c.n + 64
     check_like(out, V, "out", B, c.n, c.n)
     if gw is not None:
         check_real(gw, "dw", 2)
