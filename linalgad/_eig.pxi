@@ -74,6 +74,63 @@ cdef inline int _lu_checked(int n, const scalar_t* V, scalar_t* LU, int* ipiv, c
     return OK
 
 
+cdef int small_inverse(int n, const scalar_t* V, scalar_t* Vinv, scalar_t* Wk,
+                       double cond_max, ErrInfo* e) noexcept nogil:
+    """Vinv = V^{-1} by Gauss-Jordan with partial pivoting, for the small
+    matrices of a batch (no LAPACK call overhead); exact infinity-norm
+    condition number checked against cond_max."""
+    cdef int i, j, c, p
+    cdef double best, a, nv = 0.0, ni = 0.0, row
+    cdef scalar_t piv, f, t
+    copy_block(n, n, V, n, Wk, n)
+    for i in range(n):
+        for j in range(n):
+            Vinv[i * n + j] = 1 if i == j else 0
+    for c in range(n):
+        p = c
+        best = abs2_(Wk[c * n + c])
+        for i in range(c + 1, n):
+            a = abs2_(Wk[i * n + c])
+            if a > best:
+                best = a
+                p = i
+        if best == 0.0:
+            return set_err(e, E_ILLCOND, 0, 0, 0.0, 0.0, INFINITY, cond_max)
+        if p != c:
+            for j in range(n):
+                t = Wk[p * n + j]
+                Wk[p * n + j] = Wk[c * n + j]
+                Wk[c * n + j] = t
+                t = Vinv[p * n + j]
+                Vinv[p * n + j] = Vinv[c * n + j]
+                Vinv[c * n + j] = t
+        piv = 1 / Wk[c * n + c]
+        for j in range(n):
+            Wk[c * n + j] = Wk[c * n + j] * piv
+            Vinv[c * n + j] = Vinv[c * n + j] * piv
+        for i in range(n):
+            if i == c:
+                continue
+            f = Wk[i * n + c]
+            if f == 0:
+                continue
+            for j in range(n):
+                Wk[i * n + j] = Wk[i * n + j] - f * Wk[c * n + j]
+                Vinv[i * n + j] = Vinv[i * n + j] - f * Vinv[c * n + j]
+    for i in range(n):
+        row = 0.0
+        for j in range(n):
+            row += abs_(V[i * n + j])
+        nv = row if row > nv else nv
+        row = 0.0
+        for j in range(n):
+            row += abs_(Vinv[i * n + j])
+        ni = row if row > ni else ni
+    if not (nv * ni <= cond_max):
+        return set_err(e, E_ILLCOND, 0, 0, 0.0, 0.0, nv * ni, cond_max)
+    return OK
+
+
 cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdouble_t* gw,
                         const scalar_t* gV, scalar_t* out, bint lapack_norm, double cond_max,
                         char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
@@ -81,10 +138,12 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
     cdef scalar_t* Vb = <scalar_t*> work
     cdef scalar_t* Z = Vb + n * n
     cdef scalar_t* Bm = Z + n * n
-    cdef scalar_t* LU = Bm + n * n
-    cdef char* cw = <char*> (LU + n * n)
+    cdef scalar_t* LU = Bm + n * n          # LU of V, or V^{-1} when small
+    cdef scalar_t* Wk = LU + n * n
+    cdef char* cw = <char*> (Wk + n * n)
     cdef int* ipiv = <int*> (cw + 4 * n * sizeof(scalar_t) + 2 * n * sizeof(double) + n * sizeof(int))
     cdef signed char* touched = <signed char*> (ipiv + n)
+    cdef bint small = _small(n)
     cdef int i, j, k, code
     cdef bint cplx = is_cplx(V), fa
     cdef scalar_t gjj, zij
@@ -95,7 +154,10 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
     if n == 0:
         return OK
     g = make_gap(pol, _wmax(n, w))
-    code = _lu_checked(n, V, LU, ipiv, cw, cond_max, e)
+    if small:
+        code = small_inverse(n, V, LU, Wk, cond_max, e)
+    else:
+        code = _lu_checked(n, V, LU, ipiv, cw, cond_max, e)
     if code != OK:
         return code
     if gV == NULL:
@@ -142,7 +204,11 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
                                        abs_(Z[i * n + j]), zlim)
                 Z[i * n + j] = from_c(V, f.conjugate()) * Z[i * n + j]
         gemm(c'N', c'C', n, n, n, one, V, n, Z, n, zero, Bm, n)   # V Z^H
-    getrs_right(c'N', n, n, LU, ipiv, Bm)                                          # (V Z^H) V^{-1}
+    if small:
+        gemm(c'N', c'N', n, n, n, one, Bm, n, LU, n, zero, Wk, n)
+        copy_block(n, n, Wk, n, Bm, n)
+    else:
+        getrs_right(c'N', n, n, LU, ipiv, Bm)                                      # (V Z^H) V^{-1}
     for i in range(n):
         for j in range(n):
             out[i * n + j] = conj_(Bm[j * n + i])
@@ -155,8 +221,9 @@ cdef int eig_jvp_kernel(int n, const scalar_t* V, const cdouble_t* w, const scal
     cdef scalar_t one = 1, zero = 0
     cdef scalar_t* T = <scalar_t*> work      # V^T dA^T, then P^T
     cdef scalar_t* C = T + n * n
-    cdef scalar_t* LU = C + n * n
+    cdef scalar_t* LU = C + n * n           # LU of V, or V^{-1} when small
     cdef char* cw = <char*> (LU + n * n)
+    cdef bint small = _small(n)
     cdef int* ipiv = <int*> (cw + 4 * n * sizeof(scalar_t) + 2 * n * sizeof(double) + n * sizeof(int))
     cdef int i, j, k, code
     cdef bint cplx = is_cplx(V), fa
@@ -168,11 +235,18 @@ cdef int eig_jvp_kernel(int n, const scalar_t* V, const cdouble_t* w, const scal
     if n == 0:
         return OK
     g = make_gap(pol, _wmax(n, w))
-    code = _lu_checked(n, V, LU, ipiv, cw, cond_max, e)
+    if small:
+        code = small_inverse(n, V, LU, C, cond_max, e)
+    else:
+        code = _lu_checked(n, V, LU, ipiv, cw, cond_max, e)
     if code != OK:
         return code
     gemm(c'T', c'T', n, n, n, one, V, n, dA, n, zero, T, n)   # (dA V)^T
-    getrs_right(c'T', n, n, LU, ipiv, T)                                       # P^T
+    if small:
+        gemm(c'N', c'T', n, n, n, one, T, n, LU, n, zero, C, n)                # P^T = T V^{-T}
+        copy_block(n, n, C, n, T, n)
+    else:
+        getrs_right(c'T', n, n, LU, ipiv, T)                                   # P^T
     glim = pol.gauge_tol * max_abs(n, n, T, n)
     for i in range(n):
         p = T[i * n + i]
@@ -292,7 +366,7 @@ def eig_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = _eig_work(t, c.n, 4)
+    cdef size_t wb = _eig_work(t, c.n, 5)
     check_like(out, V, "out", B, c.n, c.n)
     if gw is not None:
         check_cw(gw, "dw", B, c.n)
