@@ -547,6 +547,20 @@ def check_fd_gauge_fixed(jvp, A, fix, *, primal=None, n_directions=3, structure=
 
 # ---------------------------------------------------------------- standard losses
 
+def _match(w0, w):
+    """Permutation p (..., n) with w[..., p] nearest to w0, greedily in the
+    order of w0 (enough for the small perturbations of a finite difference)."""
+    w0b, wb = np.broadcast_arrays(w0, w)
+    p = np.empty(wb.shape, dtype=np.intp)
+    for idx in np.ndindex(wb.shape[:-1]):
+        free = list(range(wb.shape[-1]))
+        for i, x in enumerate(w0b[idx]):
+            j = min(free, key=lambda k: abs(wb[idx][k] - x))
+            p[idx + (i,)] = j
+            free.remove(j)
+    return p
+
+
 def _weights(rng, like, cplx=None):
     like = np.asarray(like)
     W = rng.standard_normal(like.shape)
@@ -567,7 +581,9 @@ def invariant_loss(kind, res, *, seed=0):
     ``"svdvals"``: sum(ws*S) (res an SVD or the array S);
     ``"polar"``: Re<G, Q> + Re<H, P>; ``"eigh"``: sum(c*w) + sum(W*|V|^2);
     ``"eigvalsh"``: sum(c*w) (res an Eigh or the array w);
-    ``"eig"``: Re(sum(c*w)) + sum(W*|V|^2), dloss = (conj(c), 2 W V);
+    ``"eig"``: Re(sum(c*w)) + sum(W*|V|^2), dloss = (conj(c), 2 W V), the
+    weights following each eigenvalue of ``res`` (nearest match), so a
+    reordering by LAPACK does not change the loss;
     ``"funm"``: Re<G, F> for an array F.
     |U|^2 is invariant under phases, not under rotations inside a degenerate
     block or of the extra columns of ``full_matrices=True``: use it on
@@ -610,16 +626,40 @@ def invariant_loss(kind, res, *, seed=0):
         def dloss(r):
             return (_cast(G, r[0]), _cast(H, r[1]))
         return loss, dloss
-    if kind in ("eigh", "eig"):
+    if kind == "eigh":
         w, V = res
         c = _weights(rng, w)
         W = _weights(rng, V, False)
 
         def loss(r):
-            return float(np.real(np.sum(c * r[0])) + np.sum(W * np.abs(r[1]) ** 2))
+            return float(np.sum(c * r[0]) + np.sum(W * np.abs(r[1]) ** 2))
 
         def dloss(r):
-            return (_cast(np.conj(c), r[0]), _cast(2 * W * r[1], r[1]))
+            return (_cast(c, r[0]), _cast(2 * W * r[1], r[1]))
+        return loss, dloss
+    if kind == "eig":
+        # eig's order is LAPACK's, not sorted: the weights follow each
+        # eigenvalue of the example result (nearest match) so that the loss is
+        # a function of A near it even if a perturbation reorders the output.
+        w0, V = res
+        w0 = np.array(w0)
+        c = _weights(rng, w0)
+        W = _weights(rng, V, False)
+
+        def weights(r):
+            p = _match(w0, np.asarray(r[0]))  # r[0][..., p] is in w0's order
+            inv = np.argsort(p, axis=-1)
+            ci = np.take_along_axis(np.broadcast_to(c, p.shape), inv, axis=-1)
+            Wi = np.take_along_axis(np.broadcast_to(W, np.shape(r[1])), inv[..., None, :], axis=-1)
+            return ci, Wi
+
+        def loss(r):
+            ci, Wi = weights(r)
+            return float(np.real(np.sum(ci * r[0])) + np.sum(Wi * np.abs(r[1]) ** 2))
+
+        def dloss(r):
+            ci, Wi = weights(r)
+            return (_cast(np.conj(ci), r[0]), _cast(2 * Wi * r[1], r[1]))
         return loss, dloss
     if kind == "funm":
         G = _weights(rng, res)

@@ -1,5 +1,7 @@
 """The toolkit must pass correct rules and catch wrong ones."""
 
+from collections import namedtuple
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -7,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 import linalgad as la
 from linalgad import testing as T
 
+Eig = getattr(la, "Eig", None) or namedtuple("Eig", ["w", "V"])
 DTYPES = [np.float64, np.complex128, np.float32, np.complex64]
 SHAPES = [(3, 3), (5, 3), (3, 5), (2, 4, 3)]
 
@@ -341,3 +344,50 @@ def test_degenerate_shapes(shape):
     A, (loss, dloss) = _svd_case(shape, np.float64)
     rep = T.check_vjp(la.svd_vjp, A, loss, dloss)
     assert rep.ok
+
+
+def test_eig_loss_follows_the_eigenvalues_not_the_positions():
+    """LAPACK may reorder eig's output under a perturbation: the standard eig
+    loss must not jump when it does, and its cotangents move with it."""
+    A = T.random_matrix((2, 4, 4), np.complex128, seed=3)
+    w, V = np.linalg.eig(A)
+    res = Eig(w, V)
+    loss, dloss = T.invariant_loss("eig", res, seed=1)
+    p = np.array([[2, 0, 3, 1], [1, 3, 0, 2]])
+    shuffled = Eig(np.take_along_axis(w, p, -1), np.take_along_axis(V, p[:, None, :], -1))
+    assert loss(shuffled) == pytest.approx(loss(res), rel=1e-14)
+    for a, b in zip(dloss(shuffled), dloss(res)):
+        np.testing.assert_array_equal(a, np.take_along_axis(b, p if a.ndim == 2 else p[:, None, :], -1))
+
+
+def _family(name):
+    f = getattr(la, name, None)
+    if f is None:
+        pytest.skip(f"linalgad.{name} does not exist yet")
+    return f
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("family", ["eigh-L", "eigh-None", "eig", "funm-exp"])
+def test_toolkit_on_the_other_rule_families(family, dtype):
+    """The toolkit's losses, structures and tolerances fit every rule family
+    (batched, all dtypes)."""
+    if family.startswith("eigh"):
+        vjp_, jvp_ = _family("eigh_vjp"), _family("eigh_jvp")
+        uplo = None if family.endswith("None") else "L"
+        A = T.random_matrix((2, 4, 4), dtype, kind="hermitian", seed=1)
+        vjp, jvp = (lambda X: vjp_(X, uplo=uplo)), (lambda X, E: jvp_(X, E, uplo=uplo))
+        kind, structure = "eigh", ("hermitian" if uplo is None else None)
+    elif family == "eig":
+        vjp, jvp = _family("eig_vjp"), _family("eig_jvp")
+        A = T.random_matrix((2, 4, 4), dtype, seed=2)
+        kind, structure = "eig", None
+    else:
+        vjp_, jvp_ = _family("funm_vjp"), _family("funm_jvp")
+        A = T.random_matrix((2, 4, 4), dtype, kind="hermitian", seed=3)
+        vjp, jvp = (lambda X: vjp_(X, "exp")), (lambda X, E: jvp_(X, E, "exp"))
+        kind, structure = "funm", "hermitian"
+    loss, dloss = T.invariant_loss(kind, vjp(A)[0], seed=4)
+    T.check_vjp(vjp, A, loss, dloss, structure=structure)
+    T.check_jvp(jvp, A, loss, dloss, structure=structure)
+    T.check_adjoint(vjp, jvp, A, dloss, structure=structure)
