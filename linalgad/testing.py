@@ -381,7 +381,13 @@ def check_vjp(vjp, A, loss, dloss, *, n_directions=3, structure=None, points=4, 
     ``pullback`` (None allowed). For each direction E compares
     ``Re<pullback(*dloss(res)), E>`` with a central difference of
     ``t -> loss(vjp(A + t E)[0])`` (float32/complex64 A are differenced in
-    64 bits). Raises AssertionError on failure; returns a CheckReport.
+    64 bits). ``points``: 2, 4 (= 5, the centre weight is 0) or 6;
+    ``step``: default eps^(1/(points+1)) * max|A| / max|E|, which must stay
+    below the smallest gap of the spectrum (pass a smaller one for
+    ``random_matrix(..., gap=...)``). ``structure``: that of the directions
+    (see :func:`direction`); a scipy.sparse A is perturbed on its pattern.
+    Raises AssertionError on failure (and on a rule that writes to A or to a
+    cotangent); returns a CheckReport.
     """
     rtol, atol = _tols(A, rtol, atol)
     A0 = _snapshot(A)

@@ -352,3 +352,20 @@ def test_symmetric_sparse_with_eigh_vjp(stored, uplo, cplx):
         resh, pbh = eigh_vjp(full, uplo=None)
         Q = project(pbh(*dloss(resh)), S, structure="hermitian")
         np.testing.assert_allclose(Q.toarray(), P.toarray(), atol=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32), fmt=st.sampled_from(FORMATS), cplx=st.booleans(),
+       m=st.integers(1, 6), n=st.integers(1, 6), density=st.floats(0.0, 1.0))
+def test_pattern_projection_property(seed, fmt, cplx, m, n, density):
+    """For any pattern and format: P lives on the stored entries and
+    Re<P, E> = Re<G, E> for every E on them."""
+    A = sp.random(m, n, density=density, format=fmt, random_state=seed % 2**32,
+                  dtype=np.complex128 if cplx else np.float64)
+    rng = np.random.default_rng(seed)
+    G = _rand((m, n), True, rng)
+    P = project(G, A)
+    assert sp.issparse(P) and P.format == A.format and P.shape == A.shape and P.dtype == A.dtype
+    assert not (P.toarray()[A.toarray() == 0] != 0).any()
+    E = T.direction(A, seed=seed)
+    assert _rdot(P, E) == pytest.approx(_rdot(G, E), rel=1e-12, abs=1e-12)
