@@ -391,3 +391,18 @@ def test_toolkit_on_the_other_rule_families(family, dtype):
     T.check_vjp(vjp, A, loss, dloss, structure=structure)
     T.check_jvp(jvp, A, loss, dloss, structure=structure)
     T.check_adjoint(vjp, jvp, A, dloss, structure=structure)
+
+
+def test_default_step_refines_on_a_small_gap_but_a_wrong_rule_still_fails():
+    """gap = 1e-4 is below the default step: the refined difference passes
+    the correct rule and still fails a 1.01-scaled one; a fixed step is used
+    as given."""
+    A = T.random_matrix((4, 4), np.float64, gap=1e-4, seed=1)
+    loss, dloss = T.invariant_loss("svd", la.svd(A), seed=2)
+    rep = T.check_vjp(la.svd_vjp, A, loss, dloss)
+    assert any("[h=" in r.label for r in rep.rows)
+    T.check_jvp(la.svd_jvp, A, loss, dloss)
+    with pytest.raises(AssertionError):
+        T.check_vjp(_wrong(la.svd_vjp, "scaled"), A, loss, dloss)
+    with pytest.raises(AssertionError):
+        T.check_vjp(la.svd_vjp, A, loss, dloss, step=1e-2)
