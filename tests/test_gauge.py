@@ -298,3 +298,42 @@ def test_report_eigh_and_eig():
     assert not rep.ok
     with pytest.raises(TypeError, match="gauge_report takes"):
         g.gauge_report((w, V), (None, V))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_report_numbers_are_derivatives_along_the_gauge(dtype):
+    """phase[j] = |dL/dphi| for u_j, v_j -> e^{i phi} u_j, e^{i phi} v_j, and
+    block[j] = the size of dL along rotations mixing j with its block
+    partner (real and imaginary generators), measured by finite differences
+    of the linear loss L = Re<dU, U> + Re<dVh, Vh>."""
+    from scipy.linalg import expm
+    cplx = dtype == np.complex128
+    A = T.random_matrix((5, 4), dtype, spectrum=[3.0, 2.0, 2.0, 1.0], seed=16)
+    res = la.svd(A)
+    rng = np.random.default_rng(2)
+    dU, dVh = (_r(rng, res.U.shape, cplx), _r(rng, res.Vh.shape, cplx))
+    rep = g.gauge_report(res, (dU, None, dVh))
+
+    def L(R):  # the factors moved by a gauge transformation R (k x k unitary)
+        U, Vh = res.U @ R, np.conj(R.T) @ res.Vh
+        return np.real(np.vdot(dU, U)) + np.real(np.vdot(dVh, Vh))
+
+    def dL(X, h=1e-6):
+        return (L(expm(h * X)) - L(expm(-h * X))) / (2 * h)
+    k = 4
+    for j in range(k):
+        Xp = np.zeros((k, k), complex)
+        Xp[j, j] = 1j
+        expected = abs(dL(Xp)) if cplx else 0.0
+        assert rep.phase[j] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    E = np.zeros((k, k))
+    E[1, 2] = 1
+    Xr, Xi = E - E.T, 1j * (E + E.T)
+    size = np.hypot(dL(Xr), dL(Xi) if cplx else 0.0)
+    assert rep.block[1] == pytest.approx(size, rel=1e-6) and rep.block[2] == pytest.approx(size, rel=1e-6)
+    assert rep.block[0] == 0 and rep.block[3] == 0
+
+
+def _r(rng, shape, cplx):
+    X = rng.standard_normal(shape)
+    return X + 1j * rng.standard_normal(shape) if cplx else X
