@@ -369,3 +369,21 @@ def test_pattern_projection_property(seed, fmt, cplx, m, n, density):
     assert not (P.toarray()[A.toarray() == 0] != 0).any()
     E = T.direction(A, seed=seed)
     assert _rdot(P, E) == pytest.approx(_rdot(G, E), rel=1e-12, abs=1e-12)
+
+
+def test_complex_answer_for_a_real_input_of_eig():
+    """project="complex" on a real input is the cotangent of the same loss at
+    the complexified input (eig goes through complex numbers internally)."""
+    eig_vjp = getattr(la, "eig_vjp", None)
+    if eig_vjp is None:
+        pytest.skip("linalgad.eig_vjp does not exist yet")
+    A = T.random_matrix((4, 4), np.float64, seed=2)
+    res, pb = eig_vjp(A, project="complex")
+    assert np.iscomplexobj(res.w)  # this A has complex eigenvalues
+    _, dloss = T.invariant_loss("eig", res, seed=1)
+    G = pb(*dloss(res))
+    resc, pbc = eig_vjp(A.astype(complex))
+    Gc = pbc(*dloss(resc))
+    assert G.dtype == np.complex128 and np.abs(G.imag).max() > 1e-3
+    np.testing.assert_allclose(G, Gc, atol=1e-12)
+    np.testing.assert_array_equal(eig_vjp(A)[1](*dloss(res)), G.real)  # the default: real part
