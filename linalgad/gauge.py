@@ -3,7 +3,7 @@
 Canonical gauge: each singular/eigen-vector (a column of U, V; a row of Vh
 for the right singular vectors) is multiplied by the phase (sign for real
 data) that makes its pivot real and positive. The pivot is the entry of
-largest modulus; entries within a relative ``TIE_RTOL`` of the largest are
+largest modulus; entries within a relative ``tie_rtol`` of the largest are
 ties and the lowest index wins, so roundoff cannot flip it. A column whose
 largest modulus is below ``finfo.tiny`` (a zero column) is left alone. For
 the SVD the phases come from U and V follows (u_i and v_i share one phase);
@@ -17,17 +17,18 @@ the SVD's v follows with + i theta. Derivation: docs/gauge.md.
 import numpy as np
 
 __all__ = [
-    "TIE_RTOL", "wants", "pivot", "gauge_fix", "fix_svd", "fix_svd_jvp", "fix_eigh",
+    "tie_rtol", "wants", "pivot", "gauge_fix", "fix_svd", "fix_svd_jvp", "fix_eigh",
     "fix_eigh_jvp", "fix_eig", "fix_eig_jvp", "gauge_report", "GaugeReport",
 ]
 
-# Entries with |x_i| >= (1 - TIE_RTOL(dtype)) max|x| tie for the pivot.
+# Entries with |x_i| >= (1 - tie_rtol(dtype)) max|x| tie for the pivot.
 # 1024 eps covers the eigensolvers' roundoff on equal-modulus entries
 # (2.3e-13 in float64, 1.2e-4 in float32).
 _TIE_EPS = 1024
 
 
-def TIE_RTOL(dtype):
+def tie_rtol(dtype):
+    """Relative tie threshold of the pivot for ``dtype``: 1024 eps."""
     return _TIE_EPS * float(np.finfo(np.dtype(dtype)).eps)
 
 
@@ -46,12 +47,12 @@ def _H(X):
 
 def pivot(X):
     """Pivot row of each column of X (..., m, k): the lowest index whose
-    modulus is within TIE_RTOL of the column's largest."""
+    modulus is within tie_rtol of the column's largest."""
     a = np.abs(X)
     if X.shape[-2] == 0:
         return np.zeros(X.shape[:-2] + X.shape[-1:], dtype=np.intp)
     amax = a.max(axis=-2, keepdims=True)
-    tie = a >= amax * (1 - TIE_RTOL(a.dtype))
+    tie = a >= amax * (1 - tie_rtol(a.dtype))
     return np.argmax(tie, axis=-2)
 
 

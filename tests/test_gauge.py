@@ -39,9 +39,9 @@ def test_fix_svd_is_canonical_and_an_svd(shape, dtype, full):
     res = g.fix_svd(la.svd(A, full_matrices=full))
     U, S, Vh = res
     k = S.shape[-1]
-    _pivots_canonical(U, g.TIE_RTOL(U.real.dtype))
+    _pivots_canonical(U, g.tie_rtol(U.real.dtype))
     if full and Vh.shape[-2] > k:  # extra right vectors have their own pivots
-        _pivots_canonical(np.conj(Vh[..., k:, :]).swapaxes(-1, -2), g.TIE_RTOL(U.real.dtype))
+        _pivots_canonical(np.conj(Vh[..., k:, :]).swapaxes(-1, -2), g.tie_rtol(U.real.dtype))
     rtol = 1e-4 if np.dtype(dtype).itemsize <= 8 else 1e-12
     np.testing.assert_allclose((U[..., :k] * S[..., None, :]) @ Vh[..., :k, :], A,
                                rtol=rtol, atol=rtol * 10)
@@ -86,7 +86,7 @@ def test_ties_go_to_the_lowest_index_despite_roundoff(dtype):
     assert Y[0, 0].real > 0 and abs(Y[0, 0].imag) < 10 * eps
     # a real difference (far above the threshold) is not a tie
     assert g.pivot(np.array([[0.7], [0.7 * (1 + 1e-3)]], dtype))[0] == 1
-    assert g.TIE_RTOL(np.float64) < 1e-12 and g.TIE_RTOL(np.float32) < 1e-3
+    assert g.tie_rtol(np.float64) < 1e-12 and g.tie_rtol(np.float32) < 1e-3
 
 
 def test_zero_columns_are_left_alone():
