@@ -1,0 +1,527 @@
+"""eigh rules: finite differences for every uplo (raw directions for "L"/"U",
+Hermitian ones for None), adjointness, the reference twin, every degeneracy
+mode with its known answer or its error, the gauge (seed 001), batches,
+single precision, bad input and memory layouts."""
+
+import functools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import linalgad as la
+from linalgad import _reference as ref
+from linalgad import testing as lt
+
+DTYPES = [np.float64, np.complex128, np.float32, np.complex64]
+UPLOS = ["L", "U", None]
+SHAPES = [(4, 4), (2, 5, 5), (1, 1), (2, 1, 3, 3)]
+EPS = np.finfo(np.float64).eps
+
+
+def H(X):
+    return np.conj(np.swapaxes(X, -1, -2))
+
+
+def wide(dtype):
+    return np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+
+
+def raw_input(shape, dtype, seed, uplo, **kw):
+    """A Hermitian matrix with a well-separated spectrum; for "L"/"U" plus a
+    non-Hermitian perturbation of the triangle eigh does not read (and of the
+    diagonal's imaginary part), so the tests see the triangle semantics."""
+    A = lt.random_matrix(shape, dtype, kind="hermitian", seed=seed, **kw)
+    if uplo is None:
+        return A
+    junk = lt.direction(A, seed=seed + 1000)
+    mask = np.triu(np.ones(shape[-2:]), 1) if uplo == "L" else np.tril(np.ones(shape[-2:]), -1)
+    A = A + (junk * mask).astype(A.dtype)
+    if np.dtype(dtype).kind == "c":
+        A = A + 1j * np.eye(shape[-1], dtype=A.dtype) * 0.3
+    return A.astype(dtype)
+
+
+def structure(uplo, A=None):
+    """Directions for finite differences: any raw perturbation when eigh
+    reads a triangle; Hermitian ones when A is taken as Hermitian. (A 1x1
+    Hermitian direction is real, so testing's "imaginary part" direction
+    would be exactly zero: raw directions there, which uplo=None accepts
+    too, since it differentiates eigh(herm(A)).)"""
+    if A is not None and A.shape[-1] == 1:
+        # ... and for complex 1x1 real directions only: eigh ignores the
+        # imaginary part of the diagonal, so that derivative is exactly 0 and
+        # its finite difference pure rounding, which no relative test accepts
+        return "real" if np.iscomplexobj(A) else None
+    return "hermitian" if uplo is None else None
+
+
+def cots(res, seed):
+    _, dloss = lt.invariant_loss("eigh", res, seed=seed)
+    return dloss(res)
+
+
+# --- finite differences, adjointness, the reference ----------------------------------
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_vjp_matches_finite_differences(shape, dtype, uplo):
+    A = raw_input(shape, dtype, 1, uplo)
+    vjp = functools.partial(la.eigh_vjp, uplo=uplo)
+    loss, dloss = lt.invariant_loss("eigh", vjp(A)[0], seed=2)
+    lt.check_vjp(vjp, A, loss, dloss, structure=structure(uplo, A))
+
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_jvp_matches_finite_differences(shape, dtype, uplo):
+    A = raw_input(shape, dtype, 3, uplo)
+    jvp = functools.partial(la.eigh_jvp, uplo=uplo)
+    loss, dloss = lt.invariant_loss("eigh", la.eigh(A, uplo=uplo), seed=4)
+    lt.check_jvp(jvp, A, loss, dloss, structure=structure(uplo, A))
+
+
+@pytest.mark.parametrize("uplo", UPLOS)
+def test_the_triangle_rule_is_exact_for_raw_perturbations_and_the_hermitian_one_is_not(uplo):
+    """NumPy's eigh(A, UPLO="L") reads one triangle: its gradient must be the
+    triangle cotangent; the Hermitian-part cotangent fails finite
+    differences in a raw direction (the survey's -15.5 vs -21.1)."""
+    A = raw_input((5, 5), np.complex128, 5, uplo or "L")
+    res, pullback = la.eigh_vjp(A, uplo=uplo or "L")
+    loss, dloss = lt.invariant_loss("eigh", res, seed=6)
+    lt.check_vjp(functools.partial(la.eigh_vjp, uplo=uplo or "L"), A, loss, dloss)
+    herm = ref.eigh_vjp(res.w, res.V, *dloss(res), uplo=None)
+    E = lt.direction(A, seed=7)
+    fd = (loss(la.eigh(A + 1e-6 * E)) - loss(la.eigh(A - 1e-6 * E))) / 2e-6
+    assert abs(np.real(np.vdot(herm, E)) - fd) > 1e-3 * abs(fd)
+
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 5), (3, 4, 4)])
+def test_adjointness(shape, dtype, uplo):
+    """Raw directions for every uplo: the JVP reads the tangent as the
+    primal reads A, so the pair is adjoint on the whole space."""
+    A = raw_input(shape, dtype, 8, uplo)
+    vjp = functools.partial(la.eigh_vjp, uplo=uplo)
+    jvp = functools.partial(la.eigh_jvp, uplo=uplo)
+    _, dloss = lt.invariant_loss("eigh", vjp(A)[0], seed=9)
+    lt.check_adjoint(vjp, jvp, A, dloss)
+
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("which", [(1, 1), (1, 0), (0, 1), (0, 0)])
+def test_core_matches_the_numpy_reference_for_every_subset_of_none(dtype, uplo, which):
+    A = raw_input((2, 6, 6), dtype, 10, uplo)
+    res, pullback = la.eigh_vjp(A, uplo=uplo)
+    given_ = [c if w else None for c, w in zip(cots(res, 11), which)]
+    got = pullback(*given_)
+    want = ref.eigh_vjp(res.w, res.V, *given_, uplo=uplo)
+    np.testing.assert_allclose(got, want, atol=1e-12 * max(1.0, np.abs(want).max()))
+    E = lt.direction(A, seed=12)
+    _, tan = la.eigh_jvp(A, E, uplo=uplo)
+    dw, dV = ref.eigh_jvp(res.w, res.V, E, uplo=uplo)
+    np.testing.assert_allclose(tan.w, dw, atol=1e-12)
+    np.testing.assert_allclose(tan.V, dV, atol=1e-11)
+
+
+@pytest.mark.parametrize("uplo", UPLOS)
+def test_uplo_none_is_the_hermitian_part_and_a_hermitian_cotangent(uplo):
+    A = raw_input((5, 5), np.complex128, 13, "L")
+    res, pullback = la.eigh_vjp(A, uplo=uplo)
+    dA = pullback(*cots(res, 14))
+    if uplo is None:
+        np.testing.assert_allclose(res.w, np.linalg.eigvalsh(0.5 * (A + H(A))), atol=1e-12)
+        np.testing.assert_allclose(dA, H(dA), atol=1e-13)
+    else:
+        np.testing.assert_allclose(res.w, np.linalg.eigvalsh(A, UPLO=uplo), atol=1e-12)
+        other = np.triu(dA, 1) if uplo == "L" else np.tril(dA, -1)
+        assert not other.any()
+        assert not np.diagonal(dA).imag.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_single_precision_is_computed_in_its_dtype_and_agrees_with_double(dtype):
+    A = raw_input((6, 6), dtype, 15, "L")
+    res, pullback = la.eigh_vjp(A)
+    assert res.V.dtype == dtype and res.w.dtype == np.float32
+    c = cots(res, 16)
+    dA = pullback(*c)
+    assert dA.dtype == dtype
+    _, pb64 = la.eigh_vjp(A.astype(wide(dtype)))
+    dA64 = pb64(c[0].astype(np.float64), c[1].astype(wide(dtype)))
+    rtol, atol = lt.tolerance(dtype)
+    np.testing.assert_allclose(dA, dA64, rtol=rtol, atol=atol * np.abs(dA64).max())
+    _, tan = la.eigh_jvp(A, lt.direction(A, seed=17))
+    assert tan.w.dtype == np.float32 and tan.V.dtype == dtype
+
+
+# --- degeneracy ------------------------------------------------------------------------
+
+TIE = [1.0, 2.0, 3.0, 3.0]                      # eigenvalues 2 and 3 (0-based) tie
+GAPS = [0.0, EPS ** (1 / 3) / 100, 1e-9]
+
+
+def tie_input(dtype, seed, gap=0.0):
+    return lt.random_matrix((4, 4), dtype, kind="hermitian", spectrum=[1.0, 2.0, 3.0, 3.0 + gap],
+                            seed=seed)
+
+
+@pytest.mark.parametrize("gap", GAPS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_eigenvalue_only_losses_are_exact_at_any_degeneracy(dtype, gap):
+    """Weights equal on the (near-)tied pair: the loss is smooth, and the
+    rule is V diag(dw) V^H with no 1/gap anywhere."""
+    A = tie_input(dtype, 18, gap)
+    c = np.array([0.5, -1.0, 2.0, 2.0])
+    loss = lambda r: float(np.sum(c * r.w))
+    for uplo in UPLOS:
+        lt.check_vjp(functools.partial(la.eigh_vjp, uplo=uplo), A, loss, lambda r: (c, None),
+                     structure="hermitian")
+    res, pullback = la.eigh_vjp(A)
+    np.testing.assert_allclose(pullback(dw=c), ref.triangle_cotangent((res.V * c) @ H(res.V), "L"),
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", la.MODES)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_a_vector_outside_every_degenerate_block_is_exact(dtype, mode):
+    if mode == "taylor":
+        pytest.skip("taylor replaces every 1/gap by its series: not the exact rule")
+    A = tie_input(dtype, 19)
+    W = np.zeros((4, 4))
+    W[:, 0] = [1.0, 2.0, 0.5, 1.5]              # only V[:, 0] (eigenvalue 1, simple)
+    loss = lambda r: float(np.sum(W * np.abs(r.V) ** 2))
+    dloss = lambda r: (None, (2 * W * r.V).astype(r.V.dtype))
+    with np.errstate(all="ignore"):
+        lt.check_vjp(functools.partial(la.eigh_vjp, degeneracy=mode), A, loss, dloss,
+                     structure="hermitian")
+
+
+def projector_loss(G):
+    """Re<G, P> with P the projector on the top-2 eigenvectors: depends on that
+    block only through its span."""
+    def loss(r):
+        Vb = r.V[..., 2:]
+        return float(np.real(np.vdot(G, Vb @ H(Vb))))
+
+    def dloss(r):
+        dV = np.zeros_like(r.V)
+        dV[..., 2:] = ((G + H(G)) @ r.V[..., 2:]).astype(r.V.dtype)
+        return None, dV
+    return loss, dloss
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_strict_refuses_a_cotangent_touching_a_degenerate_block_and_points_to_funm(dtype):
+    A = tie_input(dtype, 20)
+    res, pullback = la.eigh_vjp(A)
+    loss, dloss = projector_loss(lt.direction(A, seed=21))
+    with pytest.raises(la.DegeneracyError) as e:
+        pullback(*dloss(res))
+    msg = str(e.value)
+    assert "eigenvalues 2 and 3" in msg and "gap" in msg
+    assert "subspace" in msg and "funm_vjp" in msg and "lorentz" in msg
+    with pytest.raises(la.DegeneracyError):
+        la.eigh_jvp(A, lt.direction(A, structure="hermitian", seed=22))
+
+
+@pytest.mark.parametrize("gap", GAPS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_subspace_is_exact_for_a_span_only_loss(dtype, gap):
+    """At an exact tie subspace drops the in-block coupling; at the tiny gaps
+    (above tol) the exact formula runs, and skew(K) in the block is ~0 for
+    this loss, so 1/gap amplifies only rounding."""
+    A = tie_input(dtype, 23, gap)
+    loss, dloss = projector_loss(lt.direction(A, seed=24))
+    mode = "subspace" if gap == 0 else "strict"
+    lt.check_vjp(functools.partial(la.eigh_vjp, degeneracy=mode), A, loss, dloss,
+                 structure="hermitian")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_subspace_refuses_a_cotangent_that_rotates_inside_the_block(dtype):
+    A = tie_input(dtype, 25)
+    res, pullback = la.eigh_vjp(A, degeneracy="subspace")
+    dV = np.zeros_like(res.V)
+    dV[:, 2] = res.V[:, 3]                       # d/dV of Re<V[:,3], V[:,2]>: basis-dependent
+    with pytest.raises(la.GaugeError, match="span"):
+        pullback(dV=dV)
+
+
+def test_exact_mode_gives_ieee_inf_nan_at_a_tie():
+    A = np.diag([1.0, 2.0, 3.0, 3.0])            # an exact tie in floating point too
+    res, pullback = la.eigh_vjp(A, degeneracy="exact")
+    _, dloss = lt.invariant_loss("eigh", res, seed=27)
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(pullback(*dloss(res))).all()
+
+
+def test_lorentz_is_finite_at_a_tie_and_converges_to_the_exact_rule_as_eps_shrinks():
+    A = lt.random_matrix((5, 5), np.float64, kind="hermitian", spectrum=[0.5, 1, 2, 2 + 1e-3, 3],
+                         seed=28)
+    res, _ = la.eigh_vjp(A)
+    c = cots(res, 29)
+    exact = la.eigh_vjp(A, degeneracy="exact")[1](*c)
+    errs = [np.abs(la.eigh_vjp(A, degeneracy="lorentz", eps=e)[1](*c) - exact).max()
+            for e in (1e-8, 1e-10, 1e-12, 1e-14)]
+    assert all(a > b for a, b in zip(errs, errs[1:]))
+    assert errs[-1] < 1e-4 * np.abs(exact).max()
+    tie = tie_input(np.float64, 30)
+    res, pb = la.eigh_vjp(tie, degeneracy="lorentz")
+    assert np.isfinite(pb(*cots(res, 31))).all()
+
+
+def test_taylor_converges_to_the_exact_rule_and_stays_bounded_at_a_tie():
+    A = lt.random_matrix((5, 5), np.float64, kind="psd", spectrum=[0.5, 1.0, 2.0, 3.0, 4.0],
+                         seed=32)
+    res, _ = la.eigh_vjp(A)
+    c = cots(res, 33)
+    exact = la.eigh_vjp(A)[1](*c)
+    errs = [np.abs(la.eigh_vjp(A, degeneracy="taylor", order=K)[1](*c) - exact).max()
+            for K in (1, 4, 16, 64, 256)]
+    assert all(a > b for a, b in zip(errs, errs[1:]))
+    assert errs[-1] < 1e-8 * np.abs(exact).max()
+    tie = lt.random_matrix((4, 4), np.float64, kind="psd", spectrum=[1.0, 2.0, 3.0, 3.0], seed=34)
+    res, pb = la.eigh_vjp(tie, degeneracy="taylor", order=8)
+    c = cots(res, 35)
+    out = pb(*c)
+    assert np.isfinite(out).all()
+    # 1/(w_j - w_i) -> at most order / w_i (= 8/3 here): bounded by the
+    # cotangent's size times that
+    bound = 8 / 3.0 * 2 * np.abs(c[1]).sum() + np.abs(c[0]).sum()
+    assert np.abs(out).max() < bound
+
+
+def test_taylor_equals_the_gradient_of_power_iteration():
+    """For the top eigenvector of a PSD matrix, degeneracy='taylor' with
+    order K is the K-step power-iteration gradient: the coupling of the top
+    vector to vector j is (1/w_top) sum_{k<K} (w_j/w_top)^k. Check it on a
+    loss that depends on the top vector only, against the exact geometric sum."""
+    w = np.array([0.5, 1.0, 2.0, 3.0])
+    A = lt.random_matrix((4, 4), np.float64, kind="psd", spectrum=w, seed=36)
+    res, _ = la.eigh_vjp(A)
+    V = res.V
+    g = lt.direction(V, seed=37)
+    dV = np.zeros_like(V)
+    dV[:, 3] = g[:, 3]
+    K = 5
+    out = la.eigh_vjp(A, degeneracy="taylor", order=K)[1](dV=dV)
+    k = V.T @ dV
+    S = k - k.T
+    F = np.zeros((4, 4))
+    for i in range(4):
+        for j in range(4):
+            if i < j:
+                F[i, j] = sum((w[i] / w[j]) ** p for p in range(K)) / w[j]
+                F[j, i] = -F[i, j]
+    np.testing.assert_allclose(out, ref.triangle_cotangent(V @ (F * S / 2) @ V.T, "L"), atol=1e-12)
+
+
+def test_taylor_refuses_a_spectrum_that_is_not_positive_semidefinite():
+    A = lt.random_matrix((4, 4), np.float64, kind="hermitian", spectrum=[-1.0, 1.0, 2.0, 3.0], seed=38)
+    res, pullback = la.eigh_vjp(A, degeneracy="taylor")
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        pullback(*cots(res, 39))
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_low_rank_input_the_null_block_is_a_degeneracy_and_the_top_vector_is_exact(rank):
+    spectrum = [0.0] * (4 - rank) + [1.0, 2.0][:rank]
+    A = lt.random_matrix((4, 4), np.float64, kind="psd", spectrum=spectrum, seed=40)
+    res, pullback = la.eigh_vjp(A)
+    c = cots(res, 41)
+    with pytest.raises(la.DegeneracyError):
+        pullback(*c)
+    np.testing.assert_allclose(pullback(dw=c[0]), ref.eigh_vjp(res.w, res.V, c[0], None, "L"),
+                               atol=1e-12)
+    W = np.zeros((4, 4))
+    W[:, 3] = [1.0, -2.0, 0.5, 1.5]              # the top (simple) vector only
+    loss = lambda r: float(np.sum(W * np.abs(r.V) ** 2))
+    lt.check_vjp(la.eigh_vjp, A, loss, lambda r: (None, 2 * W * r.V), structure="hermitian")
+
+
+# --- gauge (seed 001) ----------------------------------------------------------------------
+
+def seed001_matrix(a):
+    return np.array([[(1 + 1j) * a, 2, a],
+                     [1j * a, 2 + np.abs(a + 1j), 1],
+                     [np.conj(a), np.exp(a), np.abs(a)]])
+
+
+def seed001_vjp(index_sets):
+    """Cotangent of |sum of V[i, j] over index_sets| w.r.t. V."""
+    def loss(r):
+        return float(np.abs(sum(r.V[i, j] for i, j in index_sets)))
+
+    def dloss(r):
+        s = sum(r.V[i, j] for i, j in index_sets)
+        dV = np.zeros_like(r.V)
+        for i, j in index_sets:
+            dV[i, j] += s / np.abs(s)
+        return None, dV
+    return loss, dloss
+
+
+@pytest.mark.parametrize("index_sets", [[(0, 0)], [(0, 1), (1, 1)], [(1, 0)], [(2, 2)]])
+def test_seed001_phase_invariant_losses_are_accepted_and_exact(index_sets):
+    A = seed001_matrix(2.1 + 1.1j)
+    loss, dloss = seed001_vjp(index_sets)
+    lt.check_vjp(la.eigh_vjp, A, loss, dloss)            # raw directions: UPLO="L" as NumPy
+    lt.check_jvp(la.eigh_jvp, A, loss, dloss)
+
+
+def test_seed001_a_phase_dependent_loss_raises_gauge_error():
+    A = seed001_matrix(2.1 + 1.1j)
+    res, pullback = la.eigh_vjp(A)
+    _, dloss = seed001_vjp([(0, 0), (1, 1)])
+    with pytest.raises(la.GaugeError, match="phase of V"):
+        pullback(*dloss(res))
+
+
+@pytest.mark.parametrize("mode", la.MODES)
+def test_phase_dependent_loss_raises_gauge_error_in_every_mode(mode):
+    A = lt.random_matrix((4, 4), np.complex128, kind="psd", seed=42)
+    res, pullback = la.eigh_vjp(A, degeneracy=mode)
+    dV = np.zeros_like(res.V)
+    dV[0, 1] = 1.0
+    dV[1, 1] = 1.0j
+    with pytest.raises(la.GaugeError, match="phase"):
+        pullback(dV=dV)
+
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_canonical_gauge_tangent_matches_finite_differences_of_the_fixed_factors(dtype, uplo):
+    from linalgad import gauge
+    A = raw_input((4, 4), dtype, 43, uplo)
+    jvp = functools.partial(la.eigh_jvp, uplo=uplo)
+    lt.check_fd_gauge_fixed(jvp, A, gauge.fix_eigh, primal=lambda X: la.eigh(X, uplo=uplo),
+                            structure=structure(uplo))
+    fixed = la.eigh(A, uplo=uplo, gauge="canonical")
+    np.testing.assert_allclose(fixed.V, gauge.fix_eigh(la.eigh(A, uplo=uplo)).V)
+
+
+# --- batches, threads, input checking, layouts -------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(0, 3, 3), (2, 0, 4, 4), (3, 0, 0), (0, 0)])
+def test_empty_batches_and_matrices(shape):
+    A = np.zeros(shape)
+    res, pullback = la.eigh_vjp(A)
+    assert res.w.shape == shape[:-1] and res.V.shape == shape
+    assert pullback(np.zeros(res.w.shape), np.zeros(res.V.shape)).shape == shape
+    res, tan = la.eigh_jvp(A, A)
+    assert tan.V.shape == shape
+
+
+def test_parallel_batch_loop_gives_the_serial_answer():
+    A = raw_input((64, 5, 5), np.complex128, 44, "L")
+    res, pullback = la.eigh_vjp(A)
+    c = cots(res, 45)
+    old = la.set_num_threads(1)
+    try:
+        serial = pullback(*c)
+    finally:
+        la.set_num_threads(old)
+    la.set_num_threads(2)
+    try:
+        np.testing.assert_array_equal(pullback(*c), serial)
+    finally:
+        la.set_num_threads(old)
+
+
+def test_error_reports_the_batch_index_of_the_failing_matrix():
+    A = raw_input((3, 4, 4), np.float64, 46, None)
+    A[1] = tie_input(np.float64, 47)
+    res, pullback = la.eigh_vjp(A)
+    with pytest.raises(la.DegeneracyError, match=r"of matrix \(1,\)"):
+        pullback(*cots(res, 48))
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf"])
+def test_nan_and_inf_are_refused(bad):
+    A = raw_input((3, 3), np.float64, 49, None)
+    A[1, 0] = float(bad)
+    for f in (la.eigh, la.eigh_vjp, lambda X: la.eigh_jvp(X, X)):
+        with pytest.raises(ValueError, match="NaN or Inf"):
+            f(A)
+
+
+def test_bad_shapes_dtypes_and_arguments():
+    A = raw_input((3, 3), np.float64, 50, None)
+    with pytest.raises(ValueError, match="square"):
+        la.eigh_vjp(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="2 dimensions"):
+        la.eigh(np.ones(3))
+    with pytest.raises(ValueError, match="uplo"):
+        la.eigh_vjp(A, uplo="X")
+    with pytest.raises(ValueError, match="degeneracy"):
+        la.eigh_vjp(A, degeneracy="fuzzy")
+    res, pullback = la.eigh_vjp(A)
+    with pytest.raises(ValueError, match="dV has shape"):
+        pullback(dV=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="dw has shape"):
+        pullback(dw=np.ones(4))
+    with pytest.raises(TypeError, match="complex"):
+        pullback(dV=np.ones((3, 3), complex))
+    with pytest.raises(ValueError, match="NaN"):
+        pullback(dw=np.array([1.0, np.nan, 0.0]))
+    with pytest.raises(ValueError, match="dA has shape"):
+        la.eigh_jvp(A, np.ones((2, 2)))
+    assert not res.V.flags.writeable and not res.w.flags.writeable
+
+
+def test_integer_input_is_promoted():
+    A = np.array([[2, 1], [1, 3]])
+    res, pullback = la.eigh_vjp(A)
+    assert res.V.dtype == np.float64
+    assert pullback(dw=np.ones(2)).dtype == np.float64
+
+
+def _layouts(A):
+    ro = A.copy()
+    ro.flags.writeable = False
+    big = np.zeros(A.shape[:-1] + (2 * A.shape[-1],), A.dtype)
+    big[..., ::2] = A
+    return {
+        "C": A,
+        "F": np.asfortranarray(A),
+        "strided": big[..., ::2],
+        "negative": A[..., ::-1, :][..., ::-1, :] if A.ndim > 1 else A[::-1][::-1],
+        "byteswapped": A.astype(A.dtype.newbyteorder(">")),
+        "readonly": ro,
+    }
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 6), batch=st.sampled_from([(), (2,), (0,), (2, 1)]),
+       dtype=st.sampled_from(DTYPES), uplo=st.sampled_from(UPLOS),
+       layout=st.sampled_from(["C", "F", "strided", "negative", "byteswapped", "readonly"]),
+       seed=st.integers(0, 2**16))
+def test_any_layout_gives_the_contiguous_answer_and_nothing_is_modified(n, batch, dtype, uplo,
+                                                                        layout, seed):
+    A = raw_input(batch + (n, n), dtype, seed, uplo) if 0 not in batch else np.zeros(batch + (n, n), dtype)
+    res, pullback = la.eigh_vjp(A, uplo=uplo)
+    c = cots(res, seed + 1)
+    want = pullback(*c)
+    E = lt.direction(A, seed=seed + 2)
+    want_t = la.eigh_jvp(A, E, uplo=uplo)[1]
+    X = _layouts(A)[layout]
+    Xc = X.copy()
+    cl = [_layouts(x)[layout] if x is not None else None for x in c]
+    cl_before = [x.copy() for x in cl]
+    El = _layouts(E)[layout]
+    El_before = El.copy()
+    res2, pb2 = la.eigh_vjp(X, uplo=uplo)
+    got = pb2(*cl)
+    got_t = la.eigh_jvp(X, El, uplo=uplo)[1]
+    np.testing.assert_array_equal(X, Xc)
+    np.testing.assert_array_equal(El, El_before)
+    for a, b in zip(cl, cl_before):
+        np.testing.assert_array_equal(a, b)
+    rtol = 1e-4 if np.dtype(dtype).itemsize <= 8 and np.dtype(dtype) != np.float64 else 1e-10
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(initial=1.0))
+    np.testing.assert_allclose(got_t.w, want_t.w, rtol=rtol, atol=rtol)
