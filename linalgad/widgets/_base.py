@@ -1,0 +1,148 @@
+"""The two halves of every notebook widget.
+
+``Model``: the state (named parameters) and the math, with no display. It
+computes a ``result`` (a dict, cached until a parameter changes), a one-line
+``summary()`` and draws itself on a matplotlib ``Figure`` it is given. Models
+import neither ipywidgets nor pyplot, so the tests drive them directly.
+
+``ModelView``: an ipywidgets ``VBox`` made of the controls, an ``Output``
+holding the printed summary and an ``Image`` holding the figure as PNG. Each
+control's value is forwarded to ``model.set``; after every change the view
+re-renders the picture and then prints the summary (so "the text changed"
+means "the picture is already there"). The view keeps ``.model``,
+``.controls`` (name -> widget), ``.result`` and ``.summary`` for tests and
+readers; it never calls ``display()``: the notebook shows it by ending a cell
+with it.
+"""
+
+import io
+
+__all__ = ["Model", "ModelView", "choice_slider", "log_ticks"]
+
+
+class Model:
+    """Base class: subclasses set ``params`` (name -> default), ``figsize``,
+    and implement ``compute() -> dict``, ``summary() -> str`` and ``draw(fig)``."""
+
+    params = {}
+    figsize = (9.0, 3.4)
+
+    def __init__(self, **params):
+        self._check(params)
+        for name, value in {**self.params, **params}.items():
+            setattr(self, name, value)
+        self._result = None
+
+    def _check(self, params):
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} has no parameter(s) {unknown}; "
+                f"its parameters are {sorted(self.params)}"
+            )
+
+    def set(self, **params):
+        """Change parameters; the result is recomputed on the next access."""
+        self._check(params)
+        for name, value in params.items():
+            setattr(self, name, value)
+        self._result = None
+        return self
+
+    @property
+    def state(self):
+        return {name: getattr(self, name) for name in self.params}
+
+    @property
+    def result(self):
+        if self._result is None:
+            self._result = self.compute()
+        return self._result
+
+    def compute(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def summary(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def draw(self, fig):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def figure(self):
+        """A new matplotlib Figure (not registered with pyplot) with the plot."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=self.figsize, layout="constrained")
+        self.draw(fig)
+        return fig
+
+    def png(self, dpi=90):
+        """The figure as PNG bytes."""
+        buf = io.BytesIO()
+        self.figure().savefig(buf, format="png", dpi=dpi)
+        return buf.getvalue()
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.state.items())
+        return f"{type(self).__name__}({args})"
+
+
+def choice_slider(description, values, value, fmt="{:.0e}"):
+    """A SelectionSlider over numbers (labels formatted; 0 shown as '0')."""
+    import ipywidgets as w
+
+    options = [("0" if v == 0 else fmt.format(v), v) for v in values]
+    return w.SelectionSlider(description=description, options=options, value=value,
+                             continuous_update=False, style={"description_width": "initial"},
+                             layout=w.Layout(width="420px"))
+
+
+def log_ticks(ax, axis="x"):
+    """Decade ticks only (keeps crowded log axes readable)."""
+    from matplotlib.ticker import LogLocator
+
+    loc = LogLocator(base=10, numticks=8)
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(loc)
+
+
+def ModelView(model, controls, *, dpi=90):
+    """An ipywidgets VBox driving ``model`` from ``controls`` (name -> widget
+    whose ``.value`` is that parameter). See the module docstring."""
+    import ipywidgets as w
+
+    class _View(w.VBox):
+        def __init__(self):
+            self.out = w.Output(layout=w.Layout(min_height="1.6em"))
+            self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+            boxes = list(controls.values())
+            super().__init__([w.HBox(boxes, layout=w.Layout(flex_flow="row wrap")),
+                              self.out, self.image])
+            self.add_class("linalgad-view")
+            self.model = model
+            self.controls = dict(controls)
+            self.result = None
+            self.summary = ""
+            for name, ctl in self.controls.items():
+                ctl.observe(self._on_change(name), names="value")
+            self.refresh()
+
+        def _on_change(self, name):
+            def handler(change):
+                self.model.set(**{name: change["new"]})
+                self.refresh()
+
+            return handler
+
+        def refresh(self):
+            self.result = self.model.result
+            self.summary = self.model.summary()
+            self.image.value = self.model.png(dpi=dpi)
+            with self.out:
+                self.out.clear_output(wait=True)
+                print(self.summary)
+
+        def __repr__(self):
+            return f"ModelView({self.model!r})"
+
+    _View.__name__ = _View.__qualname__ = "ModelView"
+    return _View()
