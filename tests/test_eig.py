@@ -1,0 +1,366 @@
+"""eig rules: finite differences (invariant losses, and raw LAPACK-normalised
+factors for normalization="lapack"), adjointness, the reference twin,
+complex eigenvalues of real input, conjugate pairs, (nearly) defective and
+degenerate input, batches, single precision, bad input and layouts."""
+
+import functools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import linalgad as la
+from linalgad import _reference as ref
+from linalgad import testing as lt
+
+DTYPES = [np.float64, np.complex128, np.float32, np.complex64]
+NORMS = ["lapack", "norm"]
+SHAPES = [(4, 4), (2, 5, 5), (1, 1), (2, 1, 3, 3)]
+
+
+def H(X):
+    return np.conj(np.swapaxes(X, -1, -2))
+
+
+def general(shape, dtype, seed):
+    """A random non-normal matrix (random entries: real ones have complex
+    eigenvalue pairs) whose eigenvalues are separated by >= 0.3 and whose
+    eigenvectors are well conditioned (redrawn until so)."""
+    rng = np.random.default_rng(seed)
+    while True:
+        A = rng.standard_normal(shape)
+        if np.dtype(dtype).kind == "c":
+            A = A + 1j * rng.standard_normal(shape)
+        w, V = np.linalg.eig(A)
+        n = shape[-1]
+        if n > 1:
+            gaps = np.abs(w[..., :, None] - w[..., None, :]) + np.eye(n) * 10
+            if gaps.min() < 0.3 or np.linalg.cond(V).max() > 50:
+                continue
+        return A.astype(dtype)
+
+
+def cots(res, seed):
+    _, dloss = lt.invariant_loss("eig", res, seed=seed)
+    return dloss(res)
+
+
+# --- finite differences, adjointness, the reference ----------------------------------
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_vjp_matches_finite_differences(shape, dtype, norm):
+    A = general(shape, dtype, 1)
+    vjp = functools.partial(la.eig_vjp, normalization=norm)
+    loss, dloss = lt.invariant_loss("eig", vjp(A)[0], seed=2)
+    lt.check_vjp(vjp, A, loss, dloss)
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_jvp_matches_finite_differences(shape, dtype, norm):
+    A = general(shape, dtype, 3)
+    jvp = functools.partial(la.eig_jvp, normalization=norm)
+    loss, dloss = lt.invariant_loss("eig", la.eig(A), seed=4)
+    lt.check_jvp(jvp, A, loss, dloss)
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 5), (3, 4, 4)])
+def test_adjointness(shape, dtype, norm):
+    A = general(shape, dtype, 5)
+    vjp = functools.partial(la.eig_vjp, normalization=norm)
+    jvp = functools.partial(la.eig_jvp, normalization=norm)
+    _, dloss = lt.invariant_loss("eig", vjp(A)[0], seed=6)
+    if np.dtype(dtype).kind == "f":
+        # real input: the VJP is projected to real, so compare on real directions
+        lt.check_adjoint(vjp, jvp, A, dloss, structure="real")
+    else:
+        lt.check_adjoint(vjp, jvp, A, dloss)
+
+
+def raw_factor_loss(A, seed):
+    """A loss of eig's raw output (not phase invariant): Re<C, V> + Re(c . w),
+    the weights following each eigenvalue of A so LAPACK's reordering under a
+    perturbation does not matter."""
+    res = la.eig(A)
+    rng = np.random.default_rng(seed)
+    C = rng.standard_normal(res.V.shape) + 1j * rng.standard_normal(res.V.shape)
+    c = rng.standard_normal(res.w.shape) + 1j * rng.standard_normal(res.w.shape)
+    w0 = res.w
+
+    def perm(r):
+        return np.array([int(np.argmin(np.abs(r.w - x))) for x in w0])
+
+    def loss(r):
+        p = perm(r)
+        return float(np.real(np.vdot(C, r.V[:, p])) + np.real(np.sum(c * r.w[p])))
+
+    def dloss(r):
+        inv = np.argsort(perm(r))
+        return (np.conj(c)[inv].astype(r.w.dtype), C[:, inv].astype(r.V.dtype))
+    return loss, dloss
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_lapack_normalisation_matches_finite_differences_of_numpy_eig_itself(dtype):
+    """The default differentiates what numpy.linalg.eig returns (unit norm,
+    largest component real): even a loss of the raw, phase-dependent V has
+    the right gradient. normalization="norm" refuses that loss."""
+    A = general((4, 4), dtype, 7)
+    loss, dloss = raw_factor_loss(A, 8)
+    lt.check_vjp(la.eig_vjp, A, loss, dloss)
+    lt.check_jvp(la.eig_jvp, A, loss, dloss)
+    res, pullback = la.eig_vjp(A, normalization="norm")
+    if np.iscomplexobj(res.V):
+        with pytest.raises(la.GaugeError, match="phase"):
+            pullback(*dloss(res))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_the_two_normalisations_agree_on_phase_invariant_losses(dtype):
+    A = general((5, 5), dtype, 9)
+    res, pl = la.eig_vjp(A)
+    _, pn = la.eig_vjp(A, normalization="norm")
+    c = cots(res, 10)
+    np.testing.assert_allclose(pl(*c), pn(*c), atol=1e-12)
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("which", [(1, 1), (1, 0), (0, 1), (0, 0)])
+def test_core_matches_the_numpy_reference_for_every_subset_of_none(dtype, norm, which):
+    A = general((2, 6, 6), dtype, 11)
+    res, pullback = la.eig_vjp(A, normalization=norm)
+    given_ = [c if w else None for c, w in zip(cots(res, 12), which)]
+    got = pullback(*given_)
+    want = ref.eig_vjp(res.w, res.V, *given_, normalization=norm)
+    if np.dtype(dtype).kind == "f":
+        want = want.real
+    np.testing.assert_allclose(got, want, atol=1e-12 * max(1.0, np.abs(want).max()))
+    E = lt.direction(A, seed=13)
+    _, tan = la.eig_jvp(A, E, normalization=norm)
+    dw, dV = ref.eig_jvp(res.w, res.V, E, normalization=norm)
+    np.testing.assert_allclose(tan.w, dw, atol=1e-12)
+    np.testing.assert_allclose(tan.V, dV, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_single_precision_is_computed_in_its_dtype_and_agrees_with_double(dtype):
+    A = general((5, 5), dtype, 14)
+    res, pullback = la.eig_vjp(A)
+    assert res.V.dtype in (np.dtype(np.float32), np.dtype(np.complex64))
+    dA = pullback(*cots(res, 15))
+    assert dA.dtype == dtype
+    wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+    res64, pb64 = la.eig_vjp(A.astype(wide))
+    dA64 = pb64(*cots(res64, 15))
+    rtol, atol = lt.tolerance(dtype)
+    np.testing.assert_allclose(dA, dA64, rtol=rtol, atol=10 * atol * np.abs(dA64).max())
+
+
+# --- real input, conjugate pairs -----------------------------------------------------------
+
+def test_real_input_with_complex_eigenvalues_gets_a_real_cotangent():
+    A = general((4, 4), np.float64, 16)
+    res, pullback = la.eig_vjp(A)
+    assert np.iscomplexobj(res.w) and (np.abs(res.w.imag) > 0.1).any()
+    dA = pullback(*cots(res, 17))
+    assert dA.dtype == np.float64
+    assert np.iscomplexobj(la.eig_vjp(A, project="complex")[1](*cots(res, 17)))
+
+
+@pytest.mark.parametrize("norm", NORMS)
+def test_a_loss_touching_one_member_of_a_conjugate_pair_is_exact(norm):
+    A = general((4, 4), np.float64, 16)
+    res = la.eig(A)
+    k = int(np.argmax(res.w.imag))               # the member with positive imaginary part
+    w0 = res.w[k]
+    Wk = np.array([1.0, -2.0, 0.5, 1.5])
+
+    def pick(r):
+        return int(np.argmin(np.abs(r.w - w0)))
+
+    def loss(r):
+        j = pick(r)
+        return float(np.real((0.7 - 0.4j) * r.w[j]) + np.sum(Wk * np.abs(r.V[:, j]) ** 2))
+
+    def dloss(r):
+        j = pick(r)
+        dw = np.zeros_like(r.w)
+        dw[j] = np.conj(0.7 - 0.4j)
+        dV = np.zeros_like(r.V)
+        dV[:, j] = 2 * Wk * r.V[:, j]
+        return dw, dV
+    lt.check_vjp(functools.partial(la.eig_vjp, normalization=norm), A, loss, dloss)
+    lt.check_jvp(functools.partial(la.eig_jvp, normalization=norm), A, loss, dloss)
+
+
+def test_real_input_with_real_eigenvalues_stays_real():
+    A = lt.random_matrix((4, 4), np.float64, kind="hermitian", seed=18) + 0.1 * np.triu(np.ones((4, 4)))
+    res, pullback = la.eig_vjp(A)
+    assert res.w.dtype == np.float64 and res.V.dtype == np.float64
+    loss, dloss = lt.invariant_loss("eig", res, seed=19)
+    lt.check_vjp(la.eig_vjp, A, loss, dloss)
+    _, tan = la.eig_jvp(A, lt.direction(A, seed=20))
+    assert tan.w.dtype == np.float64 and tan.V.dtype == np.float64
+
+
+# --- defective, degenerate -----------------------------------------------------------------
+
+@pytest.mark.parametrize("delta", [0.0, 1e-24])
+def test_nearly_defective_input_is_refused_with_the_condition_number(delta):
+    A = np.array([[1.0, 1.0, 0.0], [delta, 1.0, 0.0], [0.0, 0.0, 3.0]])
+    res, pullback = la.eig_vjp(A)
+    for call in (lambda: pullback(*cots(res, 21)), lambda: pullback(dw=np.ones_like(res.w)),
+                 lambda: la.eig_jvp(A, np.ones_like(A))):
+        with pytest.raises(la.DegeneracyError, match="condition number") as e:
+            call()
+        assert "defective" in str(e.value)
+
+
+def test_cond_max_sets_the_limit():
+    A = np.array([[1.0, 1.0], [1e-8, 1.0]])        # cond(V) ~ 2e4
+    res, pullback = la.eig_vjp(A)
+    assert np.isfinite(pullback(dw=np.ones_like(res.w))).all()
+    with pytest.raises(la.DegeneracyError, match="condition number"):
+        la.eig_vjp(A, cond_max=100)[1](dw=np.ones_like(res.w))
+    with pytest.raises(ValueError, match="cond_max"):
+        la.eig_vjp(A, cond_max=0.5)
+
+
+def degenerate(dtype, seed):
+    """S diag(1, 2, 2, 3) S^-1: a repeated eigenvalue, not defective."""
+    rng = np.random.default_rng(seed)
+    S = rng.standard_normal((4, 4)) + np.eye(4) * 3
+    if np.dtype(dtype).kind == "c":
+        S = S + 0.5j * rng.standard_normal((4, 4))
+    return (S @ np.diag([1.0, 2.0, 2.0, 3.0]) @ np.linalg.inv(S)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_eigenvalue_losses_are_exact_at_a_repeated_eigenvalue_and_vectors_are_refused(dtype):
+    A = degenerate(dtype, 22)
+    res, pullback = la.eig_vjp(A)
+    tied = np.abs(res.w - 2.0) < 1e-6
+    c = np.where(tied, 1.5, np.arange(4.0))       # symmetric in the tied pair: smooth
+    loss = lambda r: float(np.real(np.sum(np.where(np.abs(r.w - 2.0) < 1e-3, 1.5, 0.0) * r.w
+                                         + np.where(np.abs(r.w - 2.0) < 1e-3, 0.0, 1.0) * r.w.real ** 2)))
+    dloss = lambda r: ((np.where(np.abs(r.w - 2.0) < 1e-3, 1.5, 0.0)
+                        + np.where(np.abs(r.w - 2.0) < 1e-3, 0.0, 2 * r.w.real)).astype(r.w.dtype), None)
+    lt.check_vjp(la.eig_vjp, A, loss, dloss, structure="real" if np.iscomplexobj(A) else None)
+    assert np.isfinite(pullback(dw=c.astype(res.w.dtype))).all()
+    dV = np.zeros_like(res.V)
+    dV[:, np.flatnonzero(tied)[0]] = 1.0
+    with pytest.raises(la.DegeneracyError, match="degenerate"):
+        pullback(dV=dV)
+    with np.errstate(all="ignore"):
+        assert np.isfinite(la.eig_vjp(A, degeneracy="lorentz")[1](dV=dV)).all()
+
+
+def test_taylor_is_refused_for_eig():
+    with pytest.raises(ValueError, match="taylor"):
+        la.eig_vjp(np.eye(2), degeneracy="taylor")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_canonical_gauge_tangent_matches_finite_differences_of_the_fixed_factors(dtype):
+    from linalgad import gauge
+    A = general((4, 4), dtype, 23)
+    lt.check_fd_gauge_fixed(la.eig_jvp, A, gauge.fix_eig, primal=la.eig)
+    np.testing.assert_allclose(la.eig(A, gauge="canonical").V, gauge.fix_eig(la.eig(A)).V)
+
+
+# --- batches, threads, input checking, layouts -------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(0, 3, 3), (2, 0, 4, 4), (3, 0, 0), (0, 0)])
+def test_empty_batches_and_matrices(shape):
+    A = np.zeros(shape)
+    res, pullback = la.eig_vjp(A)
+    assert res.w.shape == shape[:-1] and res.V.shape == shape
+    assert pullback(np.zeros(res.w.shape, res.w.dtype), np.zeros(res.V.shape, res.V.dtype)).shape == shape
+    assert la.eig_jvp(A, A)[1].V.shape == shape
+
+
+def test_parallel_batch_loop_gives_the_serial_answer():
+    A = general((64, 4, 4), np.float64, 24)
+    res, pullback = la.eig_vjp(A)
+    c = cots(res, 25)
+    old = la.set_num_threads(1)
+    try:
+        serial = pullback(*c)
+        la.set_num_threads(2)
+        np.testing.assert_array_equal(pullback(*c), serial)
+    finally:
+        la.set_num_threads(old)
+
+
+def test_large_matrices_use_lapack_and_agree_with_the_reference():
+    """n > 16 takes the getrf/getrs path (small ones use Gauss-Jordan)."""
+    A = general((40, 40), np.float64, 26)
+    res, pullback = la.eig_vjp(A, cond_max=1e8)
+    c = cots(res, 27)
+    want = ref.eig_vjp(res.w, res.V, *c).real
+    np.testing.assert_allclose(pullback(*c), want, atol=1e-9 * np.abs(want).max())
+    E = lt.direction(A, seed=28)
+    dw, dV = ref.eig_jvp(res.w, res.V, E)
+    tan = la.eig_jvp(A, E, cond_max=1e8)[1]
+    np.testing.assert_allclose(tan.w, dw, atol=1e-9 * np.abs(dw).max())
+    np.testing.assert_allclose(tan.V, dV, atol=1e-9 * np.abs(dV).max())
+
+
+def test_bad_input():
+    A = general((3, 3), np.float64, 29)
+    with pytest.raises(ValueError, match="square"):
+        la.eig_vjp(np.ones((3, 4)))
+    bad = A.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        la.eig_vjp(bad)
+    with pytest.raises(ValueError, match="normalization"):
+        la.eig_vjp(A, normalization="unit")
+    res, pullback = la.eig_vjp(A)
+    with pytest.raises(ValueError, match="dV has shape"):
+        pullback(dV=np.ones((3, 2), res.V.dtype))
+    with pytest.raises(ValueError, match="dw has shape"):
+        pullback(dw=np.ones(2, res.w.dtype))
+    with pytest.raises(ValueError, match="dA has shape"):
+        la.eig_jvp(A, np.ones((2, 2)))
+    assert not res.V.flags.writeable
+
+
+def _layouts(A):
+    ro = A.copy()
+    ro.flags.writeable = False
+    big = np.zeros(A.shape[:-1] + (2 * A.shape[-1],), A.dtype)
+    big[..., ::2] = A
+    return {
+        "C": A, "F": np.asfortranarray(A), "strided": big[..., ::2],
+        "negative": A[..., ::-1, :][..., ::-1, :] if A.ndim > 1 else A[::-1][::-1],
+        "byteswapped": A.astype(A.dtype.newbyteorder(">")), "readonly": ro,
+    }
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 5), batch=st.sampled_from([(), (2,), (0,)]),
+       dtype=st.sampled_from(DTYPES),
+       layout=st.sampled_from(["C", "F", "strided", "negative", "byteswapped", "readonly"]),
+       seed=st.integers(0, 2**16))
+def test_any_layout_gives_the_contiguous_answer_and_nothing_is_modified(n, batch, dtype, layout, seed):
+    A = general(batch + (n, n), dtype, seed) if 0 not in batch else np.zeros(batch + (n, n), dtype)
+    res, pullback = la.eig_vjp(A)
+    c = cots(res, seed + 1)
+    want = pullback(*c)
+    X = _layouts(A)[layout]
+    Xc = X.copy()
+    cl = [_layouts(x)[layout] for x in c]
+    before = [x.copy() for x in cl]
+    got = la.eig_vjp(X)[1](*cl)
+    np.testing.assert_array_equal(X, Xc)
+    for a, b in zip(cl, before):
+        np.testing.assert_array_equal(a, b)
+    rtol = 1e-4 if np.dtype(dtype).char in "fF" else 1e-10
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(initial=1.0))
