@@ -244,8 +244,11 @@ class GaugeReport:
         return self.phase_rel <= self.gauge_tol and self.block_rel <= self.gauge_tol
 
     def __str__(self):
-        worst = lambda x: ("-" if x.size == 0 else  # noqa: E731
-                           f"vector {np.unravel_index(np.argmax(x), x.shape)[-1]}")
+        def worst(x):
+            if x.size == 0 or not x.max() > 0:
+                return "-"
+            idx = np.unravel_index(np.argmax(x), x.shape)
+            return (f"matrix {idx[:-1]}, " if len(idx) > 1 else "") + f"vector {idx[-1]}"
         lines = [
             f"gauge report ({self.kind}): {'gauge invariant' if self.ok else 'GAUGE DEPENDENT'} "
             f"at gauge_tol={self.gauge_tol:.3g}",
@@ -254,8 +257,9 @@ class GaugeReport:
             f"{int(np.sum(self.blocks))} degenerate pair(s))",
         ]
         if self.phase.ndim == 1 and 0 < self.phase.size <= 12:
-            lines.append("  per vector    : phase " + " ".join(f"{x:.2g}" for x in self.phase / max(float(self.scale), 1e-300)))
-            lines.append("                  block " + " ".join(f"{x:.2g}" for x in self.block / max(float(self.scale), 1e-300)))
+            s = max(float(self.scale), 1e-300)
+            lines.append("  per vector    : phase " + " ".join(f"{x / s:.2g}" for x in self.phase))
+            lines.append("                  block " + " ".join(f"{x / s:.2g}" for x in self.block))
         return "\n".join(lines)
 
     __repr__ = __str__
