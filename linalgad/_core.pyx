@@ -103,6 +103,7 @@ def all_finite(cnp.ndarray a):
 # --- the rules ---------------------------------------------------------------------
 
 include "_svd.pxi"
+include "_small.pxi"
 include "_lapack_extra.pxi"
 include "_eigh.pxi"
 include "_eig.pxi"

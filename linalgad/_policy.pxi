@@ -159,10 +159,10 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
             err.code = E_NOMEM
             return E_NOMEM
         for b in range(B):
+            err.b = b      # a kernel that handles several matrices per item may refine it
             code = fn(ctx, b, work, err)
             if code != OK:
                 err.code = code
-                err.b = b
                 break
         free(work)
         return err.code
@@ -186,10 +186,10 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
         for b in prange(B, schedule='static'):
             if stop_p[0] or work == NULL:
                 continue
+            (<ErrInfo*> work).b = b
             code = fn(ctx, b, work + ERR_PAD, <ErrInfo*> work)
             if code != OK:
                 (<ErrInfo*> work).code = code
-                (<ErrInfo*> work).b = b
                 if mine.code == OK or b < mine.b:
                     memcpy(mine, work, sizeof(ErrInfo))
                 stop_p[0] = 1

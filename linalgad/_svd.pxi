@@ -10,6 +10,7 @@
 # one vector cotangent: 3; singular values only: 1.
 
 cdef struct SvdCtx:
+    Py_ssize_t B
     int m
     int n
     int k
@@ -387,6 +388,7 @@ cdef SvdCtx _svd_ctx(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, int kk, tuple
     check_stack(U, "U", 3)
     check_real(s, "s", 2)
     check_stack(Vh, "Vh", 3)
+    c.B = U.shape[0]
     c.m = <int> U.shape[1]
     c.k = <int> U.shape[2]
     c.n = <int> Vh.shape[2]
@@ -428,8 +430,12 @@ def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, 
         c.gs = <double*> cnp.PyArray_DATA(<cnp.ndarray> gs)
     c.out = cnp.PyArray_DATA(out)
     cdef item_fn fn = pick(t, _svd_vjp_f, _svd_vjp_d, _svd_vjp_c, _svd_vjp_z)
-    with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
+    if svd3_fast(t, c.m, c.n, kk, &c.pol):
+        with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
+            run_batch(_svd3_vjp_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
+    else:
+        with nogil:
+            run_batch(fn, &c, B, wb, nthreads, &e)
     return err_tuple(&e)
 
 

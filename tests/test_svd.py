@@ -370,3 +370,42 @@ def test_sparse_input_gets_a_pattern_cotangent_unless_asked_for_the_dense_one():
     np.testing.assert_allclose(G.toarray(), np.where(mask, dense, 0), atol=1e-12)
     np.testing.assert_allclose(la.svd_vjp(A, project="dense")[1](*cots), dense, atol=1e-12)
     assert np.abs(dense[~mask]).max() > 1e-3     # the two answers differ off the pattern
+
+
+# --- the lane-vectorised path for 3x3 float64 stacks (linalgad/_small.pxi) ---------------
+
+@pytest.mark.parametrize("B", [1, 7, 8, 9, 37])
+@pytest.mark.parametrize("which", [(1, 1, 1), (0, 1, 0), (1, 0, 0), (0, 0, 1)])
+def test_small_3x3_path_equals_the_reference(B, which):
+    A = rand((B, 3, 3), np.float64, 46)
+    res, pullback = la.svd_vjp(A)
+    cots = [c if w else None for c, w in zip(invariant_cotangents(res, 47), which)]
+    zeros = [c if c is not None else np.zeros_like(r) for c, r in zip(cots, res)]
+    np.testing.assert_allclose(pullback(*cots), ref.svd_vjp(*res, *zeros), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["strict", "subspace", "exact"])
+def test_small_3x3_path_hands_degenerate_lanes_to_the_general_kernel(mode):
+    A = rand((20, 3, 3), np.float64, 48)
+    A[13] = rand((3, 3), np.float64, 49, spectrum=[2.0, 1.0, 1.0])
+    res, pullback = la.svd_vjp(A, degeneracy=mode)
+    cots = invariant_cotangents(res, 50)
+    keep = np.arange(20) != 13
+    if mode == "strict":
+        with pytest.raises(la.DegeneracyError, match=r"matrix \(13,\)"):
+            pullback(*cots)
+    elif mode == "subspace":
+        with pytest.raises(la.GaugeError, match=r"matrix \(13,\)"):
+            pullback(*cots)      # these random cotangents rotate inside the block
+        dU = np.zeros_like(res.U)
+        dU[:, :, 0] = cots[0][:, :, 0]   # outside the block: exact everywhere
+        got = pullback(dU, cots[1], None)
+        want = ref.svd_vjp(*res, dU, cots[1], np.zeros_like(res.Vh))
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
+    else:
+        with np.errstate(all="ignore"):
+            got = pullback(*cots)
+        # the computed gap is ~1e-16, not 0: IEEE gives a huge number or inf/nan
+        assert not np.isfinite(got[13]).all() or np.abs(got[13]).max() > 1e10
+        want = ref.svd_vjp(*(x[keep] for x in res), *(c[keep] for c in cots))
+        np.testing.assert_allclose(got[keep], want, rtol=1e-9, atol=1e-11)
