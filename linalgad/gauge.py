@@ -248,7 +248,8 @@ class GaugeReport:
             if x.size == 0 or not x.max() > 0:
                 return "-"
             idx = np.unravel_index(np.argmax(x), x.shape)
-            return (f"matrix {idx[:-1]}, " if len(idx) > 1 else "") + f"vector {idx[-1]}"
+            batch = tuple(int(i) for i in idx[:-1])
+            return (f"matrix {batch}, " if batch else "") + f"vector {int(idx[-1])}"
         lines = [
             f"gauge report ({self.kind}): {'gauge invariant' if self.ok else 'GAUGE DEPENDENT'} "
             f"at gauge_tol={self.gauge_tol:.3g}",
