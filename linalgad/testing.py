@@ -238,6 +238,7 @@ class CheckReport:
     what: str
     rows: list = field(default_factory=list)
     hint: str = ""
+    localized: list = field(default_factory=list)  # (batch index, row) after a failure
 
     @property
     def ok(self):
@@ -247,14 +248,19 @@ class CheckReport:
     def max_rel_err(self):
         return max((r.rel_err for r in self.rows), default=0.0)
 
+    @staticmethod
+    def _line(r):
+        return (f"  {r.label:<32}{r.computed:>15.8g}{r.reference:>15.8g}{r.abs_err:>11.3g}"
+                f"{r.rel_err:>11.3g}{r.tol:>11.3g}{'' if r.ok else '  <-- FAIL'}\n")
+
     def __str__(self):
         head = f"{self.name}: {self.what}\n"
-        cols = f"  {'direction':<24}{'rule':>15}{'reference':>15}{'abs err':>11}{'rel err':>11}{'tol':>11}\n"
-        body = "".join(
-            f"  {r.label:<24}{r.computed:>15.8g}{r.reference:>15.8g}{r.abs_err:>11.3g}"
-            f"{r.rel_err:>11.3g}{r.tol:>11.3g}{'' if r.ok else '  <-- FAIL'}\n"
-            for r in self.rows
-        )
+        cols = f"  {'direction':<32}{'rule':>15}{'reference':>15}{'abs err':>11}{'rel err':>11}{'tol':>11}\n"
+        body = "".join(self._line(r) for r in self.rows)
+        if self.localized:
+            bad = [str(b) for b, r in self.localized if not r.ok]
+            body += (f"  per matrix of the batch: failing {', '.join(bad) or 'none alone'}\n"
+                     + "".join(self._line(r) for _, r in self.localized))
         return head + cols + body
 
     __repr__ = __str__
@@ -348,6 +354,25 @@ def _fd(f, A, E, h, points):
     return acc / h
 
 
+_LOCALIZE_MAX = 16
+
+
+def _localize(report, dirs, row):
+    """On a failure with a batch of matrices, repeat the first failing
+    direction restricted to each matrix (up to 16) to name the bad ones."""
+    bad = [i for i, r in enumerate(report.rows) if not r.ok]
+    if not bad:
+        return
+    label, E = dirs[bad[0]]
+    if _issparse(E) or np.ndim(E) <= 2:
+        return
+    batch = E.shape[:-2]
+    for b in list(np.ndindex(batch))[:_LOCALIZE_MAX]:
+        Eb = np.zeros_like(E)
+        Eb[b] = E[b]
+        report.localized.append((b, row(f"{label} matrix {b}", Eb)))
+
+
 _REFINE = (10.0, 1e2, 1e3, 1e4)
 
 
@@ -423,11 +448,14 @@ def check_vjp(vjp, A, loss, dloss, *, n_directions=3, structure=None, points=4, 
     A64 = _upcast(A)
     report = CheckReport("check_vjp", "Re<pullback(dloss), E> vs finite difference of loss")
     report.hint = _gauge_hint(res, ct)
-    for label, E in _directions(A, n_directions, structure, seed):
+    def row(label, E):
         Ed = _dense(E)
-        d, ref = _rdot(G, Ed), _norm(G) * _norm(Ed)
-        report.rows.append(_fd_row(lambda X: loss(vjp(X)[0]), A64, _upcast(E), points, step,
-                                   label, d, ref, rtol, atol))
+        return _fd_row(lambda X: loss(vjp(X)[0]), A64, _upcast(E), points, step, label,
+                       _rdot(G, Ed), _norm(G) * _norm(Ed), rtol, atol)
+
+    dirs = _directions(A, n_directions, structure, seed)
+    report.rows += [row(label, E) for label, E in dirs]
+    _localize(report, dirs, row)
     return report._raise_if_failed()
 
 
@@ -488,15 +516,19 @@ def check_jvp(jvp, A, loss, dloss, *, n_directions=3, structure=None, points=4, 
     rtol, atol = _tols(A, rtol, atol)
     A64 = _upcast(A)
     report = CheckReport("check_jvp", "sum_i Re<dloss_i, tangent_i> vs finite difference of loss")
-    for label, E in _directions(A, n_directions, structure, seed):
+    def row(label, E):
         E0 = _snapshot(E)
         res, tan = jvp(A, E)
         _unchanged("jvp", "tangent E", E0, E)
         ct = dloss(res)
         report.hint = report.hint or _gauge_hint(res, _as_tuple(ct))
         E64 = _upcast(E)
-        report.rows.append(_fd_row(lambda X: loss(jvp(X, E64)[0]), A64, E64, points, step, label,
-                                   _tangent_dot(ct, tan), _pair_norm(ct, tan), rtol, atol))
+        return _fd_row(lambda X: loss(jvp(X, E64)[0]), A64, E64, points, step, label,
+                       _tangent_dot(ct, tan), _pair_norm(ct, tan), rtol, atol)
+
+    dirs = _directions(A, n_directions, structure, seed)
+    report.rows += [row(label, E) for label, E in dirs]
+    _localize(report, dirs, row)
     return report._raise_if_failed()
 
 

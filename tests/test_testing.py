@@ -406,3 +406,27 @@ def test_default_step_refines_on_a_small_gap_but_a_wrong_rule_still_fails():
         T.check_vjp(_wrong(la.svd_vjp, "scaled"), A, loss, dloss)
     with pytest.raises(AssertionError):
         T.check_vjp(la.svd_vjp, A, loss, dloss, step=1e-2)
+
+
+def test_a_failure_in_one_matrix_of_a_batch_is_named():
+    A = T.random_matrix((3, 4, 3), np.float64, seed=7)
+    loss, dloss = T.invariant_loss("svd", la.svd(A), seed=8)
+
+    def vjp(X):
+        res, pb = la.svd_vjp(X)
+
+        def bad(*ct):
+            G = pb(*ct).copy()
+            G[1] *= 1.05  # only the second matrix is wrong
+            return G
+        return res, bad
+    with pytest.raises(AssertionError, match=r"per matrix of the batch: failing \(1,\)\n"):
+        T.check_vjp(vjp, A, loss, dloss)
+
+    def jvp(X, E):
+        res, tan = la.svd_jvp(X, E)
+        dS = tan.S.copy()
+        dS[2] *= 1.05
+        return res, type(tan)(tan.U, dS, tan.Vh)
+    with pytest.raises(AssertionError, match=r"failing \(2,\)\n"):
+        T.check_jvp(jvp, A, loss, dloss)
