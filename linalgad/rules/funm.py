@@ -40,7 +40,9 @@ def _prepare(A, f, df, uplo, rule):
     fn = resolve(f, df)
     st = matrix_stack(A, square=True)
     w, V = factor(st, uplo)
-    fw, D = divided_differences(fn, w, where=(f"{rule}: ", "eigenvalue"))
+    # in the user's batch shape, so a domain error names the right matrix
+    fw, D = divided_differences(fn, w.reshape(st.shape(st.n)), where=(f"{rule}: ", "eigenvalue"))
+    fw, D = fw.reshape(w.shape), np.ascontiguousarray(D.reshape(V.shape))
     F = (V * fw[..., None, :].astype(V.dtype)) @ V.conj().swapaxes(-1, -2)
     F = 0.5 * (F + F.conj().swapaxes(-1, -2))
     return st, uplo, np.ascontiguousarray(w, np.float64), V, D, F

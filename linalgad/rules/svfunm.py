@@ -38,7 +38,9 @@ def _prepare(A, g, dg, rule):
     st = matrix_stack(A)
     U, s, Vh, _ = _factor(st, False)
     s64 = np.ascontiguousarray(s, np.float64)
-    gv, Dm = divided_differences(fn, s64, where=(f"{rule}: ", "singular value"))
+    k = s64.shape[-1]
+    gv, Dm = divided_differences(fn, s64.reshape(st.shape(k)), where=(f"{rule}: ", "singular value"))
+    gv, Dm = gv.reshape(s64.shape), Dm.reshape(s64.shape + (k,))
     G = (U * gv[..., None, :].astype(U.dtype)) @ Vh
     return st, U, s64, Vh, np.ascontiguousarray(gv), np.ascontiguousarray(Dm), G
 
