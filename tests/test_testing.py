@@ -368,7 +368,7 @@ def _family(name):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("family", ["eigh-L", "eigh-None", "eig", "funm-exp"])
+@pytest.mark.parametrize("family", ["eigh-L", "eigh-None", "eig", "funm-exp", "svfunm-sqrt"])
 def test_toolkit_on_the_other_rule_families(family, dtype):
     """The toolkit's losses, structures and tolerances fit every rule family
     (batched, all dtypes)."""
@@ -382,6 +382,11 @@ def test_toolkit_on_the_other_rule_families(family, dtype):
         vjp, jvp = _family("eig_vjp"), _family("eig_jvp")
         A = T.random_matrix((2, 4, 4), dtype, seed=2)
         kind, structure = "eig", None
+    elif family.startswith("svfunm"):
+        vjp_, jvp_ = _family("svfunm_vjp"), _family("svfunm_jvp")
+        A = T.random_matrix((2, 5, 3), dtype, seed=5)
+        vjp, jvp = (lambda X: vjp_(X, "sqrt")), (lambda X, E: jvp_(X, E, "sqrt"))
+        kind, structure = "funm", None
     else:
         vjp_, jvp_ = _family("funm_vjp"), _family("funm_jvp")
         A = T.random_matrix((2, 4, 4), dtype, kind="hermitian", seed=3)
