@@ -337,3 +337,20 @@ def test_report_numbers_are_derivatives_along_the_gauge(dtype):
 def _r(rng, shape, cplx):
     X = rng.standard_normal(shape)
     return X + 1j * rng.standard_normal(shape) if cplx else X
+
+
+def test_tied_entries_give_a_reproducible_canonical_gauge():
+    """[[2, 1], [1, 2]] has eigenvectors [1, 1]/sqrt2 and [1, -1]/sqrt2: both
+    entries of each tie. Roundoff-level perturbations must not flip the
+    pivot (and so the sign) of the canonical vectors."""
+    rng = np.random.default_rng(0)
+    base = np.array([[2.0, 1.0], [1.0, 2.0]])
+    ref = None
+    for _ in range(200):
+        N = rng.standard_normal((2, 2)) * 1e-15
+        V = g.gauge_fix(Eigh(*np.linalg.eigh(base + N + N.T))).V
+        if ref is None:
+            ref = V
+        np.testing.assert_allclose(V, ref, atol=1e-12)
+    # eigenvalue 1: [1, -1]/sqrt2, eigenvalue 3: [1, 1]/sqrt2; pivot row 0 for both
+    np.testing.assert_allclose(ref, np.array([[1, 1], [-1, 1]]) / np.sqrt(2), atol=1e-12)
