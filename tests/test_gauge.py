@@ -354,3 +354,11 @@ def test_tied_entries_give_a_reproducible_canonical_gauge():
         np.testing.assert_allclose(V, ref, atol=1e-12)
     # eigenvalue 1: [1, -1]/sqrt2, eigenvalue 3: [1, 1]/sqrt2; pivot row 0 for both
     np.testing.assert_allclose(ref, np.array([[1, 1], [-1, 1]]) / np.sqrt(2), atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32), m=st.integers(1, 5), n=st.integers(1, 5),
+       batch=st.sampled_from([(), (2,)]))
+def test_fixed_svd_jvp_matches_fd_random(seed, m, n, batch):
+    A = T.random_matrix(batch + (m, n), np.complex128, seed=seed)
+    T.check_fd_gauge_fixed(la.svd_jvp, A, g.fix_svd, primal=la.svd, n_directions=1, seed=seed)
