@@ -592,15 +592,18 @@ def check_fd_gauge_fixed(jvp, A, fix, *, primal=None, n_directions=3, structure=
         h = _step(A64, E, points, step)
         E64 = _upcast(E)
         fd = _fd(lambda X: tuple(_as_tuple(fix(primal(X)))), A64, E64, h, points)
-        for nm, t, d in zip(names, _as_tuple(tan), fd):
+        # yardstick of a factor's tangent: its size times the relative size of E
+        rel_E = _maxabs(E64) / (_maxabs(A64) or 1.0)
+        for nm, t, d, x in zip(names, _as_tuple(tan), fd, _as_tuple(res_fixed)):
             if t is None or d is None:
                 continue
             t = np.asarray(t)
             err = _maxabs(t - d)
             big = max(_maxabs(t), _maxabs(d))
             rel = err / big if big > 0 else (0.0 if err == 0 else np.inf)
+            floor = atol * _maxabs(x) * rel_E if x is not None else 0.0
             report.rows.append(CheckRow(f"{label} d{nm}", _maxabs(t), _maxabs(d), err, rel,
-                                        (atol + rtol) * big))
+                                        (atol + rtol) * big + floor))
     return report._raise_if_failed()
 
 
