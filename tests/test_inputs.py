@@ -187,3 +187,21 @@ def test_property_core_equals_reference_in_any_layout(problem):
     G = lt.direction(A, seed=seed)
     np.testing.assert_allclose(la.polar_vjp(X)[1](dQ=G), la.polar_jvp(X, G)[1].Q,
                                atol=1e-8 * max(1.0, 1.0 / scale))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.complex64])
+def test_finite_check_sees_every_entry_and_both_parts(dtype):
+    from linalgad import _core
+    a = np.ones((4, 5, 7), dtype)
+    assert _core.all_finite(a)
+    a[3, 4, 6] = np.finfo(dtype).max
+    assert _core.all_finite(a)
+    for bad in (np.nan, np.inf, -np.inf):
+        for where in [(0, 0, 0), (3, 4, 6), (2, 1, 3)]:
+            b = a.copy()
+            b[where] = bad
+            assert not _core.all_finite(b)
+            if np.dtype(dtype).kind == "c":
+                b = a.copy()
+                b[where] = complex(1.0, bad)
+                assert not _core.all_finite(b)
