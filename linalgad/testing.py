@@ -569,7 +569,9 @@ def check_fd_gauge_fixed(jvp, A, fix, *, primal=None, n_directions=3, structure=
     ``fix(primal(A + t E))[i]`` entrywise (max norm); the row's numbers are
     the max-norms of the tangent and of the difference. The perturbed
     problems must keep the order of the values (true for small steps and
-    separated spectra) and the pivots of the gauge.
+    separated spectra) and the pivots of the gauge: with the default step a
+    failure is retried with smaller steps (as in :func:`check_vjp`), which
+    handles pivots whose two largest moduli are close.
     """
     rtol, atol = _tols(A, rtol, atol)
     if primal is None:
@@ -589,21 +591,40 @@ def check_fd_gauge_fixed(jvp, A, fix, *, primal=None, n_directions=3, structure=
                 scale = max(_maxabs(x), 1e-300)
                 report.rows.append(CheckRow(f"{nm} (primal)", diff, 0.0, diff, diff / scale,
                                             (atol + rtol) * scale))
-        h = _step(A64, E, points, step)
         E64 = _upcast(E)
-        fd = _fd(lambda X: tuple(_as_tuple(fix(primal(X)))), A64, E64, h, points)
         # yardstick of a factor's tangent: its size times the relative size of E
         rel_E = _maxabs(E64) / (_maxabs(A64) or 1.0)
-        for nm, t, d, x in zip(names, _as_tuple(tan), fd, _as_tuple(res_fixed)):
-            if t is None or d is None:
-                continue
-            t = np.asarray(t)
-            err = _maxabs(t - d)
-            big = max(_maxabs(t), _maxabs(d))
-            rel = err / big if big > 0 else (0.0 if err == 0 else np.inf)
-            floor = atol * _maxabs(x) * rel_E if x is not None else 0.0
-            report.rows.append(CheckRow(f"{label} d{nm}", _maxabs(t), _maxabs(d), err, rel,
-                                        (atol + rtol) * big + floor))
+
+        def rows(fd, tag):
+            out = []
+            for nm, t, d, x in zip(names, _as_tuple(tan), fd, _as_tuple(res_fixed)):
+                if t is None or d is None:
+                    continue
+                t = np.asarray(t)
+                err = _maxabs(t - d)
+                big = max(_maxabs(t), _maxabs(d))
+                rel = err / big if big > 0 else (0.0 if err == 0 else np.inf)
+                floor = atol * _maxabs(x) * rel_E if x is not None else 0.0
+                out.append(CheckRow(f"{label} d{nm}{tag}", _maxabs(t), _maxabs(d), err, rel,
+                                    (atol + rtol) * big + floor))
+            return out
+
+        def fd_at(h):
+            return _fd(lambda X: tuple(_as_tuple(fix(primal(X)))), A64, E64, h, points)
+        h = _step(A64, E, points, step)
+        new = rows(fd_at(h), "")
+        if step is None and not all(r.ok for r in new):
+            # a pivot near-tie or a small gap inside the default step: refine
+            # as in _fd_row, choosing the step without looking at the tangent
+            hs = [h] + [h / r for r in _REFINE]
+            fds = [fd_at(x) for x in hs]
+
+            def gap(a, b):
+                return max(_maxabs(np.asarray(p) - np.asarray(q))
+                           for p, q in zip(a, b) if p is not None and q is not None)
+            i = int(np.argmin([gap(a, b) for a, b in zip(fds, fds[1:])])) + 1
+            new = rows(fds[i], f" [h={hs[i]:.1g}]")
+        report.rows += new
     return report._raise_if_failed()
 
 
