@@ -84,9 +84,15 @@ def get_num_threads():
     return _threads
 
 
+# Below this many multiply-adds in a whole batch, waking threads costs more
+# than the work (a 3x3 batch needs ~2,500 matrices to gain).
+_PARALLEL_WORK = 1 << 16
+
+
 def batch_threads(B, k):
     """Threads for a batch of B problems of size k: the batch loop runs in
-    parallel for small matrices only; large ones leave the cores to BLAS."""
-    if B < 2 or k > 64:
+    parallel for small matrices only (large ones leave the cores to BLAS),
+    and only when the batch has enough work to pay for the threads."""
+    if B < 2 or k > 64 or B * k**3 < _PARALLEL_WORK:
         return 1
     return min(_threads, B)

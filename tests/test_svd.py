@@ -334,8 +334,11 @@ def test_extreme_scales_are_handled_by_the_split_form(scale, dtype):
 
 # --- threads --------------------------------------------------------------------------
 
-def test_parallel_batch_loop_gives_the_serial_answer():
-    A = rand((300, 4, 3), np.complex128, 40)
+@pytest.mark.parametrize("shape,dtype", [((5000, 4, 3), np.complex128), ((6000, 3, 3), np.float64)])
+def test_parallel_batch_loop_gives_the_serial_answer(shape, dtype):
+    from linalgad._options import batch_threads
+    A = rand(shape, dtype, 40)
+    assert batch_threads(shape[0], max(shape[1:])) > 1 or la.get_num_threads() == 1
     res, pullback = la.svd_vjp(A)
     cots = invariant_cotangents(res, 41)
     old = la.set_num_threads(1)
