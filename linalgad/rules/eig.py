@@ -28,8 +28,10 @@ Rules (G = V^H dV', F_ij = 1/(w_j - w_i), F_ii = 0; bars dropped)
     JVP  P = V^{-1} dA V; dw = diag P; X = V (F o P);
          dV_j = X_j - Re(v_j^H X_j) v_j  [- i Im(X_kj)/v_kj v_j  (lapack)].
 Cost (complex GEMMs, n x n): VJP 3.3 (V^H dV', V Z^H, getrf, getrs); 1.3
-    for eigenvalues only; JVP 3.3. Real A with complex eigenvalues runs in
-    complex arithmetic (4 real GEMMs each).
+    for eigenvalues only; JVP 3.3. Real A with complex eigenvalues: the VJP
+    runs in real arithmetic through LAPACK's real eigenvector matrix Vr
+    (V = Vr T, T block diagonal): 4.3 real GEMMs (2.3 for eigenvalues only);
+    the JVP in complex arithmetic.
 Derivation and references: docs/eig.md.
 """
 
@@ -136,15 +138,21 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, project=None, **opts):
     policy = opt.as_tuple()
     nthreads = batch_threads(st.B, n)
 
+    # real A with complex eigenvalues: the real cotangent in real arithmetic
+    # (V = Vr T, see _eig.pxi), unless the complex one is asked for
+    real_path = st.dtype.kind == "f" and V.dtype.kind == "c" and project != "complex"
+
     def pullback(dw=None, dV=None):
         gw = cotangent(dw, "dw", res.w.shape, w.dtype, of="w")
         gV = cotangent(dV, "dV", res.V.shape, V.dtype, of="V")
-        out = np.empty((st.B, n, n), V.dtype)
-        err = _core.eig_vjp(
-            V, w128,
-            None if gw is None else np.ascontiguousarray(gw, np.complex128).reshape(st.B, n),
-            None if gV is None else gV.reshape(st.B, n, n),
-            out, lapack, cmax, policy, nthreads)
+        gw = None if gw is None else np.ascontiguousarray(gw, np.complex128).reshape(st.B, n)
+        gV = None if gV is None else gV.reshape(st.B, n, n)
+        if real_path:
+            out = np.empty((st.B, n, n), st.dtype)
+            err = _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cmax, policy, nthreads)
+        else:
+            out = np.empty((st.B, n, n), V.dtype)
+            err = _core.eig_vjp(V, w128, gw, gV, out, lapack, cmax, policy, nthreads)
         if err is not None:
             _raise(err, "eig_vjp", st)
         return finish(out.reshape(st.shape(n, n)), st, project, "eig_vjp")
