@@ -1,0 +1,85 @@
+"""Batches of small matrices: 100,000 3 x 3 and 10,000 16 x 16.
+
+``track_vjp_over_BB``: the pullback over an elementwise product ``B * B``
+of the same stack (memory-bound reference measured in the same run;
+target <= 5 for 100,000 3 x 3). ``track_vjp_extra_memory``: the peak memory
+the pullback adds, over the size of its output (target: output plus
+O(n^2) workspace per thread, so this stays near 1, never grows with B).
+``BatchThreads`` times the OpenMP batch loop with one and two threads.
+"""
+
+from .cases import RULES, Case
+from .common import extra_peak_bytes, linalgad, median_time
+
+SHAPES = ["100000x3x3", "10000x16x16"]
+
+
+def _shape(s):
+    B, m, n = (int(x) for x in s.split("x"))
+    assert m == n
+    return (B,), n
+
+
+class Batch:
+    """float64 stacks. 10,000 16 x 16 is timed for svd and eigh only (the
+    others' setup costs seconds per job and the 3 x 3 case covers them)."""
+
+    params = [RULES, SHAPES]
+    param_names = ["rule", "batch"]
+    timeout = 300
+
+    def setup(self, rule, shape):
+        batch, n = _shape(shape)
+        if n > 3 and rule not in ("svd", "eigh"):
+            raise NotImplementedError("trimmed from the grid")
+        self.case = Case(rule, "float64", n, batch)
+        linalgad.set_num_threads(1)
+
+    def time_vjp(self, rule, shape):
+        self.case.pull()
+
+    def time_jvp(self, rule, shape):
+        """Includes the decompositions (the JVP form computes them)."""
+        self.case.jvp()
+
+    def peakmem_vjp(self, rule, shape):
+        self.case.pull()
+
+    def track_vjp_over_BB(self, rule, shape):
+        A = self.case.A
+        return median_time(self.case.pull) / median_time(lambda: A * A)
+
+    track_vjp_over_BB.unit = "B*B"
+
+    def track_vjp_extra_memory(self, rule, shape):
+        return extra_peak_bytes(self.case.pull) / self.case.out_bytes
+
+    track_vjp_extra_memory.unit = "x output"
+
+
+class BatchThreads:
+    """The batch loop (run_batch) with 1 and 2 OpenMP threads; BLAS stays at
+    one thread. Target: 2 threads at least 1.6x faster on 100,000 3 x 3."""
+
+    params = [["svd", "eigh"], [1, 2]]
+    param_names = ["rule", "threads"]
+    timeout = 300
+
+    def setup(self, rule, threads):
+        self.case = Case(rule, "float64", 3, (100_000,))
+        linalgad.set_num_threads(threads)
+
+    def teardown(self, rule, threads):
+        linalgad.set_num_threads(1)
+
+    def time_vjp(self, rule, threads):
+        self.case.pull()
+
+    def track_speedup(self, rule, threads):
+        """Time with one thread over time with `threads` threads."""
+        linalgad.set_num_threads(1)
+        t1 = median_time(self.case.pull)
+        linalgad.set_num_threads(threads)
+        return t1 / median_time(self.case.pull)
+
+    track_speedup.unit = "x"

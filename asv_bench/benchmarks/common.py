@@ -1,0 +1,246 @@
+"""Shared pieces of the benchmark suite: thread settings, seeded inputs with a
+prescribed spectrum, gauge-invariant cotangents, an in-run GEMM reference.
+
+Every benchmark runs single-threaded (BLAS limited to one thread through
+threadpoolctl, the linalgad batch loop set to one thread) unless a class
+says otherwise (``batch.BatchThreads`` times one and two threads).
+
+Inputs are built from their spectrum, never drawn raw: a Gaussian matrix of
+order 512 has relative singular-value gaps below float32's default
+degeneracy threshold (4096 eps), so ``degeneracy="strict"`` would raise.
+Three degeneracy modes are timed:
+
+``generic``   well separated values (relative gaps >= 1e-3), default strict
+              mode, a phase-invariant cotangent (the gradient of
+              ``sum(W * |U|**2)``-type losses; PyTorch's and JAX's timing
+              losses in shared/reference/peers-speed.md).
+``subspace``  every value repeated twice, ``degeneracy="subspace"``, a
+              cotangent that sees each degenerate pair only through its span
+              (the gradient of ``tr(U^H G U)`` with G Hermitian).
+``lorentz``   every value repeated twice, ``degeneracy="lorentz"``, the
+              generic cotangent.
+"""
+
+import os
+import sys
+import time
+
+import numpy as np
+
+try:
+    import linalgad
+except ImportError:  # benchmarks of the working tree after `build_ext --inplace`
+    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+    import linalgad
+
+try:
+    from threadpoolctl import threadpool_limits
+    _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
+except ImportError:  # pragma: no cover - threadpoolctl is in the bench extra
+    _BLAS_LIMIT = None
+linalgad.set_num_threads(1)
+
+DTYPES = ["float64", "complex128", "float32"]
+SIZES = [8, 32, 128, 512]
+MODES = ["generic", "subspace", "lorentz"]
+SEED = 20261122
+
+
+def _seed_words(*key):
+    return [SEED] + [sum(ord(c) * 131**i for i, c in enumerate(str(k))) % (2**31) for k in key]
+
+
+def generator(*key):
+    """Deterministic across processes (str hashes are salted, these are not)."""
+    return np.random.default_rng(_seed_words(*key))
+
+
+def is_complex(dtype):
+    return np.dtype(dtype).kind == "c"
+
+
+def gaussian(g, shape, dtype):
+    x = g.standard_normal(shape)
+    if is_complex(dtype):
+        x = x + 1j * g.standard_normal(shape)
+    return x.astype(dtype)
+
+
+def haar(g, n, dtype, batch=()):
+    """Random unitary (orthogonal for real dtypes), computed in double."""
+    work = np.complex128 if is_complex(dtype) else np.float64
+    Q, R = np.linalg.qr(gaussian(g, batch + (n, n), work))
+    d = np.diagonal(R, axis1=-2, axis2=-1)
+    return Q * (d / np.abs(d))[..., None, :]
+
+
+def spectrum(n, mode, lo=1.0, hi=3.0, batch=()):
+    """Descending values in [lo, hi]: distinct (generic) or in equal pairs."""
+    if mode == "generic":
+        v = np.linspace(hi, lo, n)
+    else:
+        v = np.repeat(np.linspace(hi, lo, (n + 1) // 2), 2)[:n]
+    return np.broadcast_to(v, batch + (n,)).copy()
+
+
+def opts(mode):
+    return {"generic": {}, "subspace": {"degeneracy": "subspace"},
+            "lorentz": {"degeneracy": "lorentz"}}[mode]
+
+
+def svd_input(n, dtype, mode, batch=(), key="svd"):
+    """A = U diag(s) Vh with Haar U, V and the mode's singular values."""
+    g = generator(key, n, dtype, mode, batch)
+    U, V = haar(g, n, dtype, batch), haar(g, n, dtype, batch)
+    s = spectrum(n, mode, batch=batch)
+    return ((U * s[..., None, :]) @ V.conj().swapaxes(-1, -2)).astype(dtype)
+
+
+def herm_input(n, dtype, mode, batch=(), key="eigh"):
+    """A = V diag(w) V^H, eigenvalues in [1, 3] (positive: log, sqrt defined)."""
+    g = generator(key, n, dtype, mode, batch)
+    V = haar(g, n, dtype, batch)
+    w = spectrum(n, mode, batch=batch)
+    A = (V * w[..., None, :]) @ V.conj().swapaxes(-1, -2)
+    return (0.5 * (A + A.conj().swapaxes(-1, -2))).astype(dtype)
+
+
+def eig_input(n, dtype, mode, batch=(), key="eig"):
+    """A = X D X^-1 with X = I + G / (2 sqrt n) (well conditioned).
+
+    Real dtypes: D block diagonal with 2x2 blocks [[a, b], [-b, a]], b = a/2,
+    so A is real with complex-conjugate eigenvalue pairs a +- ib, distinct
+    (generic) or each pair twice (repeated modes). Complex dtypes: D diagonal
+    with eigenvalues s (1 + i/2), s from spectrum().
+    """
+    g = generator(key, n, dtype, mode, batch)
+    work = np.complex128 if is_complex(dtype) else np.float64
+    X = np.eye(n) + gaussian(g, batch + (n, n), work) / (2 * np.sqrt(n))
+    D = np.zeros((n, n), work)
+    if is_complex(dtype):
+        D[np.arange(n), np.arange(n)] = spectrum(n, mode) * (1 + 0.5j)
+    else:
+        a = spectrum(n // 2, mode)
+        for j in range(n // 2):
+            D[2 * j, 2 * j] = D[2 * j + 1, 2 * j + 1] = a[j]
+            D[2 * j, 2 * j + 1], D[2 * j + 1, 2 * j] = 0.5 * a[j], -0.5 * a[j]
+        if n % 2:
+            D[-1, -1] = 4.0
+    # A = X D X^-1, i.e. A^T = X^-T (X D)^T
+    A = np.linalg.solve(X.swapaxes(-1, -2), (X @ D).swapaxes(-1, -2)).swapaxes(-1, -2)
+    return np.ascontiguousarray(A).astype(dtype)
+
+
+def weights(g, shape):
+    return g.uniform(0.5, 1.5, shape)
+
+
+def vector_cotangent(g, X, mode):
+    """Cotangent of a factor X (..., p, q) whose columns are the vectors.
+
+    generic/lorentz: gradient of sum(W |X|^2) (phase invariant);
+    subspace: gradient of tr(X^H G X), G Hermitian (span invariant)."""
+    if mode == "subspace":
+        p = X.shape[-2]
+        G = gaussian(g, X.shape[:-2] + (p, p), X.dtype)
+        G = G + G.conj().swapaxes(-1, -2)
+        return (G @ X).astype(X.dtype)
+    return (2 * weights(g, X.shape) * X).astype(X.dtype)
+
+
+def row_cotangent(g, Xh, mode):
+    """The same for a factor whose rows are the (conjugated) vectors (Vh)."""
+    return vector_cotangent(g, Xh.conj().swapaxes(-1, -2), mode).conj().swapaxes(-1, -2).copy()
+
+
+def value_cotangent(g, values):
+    """A random cotangent of spectral values (complex for eig's)."""
+    return gaussian(g, values.shape, values.dtype)
+
+
+# --- in-run timing for the track_ figures -----------------------------------------
+
+
+def median_time(f, min_time=0.05, repeat=5):
+    """Median seconds per call: one warm-up, then `repeat` samples of k calls."""
+    f()
+    t = time.perf_counter()
+    f()
+    one = max(time.perf_counter() - t, 1e-7)
+    k = max(1, int(min_time / repeat / one))
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(k):
+            f()
+        samples.append((time.perf_counter() - t) / k)
+    return float(np.median(samples))
+
+
+_GEMM = {}
+
+
+def gemm_time(n, dtype):
+    """Seconds of one n x n @ n x n numpy matmul of `dtype` (this process)."""
+    key = (n, np.dtype(dtype).name)
+    if key not in _GEMM:
+        g = generator("gemm", n, dtype)
+        A, B = gaussian(g, (n, n), dtype), gaussian(g, (n, n), dtype)
+        _GEMM[key] = median_time(lambda: A @ B)
+    return _GEMM[key]
+
+
+def gemm_equivalents(f, n, dtype):
+    return median_time(f) / gemm_time(n, dtype)
+
+
+def trim(dtype, n, mode):
+    """Keep a --quick run of the whole suite to minutes: n = 512 is timed for
+    float64 and complex128 in the generic mode only (each of those jobs
+    spends a second or more on the decomposition in setup); the degenerate
+    modes and float32 are timed up to n = 128."""
+    if n >= 512 and (mode != "generic" or np.dtype(dtype) == np.float32):
+        raise NotImplementedError("trimmed from the grid (see common.trim)")
+
+
+def need(*names):
+    """Skip (asv: NotImplementedError in setup) until linalgad has `names`."""
+    missing = [name for name in names if not hasattr(linalgad, name)]
+    if missing:
+        raise NotImplementedError("linalgad has no " + ", ".join(missing) + " yet")
+
+
+# --- peak memory beyond the output -----------------------------------------------
+
+
+def _status(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise OSError(field)
+
+
+def extra_peak_bytes(f):
+    """Peak resident memory that f() adds to the process, in bytes (Linux:
+    VmHWM reset through /proc/self/clear_refs). Includes f's result."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    base = _status("VmRSS")
+    out = f()
+    peak = _status("VmHWM")
+    del out
+    return max(0, peak - base)
+
+
+def pin_threads(cpus):
+    """Restrict every thread of this process to `cpus`; returns the old set.
+    (os.sched_setaffinity(0, ...) moves only the calling thread; XLA's pool
+    would keep both cores.)"""
+    old = os.sched_getaffinity(0)
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:  # a thread that just ended
+            pass
+    return old

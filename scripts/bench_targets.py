@@ -1,0 +1,282 @@
+"""Measure every speed and memory target of issue 6 on this machine, once.
+
+    python scripts/bench_targets.py            # markdown table on stdout
+    python scripts/bench_targets.py --json out.json
+
+Single thread, pinned: the process is bound to one CPU with
+os.sched_setaffinity and OPENBLAS/OMP/MKL/LINALGAD_NUM_THREADS=1 are set
+before numpy is imported (as the peer baselines in
+shared/reference/peers-speed.md were measured). The two-thread figure runs in
+a subprocess allowed two CPUs, with the linalgad batch loop at one and two
+threads (BLAS stays at one). Times are medians of repeated samples after a
+warm-up. GEMM-equivalents divide by one n x n numpy matmul of the same dtype
+timed in the same process. JAX's figure for the same quantity is shown when
+jax is importable (reverse pass alone on stored residuals, jitted; pinned);
+PyTorch's likewise.
+
+The inputs are the asv suite's (asv_bench/benchmarks/common.py): spectra
+with well-separated values, phase-invariant cotangents, default options.
+"""
+
+import os
+import sys
+
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "LINALGAD_NUM_THREADS")
+_WORKER = len(sys.argv) > 1 and sys.argv[1] == "--threads-worker"
+for _v in _THREAD_VARS:
+    os.environ[_v] = "1"
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+if not _WORKER:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "asv_bench"))
+from benchmarks import common  # noqa: E402  (imports linalgad; working tree as fallback)
+from benchmarks.cases import Case  # noqa: E402
+
+linalgad = common.linalgad
+
+
+def median_time(f, min_time=0.3, repeat=7):
+    """Median seconds per call over `repeat` samples of k calls (k so that a
+    sample lasts about min_time/repeat), after two warm-up calls."""
+    f()
+    f()
+    t = time.perf_counter()
+    f()
+    one = max(time.perf_counter() - t, 1e-7)
+    k = max(1, int(min_time / repeat / one))
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(k):
+            f()
+        samples.append((time.perf_counter() - t) / k)
+    return float(np.median(samples))
+
+
+def gemm_time(n, dtype):
+    g = common.generator("targets-gemm", n, dtype)
+    A, B = common.gaussian(g, (n, n), dtype), common.gaussian(g, (n, n), dtype)
+    return median_time(lambda: A @ B)
+
+
+def have(name):
+    return hasattr(linalgad, name)
+
+
+# --- peers ----------------------------------------------------------------------
+
+def peer_pullback(peer, rule, dtype, n, batch=()):
+    if importlib.util.find_spec(peer) is None:
+        return None
+    from benchmarks import peers
+    A, ct = peers._inputs(rule, dtype, n, batch)
+    try:
+        pb = (peers.jax_pullback if peer == "jax" else peers.torch_pullback)(rule, A, ct)
+        pb()
+    except Exception as exc:  # report, do not fail the table
+        print(f"# {peer} {rule}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+    return pb
+
+
+def peer_cell(values):
+    cells = [f"{p} {v}" for p, v in values.items() if v is not None]
+    return "; ".join(cells) if cells else "n/a"
+
+
+# --- the targets ------------------------------------------------------------------
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, target, value, limit, ok, unit="", peers=None, note=""):
+        self.rows.append({"target": target, "value": value, "limit": limit, "ok": ok,
+                          "unit": unit, "peers": peers or {}, "note": note})
+
+    def markdown(self):
+        out = ["| target | measured | limit | pass | PyTorch / JAX (same figure) |",
+               "|---|---|---|---|---|"]
+        for r in self.rows:
+            if r["value"] is None:
+                meas, ok = "not available" + (f" ({r['note']})" if r["note"] else ""), "skip"
+            else:
+                meas = f"{r['value']:.3g} {r['unit']}".strip()
+                if r["note"]:
+                    meas += f" ({r['note']})"
+                ok = "pass" if r["ok"] else "**FAIL**"
+            out.append(f"| {r['target']} | {meas} | {r['limit']} | {ok} | {peer_cell(r['peers'])} |")
+        return "\n".join(out)
+
+
+def pullback_gemm(rule, dtype, n, gemm_dtype=None):
+    case = Case(rule, dtype, n)
+    return median_time(case.pull) / gemm_time(n, gemm_dtype or dtype)
+
+
+def peer_gemm(rule, dtype, n, gemm_dtype=None):
+    out = {}
+    for peer in ("torch", "jax"):
+        pb = peer_pullback(peer, rule, dtype, n)
+        out[peer] = None if pb is None else f"{median_time(pb) / gemm_time(n, gemm_dtype or dtype):.2f}"
+    return out
+
+
+def dense_targets(t, with_peers):
+    for dtype in ("float64", "complex128"):
+        v = pullback_gemm("svd", dtype, 512)
+        t.add(f"SVD pullback, n=512, {dtype}", v, "<= 4.5 GEMM", v <= 4.5, "GEMM",
+              peer_gemm("svd", dtype, 512) if with_peers else None)
+    for dtype in ("float64", "complex128"):
+        if not have("eigh_vjp"):
+            t.add(f"eigh pullback, n=512, {dtype}", None, "<= 3.0 GEMM", False, note="no eigh_vjp")
+            continue
+        v = pullback_gemm("eigh", dtype, 512)
+        t.add(f"eigh pullback, n=512, {dtype}", v, "<= 3.0 GEMM", v <= 3.0, "GEMM",
+              peer_gemm("eigh", dtype, 512) if with_peers else None)
+    if have("eig_vjp"):
+        v = pullback_gemm("eig", "float64", 256)
+        t.add("eig pullback, real input, n=256", v, "<= 16 real GEMM", v <= 16, "real GEMM",
+              peer_gemm("eig", "float64", 256) if with_peers else None)
+    else:
+        t.add("eig pullback, real input, n=256", None, "<= 16 real GEMM", False, note="no eig_vjp")
+
+
+def small_targets(t, with_peers):
+    for rule in ("svd", "polar", "eigh", "eig", "funm"):
+        try:
+            case = Case(rule, "float64", 8)
+        except NotImplementedError as exc:
+            t.add(f"one 8x8 {rule} pullback (float64), incl. Python call", None, "<= 15 us", False,
+                  note=str(exc))
+            continue
+        v = median_time(case.pull) * 1e6
+        peers = None
+        if with_peers and rule in ("svd", "eigh", "eig"):
+            peers = {}
+            for peer in ("torch", "jax"):
+                pb = peer_pullback(peer, rule, "float64", 8)
+                peers[peer] = None if pb is None else f"{median_time(pb) * 1e6:.1f} us"
+        t.add(f"one 8x8 {rule} pullback (float64), incl. Python call", v, "<= 15 us", v <= 15,
+              "us", peers)
+
+
+def batch_targets(t, with_peers):
+    for rule in ("svd", "eigh"):
+        try:
+            case = Case(rule, "float64", 3, (100_000,))
+        except NotImplementedError as exc:
+            t.add(f"100,000 3x3 {rule} pullback / B*B", None, "<= 5", False, note=str(exc))
+            continue
+        A = case.A
+        tbb = median_time(lambda: A * A)
+        tp = median_time(case.pull)
+        peers = None
+        if with_peers:
+            peers = {}
+            for peer in ("torch", "jax"):
+                pb = peer_pullback(peer, rule, "float64", 3, (100_000,))
+                peers[peer] = None if pb is None else f"{median_time(pb) / tbb:.1f}"
+        t.add(f"100,000 3x3 {rule} pullback / B*B (float64, 1 thread)", tp / tbb, "<= 5",
+              tp / tbb <= 5, "", peers, note=f"{tp * 1e3:.2f} ms vs B*B {tbb * 1e3:.3f} ms")
+
+
+def thread_targets(t):
+    cpus = sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))[:2]
+    env = dict(os.environ, LINALGAD_NUM_THREADS="2")
+    for rule in ("svd", "eigh"):
+        if not have(rule + "_vjp"):
+            t.add(f"100,000 3x3 {rule} pullback: 1 thread / 2 threads", None, ">= 1.6", False,
+                  note=f"no {rule}_vjp")
+            continue
+        if len(cpus) < 2:
+            t.add(f"100,000 3x3 {rule} pullback: 1 thread / 2 threads", None, ">= 1.6", False,
+                  note="one CPU only")
+            continue
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--threads-worker", rule,
+                               ",".join(map(str, cpus))], env=env, capture_output=True, text=True,
+                              check=True)
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        sp = r["t1"] / r["t2"]
+        t.add(f"100,000 3x3 {rule} pullback: 1 thread / 2 threads (float64)", sp, ">= 1.6", sp >= 1.6,
+              "x", None, note=f"{r['t1'] * 1e3:.2f} ms / {r['t2'] * 1e3:.2f} ms")
+
+
+def threads_worker(rule, cpus):
+    """Subprocess: allowed two CPUs, BLAS at one thread; the batch loop timed
+    with 1 and 2 threads, interleaved so drift hits both."""
+    os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
+    case = Case(rule, "float64", 3, (100_000,))
+    t1, t2 = [], []
+    for _ in range(5):
+        linalgad.set_num_threads(1)
+        t1.append(median_time(case.pull, 0.2, 3))
+        linalgad.set_num_threads(2)
+        t2.append(median_time(case.pull, 0.2, 3))
+    print(json.dumps({"t1": float(np.median(t1)), "t2": float(np.median(t2))}))
+
+
+def memory_targets(t):
+    """Peak memory a pullback adds (VmHWM reset), against its output plus
+    an O(n^2) workspace per thread: 8 n^2 itemsize + 64 KiB of slack."""
+    for rule, dtype, n, batch in (("svd", "float64", 512, ()), ("svd", "complex128", 512, ()),
+                                  ("svd", "float64", 3, (100_000,)), ("polar", "float64", 3, (100_000,)),
+                                  ("eigh", "float64", 512, ()), ("eigh", "float64", 3, (100_000,)),
+                                  ("eig", "float64", 256, ()), ("eig", "float64", 3, (100_000,))):
+        label = f"peak memory of {rule} pullback, " + (f"{batch[0]:,} {n}x{n}" if batch else f"n={n}") + \
+            f" {dtype}"
+        try:
+            case = Case(rule, dtype, n, batch)
+        except NotImplementedError as exc:
+            t.add(label, None, "output + O(n^2)", False, note=str(exc))
+            continue
+        case.pull()
+        extra = min(common.extra_peak_bytes(case.pull) for _ in range(3))
+        item = np.dtype(dtype).itemsize * (2 if rule == "eig" and np.dtype(dtype).kind == "f" else 1)
+        limit = case.out_bytes + 8 * n * n * item + 64 * 1024
+        t.add(label, extra / 2**20, f"<= {limit / 2**20:.2f} MiB (output {case.out_bytes / 2**20:.2f})",
+              extra <= limit, "MiB")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--no-peers", action="store_true", help="skip PyTorch/JAX even if importable")
+    args = ap.parse_args()
+    with_peers = not args.no_peers
+    t = Table()
+    t0 = time.time()
+    dense_targets(t, with_peers)
+    small_targets(t, with_peers)
+    batch_targets(t, with_peers)
+    thread_targets(t)
+    memory_targets(t)
+    import platform
+    peers_seen = [p for p in ("torch", "jax") if with_peers and importlib.util.find_spec(p)]
+    print(f"linalgad {getattr(linalgad, '__version__', '?')} at {os.path.dirname(linalgad.__file__)}; "
+          f"numpy {np.__version__}; Python {platform.python_version()}; pinned to CPU "
+          f"{sorted(os.sched_getaffinity(0))}, 1 thread; peers: {', '.join(peers_seen) or 'none'}; "
+          f"{time.time() - t0:.0f} s\n")
+    print(t.markdown())
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(t.rows, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    if _WORKER:
+        threads_worker(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(main())
