@@ -330,3 +330,59 @@ def gauge_report(res, cotangents, *, tol=None, gauge_tol=None):
     block = np.max(np.where(mask, np.abs(skew), 0), axis=-1, initial=0)
     return GaugeReport(kind, phase, block, np.asarray(scale, dtype=float), opt.gauge_tol,
                        mask.sum(axis=(-2, -1)) // 2)
+
+
+# ---------------------------------------------------------------- pullbacks
+#
+# Reverse mode through the gauge fixing: cotangents of the canonical factors
+# -> cotangents of the raw ones. For a fixed column y = x ph (ph on the unit
+# circle, chosen so that y_p is real positive), dy = dx ph - i theta y with
+# theta = Im(dx_p / x_p); transposing gives
+#     x_bar = conj(ph) y_bar + tau (i / conj(x_p)) e_p,   tau = Im<y_bar, y>.
+# The result satisfies the phase condition by construction, so a loss that
+# depends on the phases of the canonical factors is differentiable.
+
+def _pull_cols(X, Ybar, tau_extra=None):
+    """Cotangent of X (..., m, k) from the cotangent of its canonical columns."""
+    ph, piv, ok = _phases(X)
+    Xbar = np.zeros_like(X) if Ybar is None else Ybar * np.conj(ph)[..., None, :]
+    if not np.iscomplexobj(X) or X.shape[-2] == 0:
+        return Xbar
+    tau = np.zeros(ph.shape) if Ybar is None else \
+        np.imag(np.sum(np.conj(Ybar) * _times_phase(X, ph, piv, ok), axis=-2))
+    if tau_extra is not None:
+        tau[..., :tau_extra.shape[-1]] += tau_extra
+    top = np.take_along_axis(X, piv[..., None, :], axis=-2)[..., 0, :]
+    add = np.where(ok, 1j * tau / np.conj(np.where(ok, top, 1)), 0)
+    cur = np.take_along_axis(Xbar, piv[..., None, :], axis=-2)
+    np.put_along_axis(Xbar, piv[..., None, :], cur + add[..., None, :].astype(Xbar.dtype), axis=-2)
+    return Xbar
+
+
+def pull_svd(res, cotangents):
+    """(dU, dS, dVh) of the canonical SVD of ``res`` -> those of ``res``."""
+    U, S, Vh = res
+    dU, dS, dVh = cotangents
+    ph, piv, ok, phv = _svd_phases(U, Vh)
+    k = min(U.shape[-1], Vh.shape[-2])
+    tau_v = None
+    if dVh is not None:
+        Vhf = Vh * phv[..., :, None]
+        if np.iscomplexobj(Vh):   # dv = dv ph - i theta v too: tau gets Im<v_bar, v> = -Im<dVh_j, Vh_j>
+            tau_v = -np.imag(np.sum(np.conj(dVh[..., :k, :]) * Vhf[..., :k, :], axis=-1))
+        dVh_raw = dVh * np.conj(phv)[..., :, None]
+        if Vh.shape[-2] > k:      # extra right vectors have their own pivots
+            dVh_raw[..., k:, :] = _H(_pull_cols(_H(Vh[..., k:, :]), _H(dVh[..., k:, :])))
+        dVh = dVh_raw
+    if dU is not None or tau_v is not None:
+        dU = _pull_cols(U, dU, tau_v)
+    return dU, dS, dVh
+
+
+def pull_eigh(res, cotangents):
+    """(dw, dV) of the canonical eigh/eig of ``res`` -> those of ``res``."""
+    dw, dV = cotangents
+    return dw, None if dV is None else _pull_cols(res[1], dV)
+
+
+pull_eig = pull_eigh

@@ -412,3 +412,34 @@ def test_small_3x3_path_hands_degenerate_lanes_to_the_general_kernel(mode):
         assert not np.isfinite(got[13]).all() or np.abs(got[13]).max() > 1e10
         want = ref.svd_vjp(*(x[keep] for x in res), *(c[keep] for c in cots))
         np.testing.assert_allclose(got[keep], want, rtol=1e-9, atol=1e-11)
+
+
+# --- reverse mode through the canonical gauge -------------------------------------------
+
+def _phase_loss(r):
+    return (np.real(r.U[..., 0, 0]).sum() + np.real(r.U[..., 1, 0] + 2j * r.U[..., 2, 1]).sum()
+            + np.imag(r.Vh[..., 1, 2]).sum())
+
+
+def _phase_dloss(r):
+    dU, dVh = np.zeros_like(r.U), np.zeros_like(r.Vh)
+    dU[..., 0, 0] = dU[..., 1, 0] = 1
+    if np.iscomplexobj(dU):
+        dU[..., 2, 1] = -2j
+        dVh[..., 1, 2] = 1j
+    return dU, None, dVh
+
+
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 4, 3)])
+@pytest.mark.parametrize("dtype", [np.complex128, np.float64, np.complex64])
+def test_phase_dependent_loss_is_differentiable_in_the_canonical_gauge(shape, dtype, full):
+    A = rand(shape, dtype, 51)
+    vjp = functools.partial(la.svd_vjp, gauge="canonical", full_matrices=full)
+    res, _ = vjp(A)
+    np.testing.assert_allclose(res.U, la.svd(A, gauge="canonical", full_matrices=full).U)
+    lt.check_vjp(vjp, A, _phase_loss, _phase_dloss)
+    if np.dtype(dtype).kind == "c":   # the same loss on the raw factors is refused
+        raw, pullback = la.svd_vjp(A, full_matrices=full)
+        with pytest.raises(la.GaugeError):
+            pullback(*_phase_dloss(raw))

@@ -149,10 +149,12 @@ def _check_null_block(X2, gX2, opt, name):
         )
 
 
-def svd_vjp(A, *, full_matrices=False, k=None, project=None, **opts):
+def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts):
     """SVD and its pullback ``pullback(dU=None, dS=None, dVh=None) -> dA``.
 
     ``**opts``: degeneracy, tol, eps, order, gauge_tol (linalgad._options).
+    ``gauge="canonical"``: the factors are gauge-fixed and the pullback takes
+    cotangents of the fixed factors (a loss may then depend on their phases).
     ``project``: the structure of the returned cotangent (linalgad.project;
     default: real for real input, the stored pattern for scipy.sparse input).
     The returned factors are read-only: the pullback depends on them.
@@ -163,6 +165,11 @@ def svd_vjp(A, *, full_matrices=False, k=None, project=None, **opts):
     _check_full(full_matrices, kk, st)
     U, s, Vh, (Uf, Vhf) = _factor(st, full_matrices)
     res = _result(st, *((Uf, s, Vhf) if full_matrices else (U, s, Vh)), kk, full_matrices, True)
+    raw, fixed = res, _gauge.wants(gauge)
+    if fixed:
+        res = _gauge.fix_svd(raw)
+        for a in res:
+            a.flags.writeable = False
     s64 = np.ascontiguousarray(s, dtype=np.float64)
     m, n, r = st.m, st.n, min(st.m, st.n)
     rdt = real_dtype(st.dtype)
@@ -173,6 +180,9 @@ def svd_vjp(A, *, full_matrices=False, k=None, project=None, **opts):
         gU = cotangent(dU, "dU", res.U.shape, st.dtype, of="U")
         gs = cotangent(dS, "dS", res.S.shape, rdt, of="S")
         gVh = cotangent(dVh, "dVh", res.Vh.shape, st.dtype, of="Vh")
+        if fixed:
+            gU, gs, gVh = (None if g is None else np.ascontiguousarray(g)
+                           for g in _gauge.pull_svd(raw, (gU, gs, gVh)))
         if full_matrices:
             gU = None if gU is None else gU.reshape((st.B,) + Uf.shape[1:])
             gVh = None if gVh is None else gVh.reshape((st.B,) + Vhf.shape[1:])
