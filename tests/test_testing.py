@@ -435,3 +435,18 @@ def test_a_failure_in_one_matrix_of_a_batch_is_named():
         return res, type(tan)(tan.U, dS, tan.Vh)
     with pytest.raises(AssertionError, match=r"failing \(2,\)\n"):
         T.check_jvp(jvp, A, loss, dloss)
+
+
+def test_directions_along_which_nothing_changes():
+    """1x1 Hermitian: the imaginary part of a Hermitian direction is zero and
+    is skipped; eigh(uplo="L") ignores the imaginary diagonal, so the
+    derivative along it is exactly 0 and the difference must say 0 too (no
+    roundoff of f * sum(weights) / h)."""
+    eigh_vjp = _family("eigh_vjp")
+    H = T.random_matrix((1, 1), np.complex128, kind="hermitian", seed=14)
+    labels = [lbl for lbl, _ in T._directions(H, 3, "hermitian", 0)]
+    assert "imag part of #0" not in labels and "real part of #0" in labels
+    loss, dloss = T.invariant_loss("eigh", eigh_vjp(H)[0], seed=1)
+    rep = T.check_vjp(eigh_vjp, H, loss, dloss)
+    imag = next(r for r in rep.rows if r.label.startswith("imag part"))
+    assert imag.computed == 0 and imag.reference == 0
