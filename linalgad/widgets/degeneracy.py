@@ -139,6 +139,9 @@ class DegeneracyModel(Model):
             log_ticks(ax)
         ax1.set_ylabel("relative error of dA")
         ax1.set_title("SVD route vs polar_vjp (exact)")
+        finite = np.concatenate([c[np.isfinite(c)] for c in r["norm_curves"].values()])
+        if finite.size and finite.max() < 50 * finite.min():
+            ax2.set_yscale("linear")                   # all modes of the same size: plain axis
         ax2.set_ylabel("||dA||")
         ax2.set_title("Gradient norm (inf/nan not drawn)")
         ax1.legend(fontsize=7, loc="upper right")
