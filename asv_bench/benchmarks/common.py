@@ -221,9 +221,26 @@ def _status(field):
     raise OSError(field)
 
 
+def _libc_malloc_for_measuring():
+    """glibc keeps freed blocks and raises its mmap threshold after a large
+    free, so a repeated call reuses memory and adds no resident pages. Fix
+    the threshold at 64 KiB (every larger block is mapped and unmapped) and
+    give back free heap pages before measuring."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: measure as is
+        return
+    M_MMAP_THRESHOLD = -3
+    libc.mallopt(M_MMAP_THRESHOLD, 64 * 1024)
+    libc.malloc_trim(0)
+
+
 def extra_peak_bytes(f):
     """Peak resident memory that f() adds to the process, in bytes (Linux:
-    VmHWM reset through /proc/self/clear_refs). Includes f's result."""
+    VmHWM reset through /proc/self/clear_refs). Includes f's result. Sets
+    glibc's mmap threshold for the rest of the process (see above)."""
+    _libc_malloc_for_measuring()
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
     base = _status("VmRSS")

@@ -5,8 +5,6 @@ its "degeneracy" axis is the input: distinct singular values, repeated ones,
 and an orthogonal/unitary A (every singular value 1), all in default mode.
 """
 
-import numpy as np
-
 from .common import (DTYPES, SIZES, gaussian, gemm_equivalents, generator, haar, linalgad,
                      svd_input, trim)
 

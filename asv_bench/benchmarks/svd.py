@@ -1,7 +1,5 @@
 """SVD: primal, pullback, pushforward, peak memory, pullback in GEMMs."""
 
-import numpy as np
-
 from .common import (DTYPES, MODES, SIZES, gaussian, gemm_equivalents, generator, linalgad, opts,
                      row_cotangent, svd_input, trim, value_cotangent, vector_cotangent)
 
