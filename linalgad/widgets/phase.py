@@ -47,7 +47,8 @@ def _dloss(V, entries):
 class PhaseModel(Model):
     """result: ``theta``, ``losses`` (name -> value in the rotated gauge),
     ``moves`` (name -> spread of the loss over all theta), ``vjp`` (name ->
-    "ok" or the error's name), ``phase_residual`` (name -> max |Im diag(V^H dV)|)
+    "ok" or the error's name), ``phase_residual`` (name -> the phase part of
+    the cotangent relative to its size, ``linalgad.gauge.gauge_report``)
     and the curves over ``thetas``."""
 
     params = {"theta": 0.0}
@@ -66,11 +67,11 @@ class PhaseModel(Model):
         _, V = self.factors(self.theta)
         curves = {n: np.array([_loss(self.factors(t)[1], e) for t in self.thetas])
                   for n, e in LOSSES.items()}
-        (w0, V0), pullback = la.eigh_vjp(seed_matrix(), uplo="L")
+        res, pullback = la.eigh_vjp(seed_matrix(), uplo="L")
         status, resid = {}, {}
         for name, entries in LOSSES.items():
-            G = _dloss(V0, entries)
-            resid[name] = float(np.abs(np.imag(np.diagonal(V0.conj().T @ G))).max())
+            G = _dloss(res.V, entries)
+            resid[name] = float(la.gauge.gauge_report(res, (None, G)).phase_rel)
             try:
                 pullback(dV=G)
                 status[name] = "ok"
