@@ -12,6 +12,17 @@ with ``ref = ||G|| * ||E||`` (the Cauchy-Schwarz bound of the directional
 derivative), so ``atol`` is relative to the problem's size and a direction in
 which the derivative is ~0 does not need an exact zero. Finite differences
 need gauge-invariant losses: use :func:`invariant_loss`. See docs/gauge.md.
+
+Typical use in a rule's tests::
+
+    A = random_matrix((2, 5, 5), np.complex128, kind="hermitian", seed=0)
+    loss, dloss = invariant_loss("eigh", linalgad.eigh(A), seed=1)
+    check_vjp(lambda X: linalgad.eigh_vjp(X, uplo=None), A, loss, dloss, structure="hermitian")
+    check_jvp(lambda X, E: linalgad.eigh_jvp(X, E, uplo=None), A, loss, dloss, structure="hermitian")
+    check_adjoint(lambda X: linalgad.eigh_vjp(X, uplo=None),
+                  lambda X, E: linalgad.eigh_jvp(X, E, uplo=None), A, dloss, structure="hermitian")
+    check_fd_gauge_fixed(linalgad.eigh_jvp, A, linalgad.gauge.fix_eigh, primal=linalgad.eigh,
+                         structure="hermitian")
 """
 
 from dataclasses import dataclass, field
