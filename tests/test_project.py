@@ -387,3 +387,17 @@ def test_complex_answer_for_a_real_input_of_eig():
     assert G.dtype == np.complex128 and np.abs(G.imag).max() > 1e-3
     np.testing.assert_allclose(G, Gc, atol=1e-12)
     np.testing.assert_allclose(eig_vjp(A)[1](*dloss(res)), G.real, atol=1e-12)  # default: real part
+
+
+@pytest.mark.parametrize("in_dtype", [np.float32, np.float64, np.complex64, np.complex128, np.int64])
+@pytest.mark.parametrize("g_dtype", [np.float32, np.float64, np.complex64, np.complex128])
+def test_finish_cotangent_agrees_with_project(in_dtype, g_dtype):
+    """The fast path (nothing to project) and the general one give what
+    project(G, A) gives: A's working dtype, real part for real A."""
+    A = np.ones((2, 3, 3), in_dtype)
+    stck = matrix_stack(A)
+    G = _rand((2, 3, 3), np.dtype(g_dtype).kind == "c").astype(g_dtype)
+    out = finish_cotangent(G.reshape(2, 3, 3), stck)
+    ref = project(G, A)
+    assert out.dtype == ref.dtype == stck.dtype
+    np.testing.assert_array_equal(out, ref)
