@@ -362,3 +362,47 @@ def test_tied_entries_give_a_reproducible_canonical_gauge():
 def test_fixed_svd_jvp_matches_fd_random(seed, m, n, batch):
     A = T.random_matrix(batch + (m, n), np.complex128, seed=seed)
     T.check_fd_gauge_fixed(la.svd_jvp, A, g.fix_svd, primal=la.svd, n_directions=1, seed=seed)
+
+
+# ---------------------------------------------------------------- pullbacks through the gauge
+
+def _rand_like(rng, X):
+    X = np.asarray(X)
+    Z = rng.standard_normal(X.shape)
+    return (Z + 1j * rng.standard_normal(X.shape)).astype(X.dtype) if np.iscomplexobj(X) else Z.astype(X.dtype)
+
+
+def _rdot_all(a, b):
+    return sum(float(np.real(np.vdot(x, y))) for x, y in zip(a, b) if x is not None and y is not None)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("shape,full", [((4, 4), False), ((5, 3), False), ((3, 5), False),
+                                        ((2, 4, 3), False), ((4, 3), True), ((3, 5), True)])
+def test_pull_svd_is_the_transpose_of_fix_svd_jvp(shape, full, dtype):
+    """pull_svd(res, ybar) must satisfy Re<ybar, fixed tangent> =
+    Re<pull(ybar), raw tangent> for every raw tangent (exact, no FD)."""
+    rng = np.random.default_rng(0)
+    A = T.random_matrix(shape, dtype, seed=3)
+    res = la.svd(A, full_matrices=full)
+    for _ in range(3):
+        tan = type(res)(*(_rand_like(rng, x) for x in res))
+        ybar = type(res)(*(_rand_like(rng, x) for x in res))
+        _, ftan = g.fix_svd_jvp(res, tan)
+        lhs = _rdot_all(ybar, ftan)
+        rhs = _rdot_all(g.pull_svd(res, ybar), tan)
+        assert lhs == pytest.approx(rhs, rel=1e-11, abs=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_pull_eigh_is_the_transpose_of_fix_eigh_jvp(dtype):
+    rng = np.random.default_rng(1)
+    H = T.random_matrix((2, 4, 4), dtype, kind="hermitian", seed=4)
+    res = Eigh(*np.linalg.eigh(H))
+    for _ in range(3):
+        tan = Eigh(*(_rand_like(rng, x) for x in res))
+        ybar = Eigh(*(_rand_like(rng, x) for x in res))
+        lhs = _rdot_all(ybar, g.fix_eigh_jvp(res, tan)[1])
+        rhs = _rdot_all(g.pull_eigh(res, ybar), tan)
+        assert lhs == pytest.approx(rhs, rel=1e-11, abs=1e-11)
+    assert g.pull_eigh(res, (None, None)) == (None, None)
