@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from ._base import Model, log_ticks
+from ._base import Model
 
 __all__ = ["TimingModel", "RULES", "best_time", "timing_view"]
 
@@ -68,9 +68,20 @@ def _polar_vjp_case(A, rng):
     return (lambda: la.polar_vjp(A)[1](dQ), lambda: _reference.polar_vjp(A, dQ))
 
 
+def _eigh_vjp_case(A, rng):
+    import linalgad as la
+    from linalgad import _reference
+
+    S = A + A.swapaxes(-1, -2)
+    (w, V), pullback = la.eigh_vjp(S, uplo=None)
+    dw, dV = rng.standard_normal(w.shape), rng.standard_normal(V.shape)
+    return (lambda: pullback(dw, dV), lambda: _reference.eigh_vjp(w, V, dw, dV))
+
+
 # name -> (case builder, GEMMs of the derivative for square A, whether an SVD is timed too)
 RULES = {
     "svd_vjp": (_svd_vjp_case, 4, False),
+    "eigh_vjp": (_eigh_vjp_case, 2.5, False),
     "svd_jvp": (_svd_jvp_case, 4, True),
     "polar_vjp": (_polar_vjp_case, 4, True),
 }
@@ -143,6 +154,8 @@ class TimingModel(Model):
         return f"{r['rule']}, batch {r['batch']}: core speed-up over the NumPy reference {sp}"
 
     def draw(self, fig):
+        from matplotlib.ticker import NullLocator
+
         r = self.result
         ax1, ax2 = fig.subplots(1, 2)
         per = 1e6
@@ -153,7 +166,6 @@ class TimingModel(Model):
         ax1.set_xlabel("n (square n x n" + (f", batch of {r['batch']})" if r["batch"] > 1 else ")"))
         ax1.set_ylabel("time per call (microseconds)")
         ax1.set_title(f"{r['rule']}: time, one thread", fontsize=10)
-        log_ticks(ax1)
         ax1.legend(fontsize=7)
         ax2.semilogx(r["sizes"], r["speedup"], "o-", label="reference / core")
         ax2.semilogx(r["sizes"], r["core"] / r["gemm_floor"], "s-", label=f"core / ({floor})")
@@ -162,6 +174,9 @@ class TimingModel(Model):
         ax2.set_ylabel("ratio")
         ax2.set_title("Speed-up and distance to the GEMM floor", fontsize=10)
         ax2.legend(fontsize=7)
+        for ax in (ax1, ax2):
+            ax.set_xticks(r["sizes"], [str(n) for n in r["sizes"]])
+            ax.xaxis.set_minor_locator(NullLocator())
 
 
 def timing_view(model=None):

@@ -64,8 +64,10 @@ class FiniteDifferenceModel(Model):
         r = self.result
         ax = fig.subplots()
         ax.loglog(r["hs"], np.maximum(r["errors"], 1e-17), "o-", ms=3, label="central difference")
-        ax.loglog(r["hs"], r["hs"] ** 2, "k:", lw=1, label="h^2 (truncation)")
-        ax.loglog(r["hs"], 1e-16 / r["hs"], "k--", lw=1, label="eps/h (rounding)")
+        hs, errs = r["hs"], r["errors"]
+        # guides through the end points: truncation ~ h^2 (right), rounding ~ eps/h (left)
+        ax.loglog(hs, errs[-1] * (hs / hs[-1]) ** 2, "k:", lw=1, label="~ h^2 (truncation)")
+        ax.loglog(hs, errs[0] * hs[0] / hs, "k--", lw=1, label="~ eps/h (rounding)")
         ax.plot([r["h"]], [max(r["rel_error"], 1e-17)], "o", color="C3", ms=8, label="this h")
         ax.set_ylim(1e-17, 1e1)
         log_ticks(ax)
