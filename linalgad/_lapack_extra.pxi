@@ -4,7 +4,8 @@
 # matrix M is the column-major M^T, and operands are swapped, never copied.
 #
 #   herk_lower(n, k, alpha, A, lda, beta, C)      lower(C) = alpha A A^H + beta lower(C)
-#   her2k_lower(n, k, A, lda, B, ldb, C)          lower(C) = A B^H + B A^H
+#   her2k_lower(n, k, A, lda, B, ldb, C, ldc)     lower(C) = A B^H + B A^H
+#   her2k_lower_blocked(...)                      the same, split into GEMMs above 192
 #   trmm_lower_right(m, n, L, W)                  W = W tril(L)      (W is m x n)
 #   getrf_ / getrs_right / gecon_inf              LU of V^T, right solves, rcond
 #
@@ -33,7 +34,7 @@ cdef void herk_lower(int n, int k, double alpha, const scalar_t* A, int lda,
 
 
 cdef void her2k_lower(int n, int k, const scalar_t* A, int lda, const scalar_t* B, int ldb,
-                      scalar_t* C) noexcept nogil:
+                      scalar_t* C, int ldc) noexcept nogil:
     # C^T = (A^T)^H B^T + (B^T)^H A^T = (B A^H + A B^H)^T, upper in Fortran.
     cdef char u = c'U', t = c'C'
     cdef scalar_t one = 1, zero = 0
@@ -43,16 +44,38 @@ cdef void her2k_lower(int n, int k, const scalar_t* A, int lda, const scalar_t* 
         return
     if scalar_t is float:
         t = c'T'
-        blas.ssyr2k(&u, &t, &n, &k, &one, <float*> A, &lda, <float*> B, &ldb, &zero, C, &n)
+        blas.ssyr2k(&u, &t, &n, &k, &one, <float*> A, &lda, <float*> B, &ldb, &zero, C, &ldc)
     elif scalar_t is double:
         t = c'T'
-        blas.dsyr2k(&u, &t, &n, &k, &one, <double*> A, &lda, <double*> B, &ldb, &zero, C, &n)
+        blas.dsyr2k(&u, &t, &n, &k, &one, <double*> A, &lda, <double*> B, &ldb, &zero, C, &ldc)
     elif scalar_t is cfloat_t:
         blas.cher2k(&u, &t, &n, &k, <blas.c*> &one, <blas.c*> A, &lda, <blas.c*> B, &ldb,
-                    &fz, <blas.c*> C, &n)
+                    &fz, <blas.c*> C, &ldc)
     else:
         blas.zher2k(&u, &t, &n, &k, <blas.z*> &one, <blas.z*> A, &lda, <blas.z*> B, &ldb,
-                    &dz, <blas.z*> C, &n)
+                    &dz, <blas.z*> C, &ldc)
+
+
+cdef enum:
+    HER2K_BLOCK = 192   # above this, split: OpenBLAS's syr2k runs well below GEMM speed for large n
+
+
+cdef void her2k_lower_blocked(int n, int k, const scalar_t* A, int lda, const scalar_t* B, int ldb,
+                              scalar_t* C, int ldc) noexcept nogil:
+    """lower(C) = lower(A B^H + B A^H) (A, B: n x k row-major), recursively
+    split so that all but O(HER2K_BLOCK^2 k) of the work is plain GEMM:
+    [C11 . ; C21 C22] with C21 = A2 B1^H + B2 A1^H."""
+    cdef int n1, n2
+    cdef scalar_t one = 1, zero = 0
+    if n <= HER2K_BLOCK:
+        her2k_lower(n, k, A, lda, B, ldb, C, ldc)
+        return
+    n1 = (n // 2 + 31) // 32 * 32
+    n2 = n - n1
+    her2k_lower_blocked(n1, k, A, lda, B, ldb, C, ldc)
+    gemm(c'N', c'C', n2, n1, k, one, A + n1 * lda, lda, B, ldb, zero, C + n1 * ldc, ldc)
+    gemm(c'N', c'C', n2, n1, k, one, B + n1 * ldb, ldb, A, lda, one, C + n1 * ldc, ldc)
+    her2k_lower_blocked(n2, k, A + n1 * lda, lda, B + n1 * ldb, ldb, C + n1 * ldc + n1, ldc)
 
 
 cdef void trmm_lower_right(int m, int n, const scalar_t* L, scalar_t* W) noexcept nogil:

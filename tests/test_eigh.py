@@ -525,3 +525,20 @@ def test_any_layout_gives_the_contiguous_answer_and_nothing_is_modified(n, batch
     rtol = 1e-4 if np.dtype(dtype).itemsize <= 8 and np.dtype(dtype) != np.float64 else 1e-10
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(initial=1.0))
     np.testing.assert_allclose(got_t.w, want_t.w, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32])
+def test_large_matrices_take_the_blocked_blas_path_and_agree_with_the_reference(dtype, uplo):
+    """n > 192: the her2k is split into GEMMs (_lapack_extra.pxi); n^3 > 4096
+    uses trmm/her2k/herk instead of loops."""
+    A = raw_input((300, 300), dtype, 51, uplo)
+    res, pullback = la.eigh_vjp(A, uplo=uplo)
+    c = cots(res, 52)
+    w64, V64 = res.w.astype(np.float64), res.V.astype(wide(dtype))
+    c64 = (c[0].astype(np.float64), c[1].astype(wide(dtype)))
+    for given_ in (c, (c[0], None)):
+        got = pullback(*given_)
+        want = ref.eigh_vjp(w64, V64, c64[0], None if given_[1] is None else c64[1], uplo=uplo)
+        tol = 1e-5 if np.dtype(dtype) == np.float32 else 1e-12
+        np.testing.assert_allclose(got, want, atol=tol * np.abs(want).max())
