@@ -542,3 +542,31 @@ def test_large_matrices_take_the_blocked_blas_path_and_agree_with_the_reference(
         want = ref.eigh_vjp(w64, V64, c64[0], None if given_[1] is None else c64[1], uplo=uplo)
         tol = 1e-5 if np.dtype(dtype) == np.float32 else 1e-12
         np.testing.assert_allclose(got, want, atol=tol * np.abs(want).max())
+
+
+@pytest.mark.parametrize("K", [1, 3, 10])
+def test_taylor_is_the_gradient_of_K_steps_of_power_iteration(K):
+    """v_{k+1} = A v_k / |A v_k| from the converged top eigenvector v_0 (held
+    fixed): the derivative of v_K along a symmetric E couples v_top to v_j by
+    (1/w_top) sum_{k<K} (w_j/w_top)^k, which is degeneracy='taylor', order=K.
+    Checked against finite differences of the iteration itself."""
+    A = lt.random_matrix((5, 5), np.float64, kind="psd", spectrum=[0.5, 1.0, 2.0, 3.0, 3.5], seed=53)
+    v0 = np.linalg.eigh(A)[1][:, -1]
+    c = np.random.default_rng(54).standard_normal(5)
+
+    def power(X):
+        v = v0
+        for _ in range(K):
+            v = X @ v
+            v = v / np.linalg.norm(v)
+        return v
+
+    res, pullback = la.eigh_vjp(A, uplo=None, degeneracy="taylor", order=K)
+    dV = np.zeros((5, 5))
+    dV[:, -1] = c * np.sign(res.V[:, -1] @ v0)          # the same sign convention as v0
+    G = pullback(dV=dV)
+    for seed in range(3):
+        E = lt.direction(A, structure="hermitian", seed=55 + seed)
+        h = 1e-5
+        fd = (c @ power(A + h * E) - c @ power(A - h * E)) / (2 * h)
+        np.testing.assert_allclose(np.sum(G * E), fd, rtol=1e-7, atol=1e-9)
