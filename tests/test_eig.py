@@ -367,3 +367,49 @@ def test_any_layout_gives_the_contiguous_answer_and_nothing_is_modified(n, batch
         np.testing.assert_array_equal(a, b)
     rtol = 1e-4 if np.dtype(dtype).char in "fF" else 1e-10
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(initial=1.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_subspace_and_exact_modes_at_a_repeated_eigenvalue(dtype):
+    A = degenerate(dtype, 30)
+    res = la.eig(A)
+    i, j = np.flatnonzero(np.abs(res.w - 2.0) < 1e-6)
+    dV = np.zeros_like(res.V)
+    dV[:, i] = res.V[:, j]                       # rotates v_i towards v_j: basis-dependent
+    with pytest.raises(la.GaugeError, match="span"):
+        la.eig_vjp(A, degeneracy="subspace")[1](dV=dV)
+    k = int(np.argmin(np.abs(res.w - 3.0)))      # a simple eigenvalue: fine in subspace mode
+    dV = np.zeros_like(res.V)
+    dV[:, k] = 2 * res.V[:, k] * np.array([1.0, 2.0, 0.5, 1.5])
+    got = la.eig_vjp(A, degeneracy="subspace")[1](dV=dV)
+    np.testing.assert_allclose(got, la.eig_vjp(A)[1](dV=dV), atol=1e-12)
+    if np.isrealobj(res.w):
+        return
+    exact = la.eig_vjp(A, degeneracy="exact")[1]
+    dV[:, i] = 1.0
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(exact(dV=dV)).all() or np.abs(exact(dV=dV)).max() > 1e8
+
+
+def test_real_input_with_pairs_and_a_repeated_eigenvalue_takes_the_real_path_in_every_mode():
+    rng = np.random.default_rng(31)
+    S = rng.standard_normal((4, 4)) + 3 * np.eye(4)
+    D = np.array([[0.0, -1.0, 0, 0], [1.0, 0.0, 0, 0], [0, 0, 2.0, 0], [0, 0, 0, 2.0]])
+    A = S @ D @ np.linalg.inv(S)
+    res = la.eig(A)
+    assert np.iscomplexobj(res.V)
+    i, j = np.flatnonzero(np.abs(res.w - 2.0) < 1e-6)
+    rot = np.zeros_like(res.V)
+    rot[:, i] = res.V[:, j]
+    with pytest.raises(la.DegeneracyError):
+        la.eig_vjp(A)[1](dV=rot)
+    with pytest.raises(la.GaugeError, match="span"):
+        la.eig_vjp(A, degeneracy="subspace")[1](dV=rot)
+    assert np.isfinite(la.eig_vjp(A, degeneracy="lorentz")[1](dV=rot)).all()
+    k = int(np.argmax(res.w.imag))
+    pair = np.zeros_like(res.V)
+    pair[:, k] = 2 * res.V[:, k] * np.array([1.0, 2.0, 0.5, 1.5])
+    for mode in ("strict", "subspace", "lorentz"):
+        got = la.eig_vjp(A, degeneracy=mode)[1](dV=pair)
+        want = la.eig_vjp(A, degeneracy=mode, project="complex")[1](dV=pair).real
+        np.testing.assert_allclose(got, want, atol=1e-10 * np.abs(want).max())
