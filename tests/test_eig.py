@@ -413,3 +413,20 @@ def test_real_input_with_pairs_and_a_repeated_eigenvalue_takes_the_real_path_in_
         got = la.eig_vjp(A, degeneracy=mode)[1](dV=pair)
         want = la.eig_vjp(A, degeneracy=mode, project="complex")[1](dV=pair).real
         np.testing.assert_allclose(got, want, atol=1e-10 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_reverse_mode_through_the_canonical_gauge(dtype, norm):
+    A = general((4, 4), dtype, 32)
+    res = la.eig(A, gauge="canonical")
+    rng = np.random.default_rng(33)
+    C = (rng.standard_normal(res.V.shape) + 1j * rng.standard_normal(res.V.shape)).astype(res.V.dtype)
+    w0 = res.w
+
+    def perm(r):
+        return np.array([int(np.argmin(np.abs(r.w - x))) for x in w0])
+
+    loss = lambda r: float(np.real(np.vdot(C, r.V[:, perm(r)])))
+    dloss = lambda r: (None, C[:, np.argsort(perm(r))])
+    lt.check_vjp(functools.partial(la.eig_vjp, gauge="canonical", normalization=norm), A, loss, dloss)

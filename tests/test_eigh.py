@@ -570,3 +570,18 @@ def test_taylor_is_the_gradient_of_K_steps_of_power_iteration(K):
         h = 1e-5
         fd = (c @ power(A + h * E) - c @ power(A - h * E)) / (2 * h)
         np.testing.assert_allclose(np.sum(G * E), fd, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_reverse_mode_through_the_canonical_gauge_accepts_phase_dependent_losses(dtype, uplo):
+    """gauge="canonical" fixes the phases first, so Re<C, V> of the fixed V
+    is a function of A; the pullback matches its finite differences."""
+    A = raw_input((4, 4), dtype, 56, uplo)
+    C = lt.direction(A, seed=57)
+    loss = lambda r: float(np.real(np.vdot(C, r.V)))
+    vjp = functools.partial(la.eigh_vjp, uplo=uplo, gauge="canonical")
+    lt.check_vjp(vjp, A, loss, lambda r: (None, C), structure=structure(uplo, A))
+    if np.iscomplexobj(A):
+        with pytest.raises(la.GaugeError):
+            la.eigh_vjp(A, uplo=uplo)[1](dV=C)

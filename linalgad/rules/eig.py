@@ -119,13 +119,15 @@ def eig(A, *, gauge=None):
     return _fix("fix_eig")(res) if _gauge.wants(gauge) else res
 
 
-def eig_vjp(A, *, normalization="lapack", cond_max=None, project=None, **opts):
+def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=None, **opts):
     """eig and its pullback ``pullback(dw=None, dV=None) -> dA``.
 
     ``normalization``: "lapack" (default) or "norm" (module docstring);
-    ``cond_max``: largest accepted condition number of V; ``project``: the
-    structure of the returned cotangent (default: real for real A);
-    ``**opts``: degeneracy, tol, eps, gauge_tol (linalgad._options).
+    ``cond_max``: largest accepted condition number of V; ``gauge="canonical"``:
+    the factors are gauge-fixed and the pullback takes cotangents of the fixed
+    factors; ``project``: the structure of the returned cotangent (default:
+    real for real A); ``**opts``: degeneracy, tol, eps, gauge_tol
+    (linalgad._options).
     """
     lapack = _normalization(normalization)
     st = matrix_stack(A, square=True)
@@ -133,6 +135,11 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, project=None, **opts):
     cmax = _cond_max(cond_max, st.dtype)
     w, V = factor(st)
     res = _result(st, w, V, readonly=True)
+    raw, fixed = res, _gauge.wants(gauge)
+    if fixed:
+        res = _fix("fix_eig")(raw)
+        for a in res:
+            a.flags.writeable = False
     n = st.n
     w128 = np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n)
     policy = opt.as_tuple()
@@ -145,6 +152,8 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, project=None, **opts):
     def pullback(dw=None, dV=None):
         gw = cotangent(dw, "dw", res.w.shape, w.dtype, of="w")
         gV = cotangent(dV, "dV", res.V.shape, V.dtype, of="V")
+        if fixed and gV is not None:
+            gV = np.ascontiguousarray(_fix("pull_eig")(raw, (gw, gV))[1])
         gw = None if gw is None else np.ascontiguousarray(gw, np.complex128).reshape(st.B, n)
         gV = None if gV is None else gV.reshape(st.B, n, n)
         if real_path:

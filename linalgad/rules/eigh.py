@@ -131,10 +131,13 @@ def eigh(A, *, uplo="L", gauge=None):
     return _fix("fix_eigh")(res) if _gauge.wants(gauge) else res
 
 
-def eigh_vjp(A, *, uplo="L", project=None, **opts):
+def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
     """eigh and its pullback ``pullback(dw=None, dV=None) -> dA``.
 
     ``**opts``: degeneracy, tol, eps, order, gauge_tol (linalgad._options).
+    ``gauge="canonical"``: the factors are gauge-fixed and the pullback takes
+    cotangents of the fixed factors (a loss may then depend on their phases).
+    ``project``: the structure of the returned cotangent (linalgad.project).
     The returned factors are read-only: the pullback depends on them.
     """
     uplo = _uplo(uplo)
@@ -142,6 +145,11 @@ def eigh_vjp(A, *, uplo="L", project=None, **opts):
     opt = options(st.dtype, **opts)
     w, V = factor(st, uplo)
     res = _result(st, w, V, readonly=True)
+    raw, fixed = res, _gauge.wants(gauge)
+    if fixed:
+        res = _fix("fix_eigh")(raw)
+        for a in res:
+            a.flags.writeable = False
     w64 = np.ascontiguousarray(w, dtype=np.float64)
     n = st.n
     policy = opt.as_tuple()
@@ -151,6 +159,8 @@ def eigh_vjp(A, *, uplo="L", project=None, **opts):
     def pullback(dw=None, dV=None):
         gw = cotangent(dw, "dw", res.w.shape, real_dtype(st.dtype), of="w")
         gV = cotangent(dV, "dV", res.V.shape, st.dtype, of="V")
+        if fixed and gV is not None:
+            gV = np.ascontiguousarray(_fix("pull_eigh")(raw, (gw, gV))[1])
         out = np.empty((st.B, n, n), st.dtype)
         err = _core.eigh_vjp(
             V, w64,
