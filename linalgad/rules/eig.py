@@ -101,6 +101,18 @@ def factor(st):
     return w, np.ascontiguousarray(V)
 
 
+def _lapack_pairs(w):
+    """Do the complex eigenvalues come as LAPACK orders them for real input
+    (each pair adjacent, positive imaginary part first, exact conjugates)?
+    The real-arithmetic pullback relies on it; otherwise the complex path runs."""
+    first, second = w.imag > 0, w.imag < 0
+    if second[..., :1].any() or first[..., -1:].any():
+        return False
+    if not np.array_equal(second[..., 1:], first[..., :-1]):
+        return False
+    return bool(np.all(w[..., 1:][second[..., 1:]] == np.conj(w[..., :-1][second[..., 1:]])))
+
+
 def _result(st, w, V, readonly):
     res = Eig(w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
     if readonly:
@@ -147,7 +159,8 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
 
     # real A with complex eigenvalues: the real cotangent in real arithmetic
     # (V = Vr T, see _eig.pxi), unless the complex one is asked for
-    real_path = st.dtype.kind == "f" and V.dtype.kind == "c" and project != "complex"
+    real_path = (st.dtype.kind == "f" and V.dtype.kind == "c" and project != "complex"
+                 and _lapack_pairs(w))
 
     def pullback(dw=None, dV=None):
         gw = cotangent(dw, "dw", res.w.shape, w.dtype, of="w")
