@@ -148,10 +148,14 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
     cdef char* cw = <char*> (Wk + n * n)
     cdef int* ipiv = <int*> (cw + 4 * n * sizeof(scalar_t) + 2 * n * sizeof(double) + n * sizeof(int))
     cdef signed char* touched = <signed char*> (ipiv + n)
+    cdef scalar_t* gacc = <scalar_t*> ((<size_t> (touched + n) + 15) & ~(<size_t> 15))
+    cdef double* cnrm = <double*> (gacc + n)
+    cdef double* cbest = cnrm + n
+    cdef int* kpiv = <int*> (cbest + n)
     cdef bint small = _small(n)
     cdef int i, j, k, code
     cdef bint cplx = is_cplx(V), fa
-    cdef scalar_t gjj, zij
+    cdef scalar_t zij
     cdef double c = 0.0, nrm, glim, zlim
     cdef cdouble_t f
     cdef Gap g
@@ -171,26 +175,35 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
             for j in range(n):
                 Bm[i * n + j] = V[i * n + j] * from_c(V, gw[j].conjugate()) if gw != NULL else 0
     else:
-        for j in range(n):
-            nrm = 0.0
-            for i in range(n):
-                nrm += abs2_(gV[i * n + j])
-            if nrm > c:
-                c = nrm
-        glim = pol.gauge_tol * sqrt(c)
+        # g_j = v_j^H dV_j, column norms and pivots, row by row (cache-friendly)
         for j in range(n):
             touched[j] = -1
-            gjj = 0
-            for i in range(n):
-                gjj = gjj + conj_(V[i * n + j]) * gV[i * n + j]
-            for i in range(n):
-                Vb[i * n + j] = gV[i * n + j] - re_(gjj) * V[i * n + j]
-            if cplx:
-                if lapack_norm:
-                    k = _pivot_row(n, V, j)
-                    Vb[k * n + j] = Vb[k * n + j] - mkc(V, 0.0, im_(gjj) / re_(V[k * n + j]))
-                elif fabs(im_(gjj)) > glim:
-                    return set_err(e, E_GAUGE_PHASE, j, j, w[j].real, w[j].imag, fabs(im_(gjj)), glim)
+            gacc[j] = 0
+            cnrm[j] = 0.0
+            cbest[j] = -1.0
+            kpiv[j] = 0
+        for i in range(n):
+            for j in range(n):
+                gacc[j] = gacc[j] + conj_(V[i * n + j]) * gV[i * n + j]
+                cnrm[j] += abs2_(gV[i * n + j])
+                nrm = abs2_(V[i * n + j])
+                if nrm > cbest[j]:
+                    cbest[j] = nrm
+                    kpiv[j] = i
+        for j in range(n):
+            c = cnrm[j] if cnrm[j] > c else c
+        glim = pol.gauge_tol * sqrt(c)
+        if cplx and not lapack_norm:
+            for j in range(n):
+                if fabs(im_(gacc[j])) > glim:
+                    return set_err(e, E_GAUGE_PHASE, j, j, w[j].real, w[j].imag, fabs(im_(gacc[j])), glim)
+        for i in range(n):
+            for j in range(n):
+                Vb[i * n + j] = gV[i * n + j] - re_(gacc[j]) * V[i * n + j]
+        if cplx and lapack_norm:
+            for j in range(n):
+                k = kpiv[j]
+                Vb[k * n + j] = Vb[k * n + j] - mkc(V, 0.0, im_(gacc[j]) / re_(V[k * n + j]))
         gemm(c'C', c'N', n, n, n, one, V, n, Vb, n, zero, Z, n)
         zlim = pol.gauge_tol * max_abs(n, n, Z, n)
         for i in range(n):
@@ -268,16 +281,21 @@ cdef int eig_jvp_kernel(int n, const scalar_t* V, const cdouble_t* w, const scal
                                hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), g.tol)
             C[i * n + j] = from_c(V, f) * p
     gemm(c'N', c'N', n, n, n, one, V, n, C, n, zero, dV, n)   # X = V (F o P)
+    # c_j = -Re(v_j^H x_j) [- i Im(x_kj)/v_kj], accumulated row by row in C's first row
     for j in range(n):
-        r = 0
-        for i in range(n):
-            r = r + conj_(V[i * n + j]) * dV[i * n + j]
-        r = mkc(V, -re_(r), 0.0)
+        C[j] = 0
+    for i in range(n):
+        for j in range(n):
+            C[j] = C[j] + conj_(V[i * n + j]) * dV[i * n + j]
+    for j in range(n):
+        r = mkc(V, -re_(C[j]), 0.0)
         if cplx and lapack_norm:
             k = _pivot_row(n, V, j)
             r = r + mkc(V, 0.0, -im_(dV[k * n + j]) / re_(V[k * n + j]))
-        for i in range(n):
-            dV[i * n + j] = dV[i * n + j] + r * V[i * n + j]
+        C[j] = r
+    for i in range(n):
+        for j in range(n):
+            dV[i * n + j] = dV[i * n + j] + C[j] * V[i * n + j]
     return OK
 
 
@@ -359,7 +377,10 @@ cdef EigCtx _eig_ctx(cnp.ndarray V, cnp.ndarray w, bint lapack_norm, double cond
 
 
 cdef size_t _eig_work(int t, int n, int nsq):
-    return itemsize(t) * (nsq * n * n + 4 * n) + 2 * n * sizeof(double) + 2 * n * sizeof(int) + n + 64
+    # nsq n x n blocks, gecon's workspace, ipiv, flags, then the per-column
+    # accumulators of the VJP (n scalars, 2n doubles, n ints) after 16-byte padding
+    return (itemsize(t) * (nsq * n * n + 5 * n) + 4 * n * sizeof(double) + 3 * n * sizeof(int)
+            + n + 128)
 
 
 def eig_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
