@@ -58,7 +58,8 @@ def _free_port():
 
 def _write_settings(settings):
     files = {
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
+            {"autoStartDefaultKernel": True, "windowingMode": "none"},  # all cells stay in the DOM
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
             {"fetchNews": "false", "checkForUpdates": False},
     }

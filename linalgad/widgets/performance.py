@@ -159,10 +159,10 @@ class TimingModel(Model):
         r = self.result
         ax1, ax2 = fig.subplots(1, 2)
         per = 1e6
-        floor = f"{r['gemms']} GEMMs" + (" + SVD" if r["with_svd"] else "")
+        floor = f"{r['gemms']:g} x numpy.matmul" + (" + SVD" if r["with_svd"] else "")
         ax1.loglog(r["sizes"], per * r["core"], "o-", label="linalgad core")
         ax1.loglog(r["sizes"], per * r["reference"], "s-", label="NumPy reference")
-        ax1.loglog(r["sizes"], per * r["gemm_floor"], "k--", label=f"{floor} (numpy.matmul)")
+        ax1.loglog(r["sizes"], per * r["gemm_floor"], "k--", label=floor)
         ax1.set_xlabel("n (square n x n" + (f", batch of {r['batch']})" if r["batch"] > 1 else ")"))
         ax1.set_ylabel("time per call (microseconds)")
         ax1.set_title(f"{r['rule']}: time, one thread", fontsize=10)
