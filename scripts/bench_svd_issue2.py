@@ -9,40 +9,25 @@
 - A batch of 100,000 3 x 3 float64 matrices: the pullback's absolute time
   and its ratio to the elementwise product ``B * B`` of the stack.
 
-Pinned single thread (os.sched_setaffinity to one CPU, OPENBLAS/OMP/
-LINALGAD_NUM_THREADS=1 set before numpy is imported); medians of 7 samples
-after warm-up. Inputs and cotangents: asv_bench/benchmarks/common.py.
+Pinned single thread (os.sched_setaffinity to the idlest CPU or --cpu N,
+OPENBLAS/OMP/LINALGAD_NUM_THREADS=1 set before numpy is imported). Each
+ratio interleaves the samples of its two terms and takes the median of the
+per-sample ratios (asv_bench/timing.py). Inputs and cotangents:
+asv_bench/benchmarks/common.py.
 """
 
 import os
 import sys
 
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "LINALGAD_NUM_THREADS"):
-    os.environ[_v] = "1"
-os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "asv_bench"))
+import timing  # noqa: E402  (no numpy: pins before numpy is imported)
 
-import time  # noqa: E402
+CPU = timing.pin_single_thread(sys.argv[sys.argv.index("--cpu") + 1] if "--cpu" in sys.argv else None)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "asv_bench"))
 from benchmarks import common  # noqa: E402
 from benchmarks.cases import Case  # noqa: E402
-
-
-def median_time(f, min_time=0.5, repeat=7):
-    f()
-    f()
-    t = time.perf_counter()
-    f()
-    k = max(1, int(min_time / repeat / max(time.perf_counter() - t, 1e-7)))
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(k):
-            f()
-        samples.append((time.perf_counter() - t) / k)
-    return float(np.median(samples))
 
 
 def fmt(s):
@@ -50,24 +35,26 @@ def fmt(s):
 
 
 def main():
-    print(f"linalgad at {os.path.dirname(common.linalgad.__file__)}, numpy {np.__version__}, "
-          f"pinned to CPU {sorted(os.sched_getaffinity(0))}, 1 thread\n")
-    print("| case | pullback | reference | ratio |")
-    print("|---|---|---|---|")
+    load0 = timing.load_average()
+    rows = []
     for dtype in ("float64", "complex128"):
         for n in (256, 512):
             case = Case("svd", dtype, n)
             A = case.A
-            tg = median_time(lambda: A @ A)
-            tp = median_time(case.pull)
-            print(f"| svd_vjp pullback, {n}x{n} {dtype} (dU, dS, dVh) | {fmt(tp)} | A @ A {fmt(tg)} | "
-                  f"{tp / tg:.2f} |", flush=True)
+            r, tp, tg = timing.ratio(case.pull, lambda: A @ A, 1.0)
+            rows.append(f"| svd_vjp pullback, {n}x{n} {dtype} (dU, dS, dVh) | {fmt(tp)} | "
+                        f"A @ A {fmt(tg)} | {r:.2f} |")
     case = Case("svd", "float64", 3, (100_000,))
     B = case.A
-    tb = median_time(lambda: B * B)
-    tp = median_time(case.pull)
-    print(f"| svd_vjp pullback, 100,000 3x3 float64 | {fmt(tp)} ({tp / 1e5 * 1e9:.0f} ns/matrix) | "
-          f"B * B {fmt(tb)} | {tp / tb:.1f} |")
+    r, tp, tb = timing.ratio(case.pull, lambda: B * B, 1.0)
+    rows.append(f"| svd_vjp pullback, 100,000 3x3 float64 | {fmt(tp)} ({tp / 1e5 * 1e9:.0f} ns/matrix) | "
+                f"B * B {fmt(tb)} | {r:.1f} |")
+    print(f"linalgad at {os.path.dirname(common.linalgad.__file__)}, numpy {np.__version__}, "
+          f"pinned to CPU {CPU}, 1 thread; load average {load0} at start, "
+          f"{timing.load_average()} at end (2 cores)\n")
+    print("| case | pullback | reference | ratio |")
+    print("|---|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -3,16 +3,18 @@
     python scripts/bench_targets.py            # markdown table on stdout
     python scripts/bench_targets.py --json out.json
 
-Single thread, pinned: the process is bound to one CPU with
-os.sched_setaffinity and OPENBLAS/OMP/MKL/LINALGAD_NUM_THREADS=1 are set
-before numpy is imported (as the peer baselines in
-shared/reference/peers-speed.md were measured). The two-thread figure runs in
-a subprocess allowed two CPUs, with the linalgad batch loop at one and two
-threads (BLAS stays at one). Times are medians of repeated samples after a
-warm-up. GEMM-equivalents divide by one n x n numpy matmul of the same dtype
-timed in the same process. JAX's figure for the same quantity is shown when
-jax is importable (reverse pass alone on stored residuals, jitted; pinned);
-PyTorch's likewise.
+Single thread, pinned: the process is bound to one CPU (the idlest over a
+short sample, or --cpu N) with os.sched_setaffinity, and
+OPENBLAS/OMP/MKL/LINALGAD_NUM_THREADS=1 are set before numpy is imported, as
+the peer baselines in shared/reference/peers-speed.md were measured. Times
+are medians of repeated samples after a warm-up. A ratio (GEMM-equivalents:
+over one n x n numpy matmul of the same dtype; over B * B) interleaves the
+samples of its two terms in one process and takes the median of the
+per-sample ratios, so load drifting on a shared machine hits both alike.
+The two-thread figure runs in a subprocess allowed two CPUs, with the batch
+loop at one and at two threads (BLAS stays at one); memory in a fresh
+pinned subprocess. JAX's and PyTorch's figure for the same quantity is
+shown when they are importable (reverse pass alone on stored residuals).
 
 The inputs are the asv suite's (asv_bench/benchmarks/common.py): spectra
 with well-separated values, phase-invariant cotangents, default options.
@@ -21,14 +23,17 @@ with well-separated values, phase-invariant cotangents, default options.
 import os
 import sys
 
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "LINALGAD_NUM_THREADS")
-_WORKER = len(sys.argv) > 1 and sys.argv[1] == "--threads-worker"
-for _v in _THREAD_VARS:
-    os.environ[_v] = "1"
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-if not _WORKER:
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "asv_bench"))
+import timing  # noqa: E402  (no numpy: pins before numpy is imported)
+
+_MODE = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1].endswith("-worker") else None
+if _MODE == "--threads-worker":  # two CPUs given on the command line, thread vars at 1
+    timing.pin_single_thread(int(os.environ["BENCH_CPU"]))
+    os.sched_setaffinity(0, {int(c) for c in sys.argv[3].split(",")})
+else:
+    _cpu = sys.argv[sys.argv.index("--cpu") + 1] if "--cpu" in sys.argv else os.environ.get("BENCH_CPU")
+    os.environ["BENCH_CPU"] = str(timing.pin_single_thread(_cpu))
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
@@ -38,36 +43,19 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "asv_bench"))
 from benchmarks import common  # noqa: E402  (imports linalgad; working tree as fallback)
 from benchmarks.cases import Case  # noqa: E402
 
 linalgad = common.linalgad
 
 
-def median_time(f, min_time=0.3, repeat=7):
-    """Median seconds per call over `repeat` samples of k calls (k so that a
-    sample lasts about min_time/repeat), after two warm-up calls."""
-    f()
-    f()
-    t = time.perf_counter()
-    f()
-    one = max(time.perf_counter() - t, 1e-7)
-    k = max(1, int(min_time / repeat / one))
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(k):
-            f()
-        samples.append((time.perf_counter() - t) / k)
-    return float(np.median(samples))
+median_time, ratio = timing.median_time, timing.ratio
 
 
-def gemm_time(n, dtype):
+def gemm_ref(n, dtype):
     g = common.generator("targets-gemm", n, dtype)
     A, B = common.gaussian(g, (n, n), dtype), common.gaussian(g, (n, n), dtype)
-    return median_time(lambda: A @ B)
+    return lambda: A @ B
 
 
 def have(name):
@@ -122,14 +110,14 @@ class Table:
 
 def pullback_gemm(rule, dtype, n, gemm_dtype=None):
     case = Case(rule, dtype, n)
-    return median_time(case.pull) / gemm_time(n, gemm_dtype or dtype)
+    return ratio(case.pull, gemm_ref(n, gemm_dtype or dtype))[0]
 
 
 def peer_gemm(rule, dtype, n, gemm_dtype=None):
     out = {}
     for peer in ("torch", "jax"):
         pb = peer_pullback(peer, rule, dtype, n)
-        out[peer] = None if pb is None else f"{median_time(pb) / gemm_time(n, gemm_dtype or dtype):.2f}"
+        out[peer] = None if pb is None else f"{ratio(pb, gemm_ref(n, gemm_dtype or dtype))[0]:.2f}"
     return out
 
 
@@ -180,21 +168,19 @@ def batch_targets(t, with_peers):
             t.add(f"100,000 3x3 {rule} pullback / B*B", None, "<= 5", False, note=str(exc))
             continue
         A = case.A
-        tbb = median_time(lambda: A * A)
-        tp = median_time(case.pull)
+        r, tp, tbb = ratio(case.pull, lambda: A * A)
         peers = None
         if with_peers:
             peers = {}
             for peer in ("torch", "jax"):
                 pb = peer_pullback(peer, rule, "float64", 3, (100_000,))
-                peers[peer] = None if pb is None else f"{median_time(pb) / tbb:.1f}"
-        t.add(f"100,000 3x3 {rule} pullback / B*B (float64, 1 thread)", tp / tbb, "<= 5",
-              tp / tbb <= 5, "", peers, note=f"{tp * 1e3:.2f} ms vs B*B {tbb * 1e3:.3f} ms")
+                peers[peer] = None if pb is None else f"{ratio(pb, lambda: A * A)[0]:.1f}"
+        t.add(f"100,000 3x3 {rule} pullback / B*B (float64, 1 thread)", r, "<= 5",
+              r <= 5, "", peers, note=f"{tp * 1e3:.2f} ms vs B*B {tbb * 1e3:.3f} ms")
 
 
 def thread_targets(t):
-    cpus = sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))[:2]
-    env = dict(os.environ, LINALGAD_NUM_THREADS="2")
+    cpus = timing.ALLOWED[:2]
     for rule in ("svd", "eigh"):
         if not have(rule + "_vjp"):
             t.add(f"100,000 3x3 {rule} pullback: 1 thread / 2 threads", None, ">= 1.6", False,
@@ -205,34 +191,40 @@ def thread_targets(t):
                   note="one CPU only")
             continue
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--threads-worker", rule,
-                               ",".join(map(str, cpus))], env=env, capture_output=True, text=True,
+                               ",".join(map(str, cpus))], capture_output=True, text=True,
                               check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        sp = r["t1"] / r["t2"]
+        sp = r["ratio"]
         t.add(f"100,000 3x3 {rule} pullback: 1 thread / 2 threads (float64)", sp, ">= 1.6", sp >= 1.6,
               "x", None, note=f"{r['t1'] * 1e3:.2f} ms / {r['t2'] * 1e3:.2f} ms")
 
 
-def threads_worker(rule, cpus):
+def threads_worker(rule):
     """Subprocess: allowed two CPUs, BLAS at one thread; the batch loop timed
     with 1 and 2 threads, interleaved so drift hits both."""
-    os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
     case = Case(rule, "float64", 3, (100_000,))
     # svd_vjp/eigh_vjp fix the pullback's thread count when they are called
     linalgad.set_num_threads(1)
     one = case.vjp()[1]
     linalgad.set_num_threads(2)
     two = case.vjp()[1]
-    t1, t2 = [], []
-    for _ in range(5):
-        t1.append(median_time(lambda: one(*case.ct), 0.2, 3))
-        t2.append(median_time(lambda: two(*case.ct), 0.2, 3))
-    print(json.dumps({"t1": float(np.median(t1)), "t2": float(np.median(t2))}))
+    r, t1, t2 = ratio(lambda: one(*case.ct), lambda: two(*case.ct), 1.0, 9)
+    print(json.dumps({"t1": t1, "t2": t2, "ratio": r}))
 
 
 def memory_targets(t):
     """Peak memory a pullback adds (VmHWM reset), against its output plus
-    an O(n^2) workspace per thread: 8 n^2 itemsize + 64 KiB of slack."""
+    an O(n^2) workspace per thread: 8 n^2 itemsize + 64 KiB of slack.
+    Measured in a fresh pinned subprocess: VmHWM is per process, and JAX's
+    threads (imported here for the peer columns) allocate on their own."""
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-worker"],
+                          capture_output=True, text=True, check=True)
+    for row in json.loads(proc.stdout.strip().splitlines()[-1]):
+        t.add(**row)
+
+
+def memory_worker():
+    t = Table()
     for rule, dtype, n, batch in (("svd", "float64", 512, ()), ("svd", "complex128", 512, ()),
                                   ("svd", "float64", 3, (100_000,)), ("polar", "float64", 3, (100_000,)),
                                   ("eigh", "float64", 512, ()), ("eigh", "float64", 3, (100_000,)),
@@ -249,17 +241,20 @@ def memory_targets(t):
         item = np.dtype(dtype).itemsize * (2 if rule == "eig" and np.dtype(dtype).kind == "f" else 1)
         limit = case.out_bytes + 8 * n * n * item + 64 * 1024
         t.add(label, extra / 2**20, f"<= {limit / 2**20:.2f} MiB (output {case.out_bytes / 2**20:.2f})",
-              extra <= limit, "MiB")
+              bool(extra <= limit), "MiB")
+    print(json.dumps(t.rows))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--no-peers", action="store_true", help="skip PyTorch/JAX even if importable")
+    ap.add_argument("--cpu", type=int, help="pin to this CPU (default: the idlest one)")
     args = ap.parse_args()
     with_peers = not args.no_peers
     t = Table()
     t0 = time.time()
+    load0 = timing.load_average()
     dense_targets(t, with_peers)
     small_targets(t, with_peers)
     batch_targets(t, with_peers)
@@ -270,7 +265,8 @@ def main():
     print(f"linalgad {getattr(linalgad, '__version__', '?')} at {os.path.dirname(linalgad.__file__)}; "
           f"numpy {np.__version__}; Python {platform.python_version()}; pinned to CPU "
           f"{sorted(os.sched_getaffinity(0))}, 1 thread; peers: {', '.join(peers_seen) or 'none'}; "
-          f"{time.time() - t0:.0f} s\n")
+          f"{time.time() - t0:.0f} s; load average {load0} at start, {timing.load_average()} at end "
+          f"(2 cores: above ~1, other jobs share the machine and absolute times suffer most)\n")
     print(t.markdown())
     if args.json:
         with open(args.json, "w") as fh:
@@ -279,7 +275,9 @@ def main():
 
 
 if __name__ == "__main__":
-    if _WORKER:
-        threads_worker(sys.argv[2], sys.argv[3])
+    if _MODE == "--memory-worker":
+        memory_worker()
+    elif _MODE == "--threads-worker":
+        threads_worker(sys.argv[2])
     else:
         sys.exit(main())

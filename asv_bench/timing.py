@@ -1,0 +1,96 @@
+"""Timing helpers for scripts/bench_targets.py and scripts/bench_svd_issue2.py
+(outside the benchmarks package, so asv does not collect it).
+
+``pin_single_thread()`` must run before numpy is imported: it sets the
+thread variables of every BLAS/OpenMP runtime to 1 and binds the process to
+one CPU, the idlest one on a shared machine unless told which.
+"""
+
+import os
+import time
+
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "LINALGAD_NUM_THREADS")
+XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def idlest_cpu(allowed=None, window=0.3):
+    """The allowed CPU with the most idle time over `window` seconds."""
+
+    def idle():
+        out = {}
+        with open("/proc/stat") as fh:
+            for line in fh:
+                f = line.split()
+                if f[0].startswith("cpu") and f[0] != "cpu":
+                    out[int(f[0][3:])] = int(f[4]) + int(f[5])
+        return out
+
+    allowed = sorted(allowed or os.sched_getaffinity(0))
+    try:
+        a = idle()
+        time.sleep(window)
+        b = idle()
+    except (OSError, ValueError, IndexError):
+        return allowed[0]
+    return max(allowed, key=lambda c: (b.get(c, 0) - a.get(c, 0), -c))
+
+
+ALLOWED = sorted(os.sched_getaffinity(0))  # the CPUs this process could use at import
+
+
+def pin_single_thread(cpu=None):
+    """Thread variables to 1 and the process bound to `cpu` (default: the
+    idlest allowed CPU). Returns the CPU."""
+    for v in THREAD_VARS:
+        os.environ[v] = "1"
+    os.environ.setdefault("XLA_FLAGS", XLA_FLAGS)
+    cpu = idlest_cpu() if cpu is None else int(cpu)
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
+def load_average():
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def median_time(f, min_time=0.3, repeat=7):
+    """Median seconds per call over `repeat` samples of k calls (k so a
+    sample lasts about min_time / repeat), after two warm-up calls."""
+    import numpy as np
+    f()
+    f()
+    t = time.perf_counter()
+    f()
+    k = max(1, int(min_time / repeat / max(time.perf_counter() - t, 1e-7)))
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(k):
+            f()
+        samples.append((time.perf_counter() - t) / k)
+    return float(np.median(samples))
+
+
+def ratio(f, ref, min_time=0.3, repeat=9):
+    """f's time over ref's: samples interleaved (f, ref, f, ref, ...) and the
+    median of the per-sample ratios, so load drifting on a shared machine
+    hits both alike. Returns (ratio, seconds of f, seconds of ref), medians."""
+    import numpy as np
+    for _ in range(2):
+        f()
+        ref()
+    ks = []
+    for h in (f, ref):
+        t = time.perf_counter()
+        h()
+        ks.append(max(1, int(min_time / 2 / repeat / max(time.perf_counter() - t, 1e-7))))
+    tf, tr = [], []
+    for _ in range(repeat):
+        for h, k, acc in ((f, ks[0], tf), (ref, ks[1], tr)):
+            t = time.perf_counter()
+            for _ in range(k):
+                h()
+            acc.append((time.perf_counter() - t) / k)
+    tf, tr = np.array(tf), np.array(tr)
+    return float(np.median(tf / tr)), float(np.median(tf)), float(np.median(tr))
