@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import textwrap
 
 import pytest
@@ -139,6 +140,16 @@ def test_no_function_defined_outside_exercises(path):
             src = cell.source
             assert "def " not in src and "lambda" not in src, f"{path.name}: {src[:60]!r}"
             assert "display(" not in src
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_widget_has_a_probe(path):
+    """Each ``name = widgets.<x>_view(...)`` in a notebook is moved by a probe below."""
+    nb = nbformat.read(path, as_version=4)
+    views = {m.group(1) for c in nb.cells if c.cell_type == "code"
+             for m in re.finditer(r"^(\w+)\s*=\s*widgets\.\w+_view\(", c.source, re.M)}
+    probed = {p[1] for p in _probes_for(path.stem).values()}
+    assert views == probed, f"{path.name}: views {sorted(views)}, probed {sorted(probed)}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
