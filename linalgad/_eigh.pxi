@@ -95,7 +95,7 @@ cdef void sandwich_lower(int n, const scalar_t* V, scalar_t* C, scalar_t* W, sca
     for i in range(n):
         C[i * n + i] = 0.5 * C[i * n + i]
     copy_block(n, n, V, n, W, n)
-    trmm_lower_right(n, n, C, W)            # W = V (tril(C, -1) + diag(C)/2)
+    trmm_lower_right_blocked(n, n, C, n, W, n)   # W = V (tril(C, -1) + diag(C)/2)
     her2k_lower_blocked(n, n, V, n, W, n, out, n)   # lower(W V^H + V W^H)
 
 

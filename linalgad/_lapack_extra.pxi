@@ -6,7 +6,8 @@
 #   herk_lower(n, k, alpha, A, lda, beta, C)      lower(C) = alpha A A^H + beta lower(C)
 #   her2k_lower(n, k, A, lda, B, ldb, C, ldc)     lower(C) = A B^H + B A^H
 #   her2k_lower_blocked(...)                      the same, split into GEMMs above 192
-#   trmm_lower_right(m, n, L, W)                  W = W tril(L)      (W is m x n)
+#   trmm_lower_right(m, k, L, ldl, W, ldw)        W = W tril(L)      (W is m x k)
+#   trmm_lower_right_blocked(...)                 the same, off-diagonal blocks as GEMMs
 #   getrf_ / getrs_right / gecon_inf              LU of V^T, right solves, rcond
 #
 # "lower(C)" is the row-major lower triangle, diagonal included; the strict
@@ -78,21 +79,38 @@ cdef void her2k_lower_blocked(int n, int k, const scalar_t* A, int lda, const sc
     her2k_lower_blocked(n2, k, A + n1 * lda, lda, B + n1 * ldb, ldb, C + n1 * ldc + n1, ldc)
 
 
-cdef void trmm_lower_right(int m, int n, const scalar_t* L, scalar_t* W) noexcept nogil:
-    # W (m x n) := W tril(L) (L n x n). Fortran: W^T := (L^T) W^T, and the
+cdef void trmm_lower_right(int m, int k, const scalar_t* L, int ldl, scalar_t* W, int ldw) noexcept nogil:
+    # W (m x k) := W tril(L) (L k x k). Fortran: W^T := (L^T) W^T, and the
     # row-major lower triangle of L is the Fortran upper triangle of L^T.
     cdef char side = c'L', u = c'U', t = c'N', d = c'N'
     cdef scalar_t one = 1
-    if m <= 0 or n <= 0:
+    if m <= 0 or k <= 0:
         return
     if scalar_t is float:
-        blas.strmm(&side, &u, &t, &d, &n, &m, &one, <float*> L, &n, W, &n)
+        blas.strmm(&side, &u, &t, &d, &k, &m, &one, <float*> L, &ldl, W, &ldw)
     elif scalar_t is double:
-        blas.dtrmm(&side, &u, &t, &d, &n, &m, &one, <double*> L, &n, W, &n)
+        blas.dtrmm(&side, &u, &t, &d, &k, &m, &one, <double*> L, &ldl, W, &ldw)
     elif scalar_t is cfloat_t:
-        blas.ctrmm(&side, &u, &t, &d, &n, &m, <blas.c*> &one, <blas.c*> L, &n, <blas.c*> W, &n)
+        blas.ctrmm(&side, &u, &t, &d, &k, &m, <blas.c*> &one, <blas.c*> L, &ldl, <blas.c*> W, &ldw)
     else:
-        blas.ztrmm(&side, &u, &t, &d, &n, &m, <blas.z*> &one, <blas.z*> L, &n, <blas.z*> W, &n)
+        blas.ztrmm(&side, &u, &t, &d, &k, &m, <blas.z*> &one, <blas.z*> L, &ldl, <blas.z*> W, &ldw)
+
+
+cdef void trmm_lower_right_blocked(int m, int k, const scalar_t* L, int ldl, scalar_t* W,
+                                   int ldw) noexcept nogil:
+    """W := W tril(L), recursively split above HER2K_BLOCK columns so the
+    off-diagonal block is a GEMM (OpenBLAS's trmm kernel is not the tuned one):
+    [W1 W2] [L11 0; L21 L22] = [W1 L11 + W2 L21, W2 L22], W2 updated last."""
+    cdef int k1, k2
+    cdef scalar_t one = 1
+    if k <= HER2K_BLOCK:
+        trmm_lower_right(m, k, L, ldl, W, ldw)
+        return
+    k1 = (k // 2 + 31) // 32 * 32
+    k2 = k - k1
+    trmm_lower_right_blocked(m, k1, L, ldl, W, ldw)
+    gemm(c'N', c'N', m, k1, k2, one, W + k1, ldw, L + k1 * ldl, ldl, one, W, ldw)
+    trmm_lower_right_blocked(m, k2, L + k1 * ldl + k1, ldl, W + k1, ldw)
 
 
 cdef int getrf_(int n, scalar_t* LU, int* ipiv) noexcept nogil:
