@@ -585,3 +585,20 @@ def test_reverse_mode_through_the_canonical_gauge_accepts_phase_dependent_losses
     if np.iscomplexobj(A):
         with pytest.raises(la.GaugeError):
             la.eigh_vjp(A, uplo=uplo)[1](dV=C)
+
+
+def test_sparse_lower_storage_with_uplo_L_gets_the_triangle_cotangent_on_its_pattern():
+    """A matrix stored as its lower triangle (scipy.sparse) read with
+    uplo="L": the triangle cotangent lives on the stored pattern, so the
+    default sparse projection loses nothing."""
+    sp = pytest.importorskip("scipy.sparse")
+    dense = np.tril(raw_input((6, 6), np.float64, 58, None))
+    dense[np.abs(dense) < 0.3] = 0.0
+    np.fill_diagonal(dense, np.arange(1.0, 7.0))
+    A = sp.csr_matrix(dense)
+    res, pullback = la.eigh_vjp(A)
+    c = cots(res, 59)
+    got = pullback(*c)
+    assert sp.issparse(got)
+    want = la.eigh_vjp(dense)[1](*c)
+    np.testing.assert_allclose(got.toarray(), want * (dense != 0), atol=1e-13)
