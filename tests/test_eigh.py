@@ -589,8 +589,9 @@ def test_reverse_mode_through_the_canonical_gauge_accepts_phase_dependent_losses
 
 def test_sparse_lower_storage_with_uplo_L_gets_the_triangle_cotangent_on_its_pattern():
     """A matrix stored as its lower triangle (scipy.sparse) read with
-    uplo="L": the triangle cotangent lives on the stored pattern, so the
-    default sparse projection loses nothing."""
+    uplo="L": the default sparse projection returns the triangle cotangent
+    on the stored entries (the upper triangle, which eigh never reads,
+    carries nothing to lose)."""
     sp = pytest.importorskip("scipy.sparse")
     dense = np.tril(raw_input((6, 6), np.float64, 58, None))
     dense[np.abs(dense) < 0.3] = 0.0
