@@ -8,6 +8,7 @@ import functools
 import numpy as np
 import pytest
 import scipy.linalg as sl
+from hypothesis import HealthCheck, given, settings, strategies as hst
 
 import linalgad as la
 from linalgad import _divdiff as dd
@@ -248,3 +249,38 @@ def test_a_domain_error_names_the_matrix_of_a_batch():
     A = np.stack([np.eye(3), np.diag([1.0, -2.0, 3.0])])[None]
     with pytest.raises(ValueError, match=r"eigenvalue 0 of matrix \(0, 1\) is -2"):
         la.funm_vjp(A, "sqrt")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=hst.integers(1, 6), batch=hst.sampled_from([(), (2,), (0,), (1, 2)]),
+       dtype=hst.sampled_from(DTYPES), uplo=hst.sampled_from(UPLOS),
+       name=hst.sampled_from(["exp", "log", "sqrt", 2.5, "sin (callable)"]),
+       layout=hst.sampled_from(["C", "F", "strided", "negative", "byteswapped", "readonly"]),
+       seed=hst.integers(0, 2**16))
+def test_property_core_equals_reference_in_any_layout(n, batch, dtype, uplo, name, layout, seed):
+    kw, kind, f, df = fargs(name)
+    shape = batch + (n, n)
+    A = (hermitian_input(shape, dtype, seed, "psd", uplo) if 0 not in batch
+         else np.zeros(shape, dtype))
+    if 0 not in batch:
+        A = (A + np.eye(n, dtype=dtype)).astype(dtype)     # eigenvalues >= 1: every f is defined
+    G = lt.direction(A, seed=seed + 1) if A.size else np.zeros(shape, dtype)
+    big = np.zeros(shape[:-1] + (2 * n,), A.dtype)
+    big[..., ::2] = A
+    ro = A.copy()
+    ro.flags.writeable = False
+    X = {"C": A, "F": np.asfortranarray(A), "strided": big[..., ::2],
+         "negative": A[..., ::-1, :][..., ::-1, :], "byteswapped": A.astype(A.dtype.newbyteorder(">")),
+         "readonly": ro}[layout]
+    before = X.copy()
+    got = la.funm_vjp(X, uplo=uplo, **kw)[1](G)
+    got_t = la.funm_jvp(X, G, uplo=uplo, **kw)[1]
+    np.testing.assert_array_equal(X, before)
+    wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+    A64, G64 = A.astype(wide), G.astype(wide)
+    want = ref.funm_vjp(A64, f, df, G64, uplo)
+    want_t = ref.funm_jvp(A64, G64, f, df, uplo)
+    tol = 1e-4 if np.dtype(dtype).char in "fF" else 1e-10
+    scale = max(np.abs(want).max(initial=0.0), np.abs(want_t).max(initial=0.0), 1.0)
+    np.testing.assert_allclose(got, want, atol=tol * scale)
+    np.testing.assert_allclose(got_t, want_t, atol=tol * scale)
