@@ -145,7 +145,7 @@ class DegeneracyModel(Model):
         ax2.set_ylabel("||dA||")
         ax2.set_title("Gradient norm (inf/nan not drawn)")
         ax1.legend(fontsize=7, loc="upper right")
-        ax2.legend(fontsize=7, loc="upper right")
+        ax2.legend(fontsize=7, loc="upper left")
 
 
 class ExpmModel(Model):
