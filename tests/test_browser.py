@@ -176,8 +176,12 @@ def test_slider_updates_summary_and_plot(lab, artifacts_dir):
                 handle.press("ArrowLeft")
             expect(summary).to_contain_text(FINAL_TEXT, timeout=120_000)
             expect(summary).to_contain_text("strict raises DegeneracyError")
-            page.wait_for_timeout(500)
             after = image.screenshot()
+            for _ in range(20):  # the image was sent before the text; allow the DOM to catch up
+                if after != before:
+                    break
+                page.wait_for_timeout(500)
+                after = image.screenshot()
             page.screenshot(path=str(artifacts_dir / "02_after.png"))
             cell = page.locator(".jp-CodeCell", has=page.locator(".linalgad-view")).first
             cell.screenshot(path=str(artifacts_dir / "widget_cell.png"))
