@@ -162,9 +162,11 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
     real_path = (st.dtype.kind == "f" and V.dtype.kind == "c" and project != "complex"
                  and _lapack_pairs(w))
 
+    wshape, Vshape = res.w.shape, res.V.shape
+
     def pullback(dw=None, dV=None):
-        gw = cotangent(dw, "dw", res.w.shape, w.dtype, of="w")
-        gV = cotangent(dV, "dV", res.V.shape, V.dtype, of="V")
+        gw = cotangent(dw, "dw", wshape, w.dtype, of="w")
+        gV = cotangent(dV, "dV", Vshape, V.dtype, of="V")
         if fixed and gV is not None:
             gV = np.ascontiguousarray(_fix("pull_eig")(raw, (gw, gV))[1])
         gw = None if gw is None else np.ascontiguousarray(gw, np.complex128).reshape(st.B, n)

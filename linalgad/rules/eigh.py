@@ -151,25 +151,26 @@ def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
         for a in res:
             a.flags.writeable = False
     w64 = np.ascontiguousarray(w, dtype=np.float64)
-    n = st.n
+    n, B = st.n, st.B
     policy = opt.as_tuple()
-    nthreads = batch_threads(st.B, n)
+    nthreads = batch_threads(B, n)
     tri = _TRI[uplo]
+    # everything the pullback needs, computed once (it may run many times)
+    rdt, wshape, Vshape, out_shape = real_dtype(st.dtype), res.w.shape, res.V.shape, st.shape(n, n)
 
     def pullback(dw=None, dV=None):
-        gw = cotangent(dw, "dw", res.w.shape, real_dtype(st.dtype), of="w")
-        gV = cotangent(dV, "dV", res.V.shape, st.dtype, of="V")
+        gw = cotangent(dw, "dw", wshape, rdt, of="w")
+        gV = cotangent(dV, "dV", Vshape, st.dtype, of="V")
         if fixed and gV is not None:
             gV = np.ascontiguousarray(_fix("pull_eigh")(raw, (gw, gV))[1])
-        out = np.empty((st.B, n, n), st.dtype)
-        err = _core.eigh_vjp(
-            V, w64,
-            None if gw is None else np.ascontiguousarray(gw, np.float64).reshape(st.B, n),
-            None if gV is None else gV.reshape(st.B, n, n),
-            out, tri, policy, nthreads)
+        if gw is not None:
+            gw = gw.reshape(B, n) if rdt == np.float64 else gw.astype(np.float64).reshape(B, n)
+        out = np.empty((B, n, n), st.dtype)
+        err = _core.eigh_vjp(V, w64, gw, None if gV is None else gV.reshape(B, n, n),
+                             out, tri, policy, nthreads)
         if err is not None:
             _raise(err, "eigh_vjp", st)
-        return finish(out.reshape(st.shape(n, n)), st, project, "eigh_vjp")
+        return finish_cotangent(out.reshape(out_shape), st, project)
 
     return res, pullback
 

@@ -48,11 +48,12 @@ def _prepare(A, f, df, uplo, rule):
     return st, uplo, np.ascontiguousarray(w, np.float64), V, D, F
 
 
+_POLICY = options(np.float64).as_tuple()   # the kernel has no 1/gap: the policy is unused
+
+
 def _apply(st, w, V, D, G, tri_in, tri_out, rule):
-    opt = options(st.dtype)
     out = np.empty((st.B, st.n, st.n), st.dtype)
-    err = _core.funm_apply(V, w, D, G, out, tri_in, tri_out, opt.as_tuple(),
-                           batch_threads(st.B, st.n))
+    err = _core.funm_apply(V, w, D, G, out, tri_in, tri_out, _POLICY, batch_threads(st.B, st.n))
     if err is not None:  # pragma: no cover - the kernel has no failure mode today
         raise_core(err, rule=rule, values="eigenvalues", vectors="V[:, {i}]", remedies="",
                    batch_shape=st.batch)
@@ -75,11 +76,13 @@ def funm_vjp(A, f, *, df=None, uplo=None, project=None):
     F.flags.writeable = False
     n = st.n
 
+    tri_out = _TRI[uplo]
+
     def pullback(dF=None):
         g = cotangent(dF, "dF", F.shape, st.dtype, of="F")
         if g is None:
             return finish(np.zeros((st.B, n, n), st.dtype), st, project, "funm_vjp")
-        out = _apply(st, w, V, D, g.reshape(st.B, n, n), _TRI[None], _TRI[uplo], "funm_vjp")
+        out = _apply(st, w, V, D, g.reshape(st.B, n, n), _TRI[None], tri_out, "funm_vjp")
         return finish(out, st, project, "funm_vjp")
 
     return F, pullback
