@@ -219,3 +219,13 @@ def test_view_moves_the_model(name):
     assert view.result is model.result
     assert view.summary == model.summary() != before_summary
     assert view.image.value != before_png
+
+
+def test_importing_the_widgets_needs_neither_matplotlib_nor_ipywidgets():
+    import subprocess
+    import sys
+
+    code = ("import sys, linalgad.widgets; "
+            "print('matplotlib' in sys.modules, 'ipywidgets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
