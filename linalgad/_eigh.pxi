@@ -43,31 +43,33 @@ cdef enum:
     TILE = 32      # transposed (i, j) / (j, i) sweeps go tile by tile (32 x 32) to stay in cache
 
 
-cdef void tri_finish(int n, scalar_t* out, int tri) noexcept nogil:
-    """out holds the lower triangle of a Hermitian cotangent A_bar; write the
-    cotangent of the raw input under `tri` (see above) over the whole matrix."""
+cdef void tri_finish_from(int n, const scalar_t* src, scalar_t* out, int tri) noexcept nogil:
+    """src holds (in its lower triangle) a Hermitian cotangent A_bar; write
+    the cotangent of the raw input under `tri` (see above) into all of out."""
     cdef int i, j, ib, jb, ie, je
     cdef scalar_t x
-    for i in range(n):
-        out[i * n + i] = re_(out[i * n + i])
     if tri == TRI_LOWER:
         for i in range(n):
             for j in range(i):
-                out[i * n + j] = 2 * out[i * n + j]
+                out[i * n + j] = 2 * src[i * n + j]
+            out[i * n + i] = re_(src[i * n + i])
             for j in range(i + 1, n):
                 out[i * n + j] = 0
         return
+    for i in range(n):
+        out[i * n + i] = re_(src[i * n + i])
     for ib in range(0, n, 32):
         ie = ib + TILE if ib + TILE < n else n
         for jb in range(0, ib + 1, 32):
             je = jb + TILE if jb + TILE < n else n
             for i in range(ib, ie):
                 for j in range(jb, je if je < i else i):
-                    x = out[i * n + j]
+                    x = src[i * n + j]
                     if tri == TRI_UPPER:
                         out[j * n + i] = 2 * conj_(x)
                         out[i * n + j] = 0
                     else:
+                        out[i * n + j] = x
                         out[j * n + i] = conj_(x)
 
 
@@ -77,7 +79,8 @@ cdef inline bint _small(int n) noexcept nogil:
 
 cdef void sandwich_lower(int n, const scalar_t* V, scalar_t* C, scalar_t* W, scalar_t* out) noexcept nogil:
     """lower(out) = lower(V C V^H) for a Hermitian C (both triangles stored;
-    C's diagonal is halved in place). W: n x n scratch."""
+    C's diagonal is halved in place). W: n x n scratch, distinct from V and
+    out; out may be C itself (C is consumed before out is written)."""
     cdef scalar_t one = 1, zero = 0
     cdef int i, j, q
     cdef scalar_t acc
@@ -173,9 +176,9 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
                          const scalar_t* gV, scalar_t* out, int tri, char* work,
                          const Policy* pol, ErrInfo* e) noexcept nogil:
     cdef scalar_t one = 1, zero = 0
-    cdef scalar_t* K = <scalar_t*> work      # K = V^H dV, overwritten by C
-    cdef scalar_t* W = K + n * n
-    cdef double* d = <double*> (W + n * n)
+    cdef scalar_t* K = <scalar_t*> work      # K = V^H dV, then C, then lower(A_bar)
+    cdef scalar_t* W = out                   # the output buffer is the n x n scratch
+    cdef double* d = <double*> (K + n * n)
     cdef signed char* touched = <signed char*> (d + 2 * n + n // 2 + 1)
     cdef int i, j, ib, jb, ie, je
     cdef bint cplx = is_cplx(V), fa
@@ -192,8 +195,8 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
         # eigenvalues only: A_bar = V diag(dw) V^H, exact at any degeneracy
         for i in range(n):
             d[i] = gw[i] if gw != NULL else 0.0
-        sandwich_diag_lower(n, V, d, W, out, d + n, <int*> (d + 2 * n))
-        tri_finish(n, out, tri)
+        sandwich_diag_lower(n, V, d, W, K, d + n, <int*> (d + 2 * n))
+        tri_finish_from(n, K, out, tri)
         return OK
 
     gemm(c'C', c'N', n, n, n, one, V, n, gV, n, zero, K, n)
@@ -225,8 +228,8 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
                     cij = 0.5 * f * x
                     K[i * n + j] = cij
                     K[j * n + i] = conj_(cij)
-    sandwich_lower(n, V, K, W, out)
-    tri_finish(n, out, tri)
+    sandwich_lower(n, V, K, W, K)
+    tri_finish_from(n, K, out, tri)
     return OK
 
 
@@ -234,8 +237,8 @@ cdef int eigh_jvp_kernel(int n, const scalar_t* V, const double* w, const scalar
                          double* dw, scalar_t* dV, int tri, char* work,
                          const Policy* pol, ErrInfo* e) noexcept nogil:
     cdef scalar_t one = 1, zero = 0
-    cdef scalar_t* R = <scalar_t*> work      # H, then R = V^H H V
-    cdef scalar_t* T = R + n * n             # H V, then C
+    cdef scalar_t* R = <scalar_t*> work      # H, then R = V^H H V, then C
+    cdef scalar_t* T = dV                    # H V (the output buffer as scratch)
     cdef int i, j
     cdef bint fa
     cdef double glim, f
@@ -251,7 +254,7 @@ cdef int eigh_jvp_kernel(int n, const scalar_t* V, const double* w, const scalar
     glim = pol.gauge_tol * max_abs(n, n, R, n)
     for i in range(n):
         dw[i] = re_(R[i * n + i])
-        T[i * n + i] = 0
+        R[i * n + i] = 0
         for j in range(n):
             if j == i:
                 continue
@@ -260,8 +263,8 @@ cdef int eigh_jvp_kernel(int n, const scalar_t* V, const double* w, const scalar
                 if pol.mode == STRICT:
                     return set_err(e, E_DEGENERATE, i if i < j else j, j if i < j else i,
                                    w[i], w[j], fabs(w[i] - w[j]), g.tol)
-            T[i * n + j] = f * R[i * n + j]
-    gemm(c'N', c'N', n, n, n, one, V, n, T, n, zero, dV, n)
+            R[i * n + j] = f * R[i * n + j]           # C, in place
+    gemm(c'N', c'N', n, n, n, one, V, n, R, n, zero, dV, n)
     return OK
 
 
@@ -343,7 +346,7 @@ def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = itemsize(t) * 2 * c.n * c.n + 32 * c.n + 64
+    cdef size_t wb = itemsize(t) * c.n * c.n + 32 * c.n + 64
     check_like(out, V, "out", B, c.n, c.n)
     if gw is not None:
         check_real(gw, "dw", 2)
@@ -369,7 +372,7 @@ def eigh_jvp(cnp.ndarray V, cnp.ndarray w, cnp.ndarray dA, cnp.ndarray dw, cnp.n
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = itemsize(t) * 2 * c.n * c.n + 64
+    cdef size_t wb = itemsize(t) * c.n * c.n + 64
     check_like(dA, V, "dA", B, c.n, c.n)
     check_like(dV, V, "dV", B, c.n, c.n)
     check_real(dw, "dw", 2)

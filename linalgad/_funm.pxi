@@ -10,24 +10,24 @@
 #   JVP: H = the tangent read as uplo says (tri_in), output the full
 #        Hermitian dF (tri_out = TRI_HERM).
 # Exact at any degeneracy: no 1/gap is ever formed.
-# Cost: 2 GEMMs (V^H H V) + trmm + her2k (1.5) = 3.5 GEMMs.
+# Cost: 2 GEMMs (V^H H V) + trmm + her2k (1.5) = 3.5 GEMMs; workspace n^2
+# (the output buffer doubles as the scratch of both GEMM stages).
 
 
 cdef int funm_kernel(int n, const scalar_t* V, const double* D, const scalar_t* G,
                      scalar_t* out, int tri_in, int tri_out, char* work,
                      const Policy* pol, ErrInfo* e) noexcept nogil:
-    cdef scalar_t* R = <scalar_t*> work
-    cdef scalar_t* T = R + n * n
+    cdef scalar_t* R = <scalar_t*> work      # H, V^H H V, D o (.), lower(out)
     cdef int i, j
     if n == 0:
         return OK
     hermitise(n, G, R, tri_in)
-    project_inplace(n, V, R, T)
+    project_inplace(n, V, R, out)            # the output buffer as scratch
     for i in range(n):
         for j in range(n):
             R[i * n + j] = D[i * n + j] * R[i * n + j]
-    sandwich_lower(n, V, R, T, out)
-    tri_finish(n, out, tri_out)
+    sandwich_lower(n, V, R, out, R)
+    tri_finish_from(n, R, out, tri_out)
     return OK
 
 
@@ -57,7 +57,7 @@ def funm_apply(cnp.ndarray V, cnp.ndarray w, cnp.ndarray D, cnp.ndarray G, cnp.n
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = itemsize(t) * 2 * c.n * c.n + 64
+    cdef size_t wb = itemsize(t) * c.n * c.n + 64
     if tri_out < 0 or tri_out > 2:
         raise ValueError("tri_out must be 0, 1 or 2")
     check_real(D, "D", 3)
