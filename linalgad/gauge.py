@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "tie_rtol", "wants", "pivot", "gauge_fix", "fix_svd", "fix_svd_jvp", "fix_eigh",
     "fix_eigh_jvp", "fix_eig", "fix_eig_jvp", "gauge_report", "GaugeReport",
+    "pull_svd", "pull_eigh", "pull_eig",
 ]
 
 # Entries with |x_i| >= (1 - tie_rtol(dtype)) max|x| tie for the pivot.
