@@ -50,6 +50,19 @@ def pin_single_thread(cpu=None):
     return cpu
 
 
+_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = time.perf_counter
+
+
+def set_clock(name):
+    """"wall" (perf_counter) or "cpu" (process CPU time: on a pinned
+    single-thread process it excludes the time other jobs hold the core,
+    which on a shared machine is most of the noise; not for thread scaling)."""
+    global _clock
+    _clock = _CLOCKS[name]
+    return name
+
+
 def load_average():
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -65,10 +78,10 @@ def median_time(f, min_time=0.3, repeat=7):
     k = max(1, int(min_time / repeat / max(time.perf_counter() - t, 1e-7)))
     samples = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = _clock()
         for _ in range(k):
             f()
-        samples.append((time.perf_counter() - t) / k)
+        samples.append((_clock() - t) / k)
     return float(np.median(samples))
 
 
@@ -88,9 +101,9 @@ def ratio(f, ref, min_time=0.3, repeat=9):
     tf, tr = [], []
     for _ in range(repeat):
         for h, k, acc in ((f, ks[0], tf), (ref, ks[1], tr)):
-            t = time.perf_counter()
+            t = _clock()
             for _ in range(k):
                 h()
-            acc.append((time.perf_counter() - t) / k)
+            acc.append((_clock() - t) / k)
     tf, tr = np.array(tf), np.array(tr)
     return float(np.median(tf / tr)), float(np.median(tf)), float(np.median(tr))

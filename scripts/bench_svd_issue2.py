@@ -1,6 +1,6 @@
 """The figures issue 2 asks for: the speed of svd_vjp's pullback.
 
-    python scripts/bench_svd_issue2.py
+    python scripts/bench_svd_issue2.py [--cpu N] [--wall]
 
 - Square n x n (n = 256, 512), float64 and complex128, every cotangent
   present (dU, dS, dVh): the pullback's time over one ``A @ A`` of the same
@@ -10,8 +10,8 @@
   and its ratio to the elementwise product ``B * B`` of the stack.
 
 Pinned single thread (os.sched_setaffinity to the idlest CPU or --cpu N,
-OPENBLAS/OMP/LINALGAD_NUM_THREADS=1 set before numpy is imported). Each
-ratio interleaves the samples of its two terms and takes the median of the
+OPENBLAS/OMP/LINALGAD_NUM_THREADS=1 set before numpy is imported). Times are
+process CPU time (--wall for wall time). Each ratio interleaves the samples of its two terms and takes the median of the
 per-sample ratios (asv_bench/timing.py). Inputs and cotangents:
 asv_bench/benchmarks/common.py.
 """
@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import timing  # noqa: E402  (no numpy: pins before numpy is imported)
 
 CPU = timing.pin_single_thread(sys.argv[sys.argv.index("--cpu") + 1] if "--cpu" in sys.argv else None)
+CLOCK = timing.set_clock("wall" if "--wall" in sys.argv else "cpu")
 
 import numpy as np  # noqa: E402
 
@@ -50,7 +51,7 @@ def main():
     rows.append(f"| svd_vjp pullback, 100,000 3x3 float64 | {fmt(tp)} ({tp / 1e5 * 1e9:.0f} ns/matrix) | "
                 f"B * B {fmt(tb)} | {r:.1f} |")
     print(f"linalgad at {os.path.dirname(common.linalgad.__file__)}, numpy {np.__version__}, "
-          f"pinned to CPU {CPU}, 1 thread; load average {load0} at start, "
+          f"pinned to CPU {CPU}, 1 thread, {CLOCK} clock; load average {load0} at start, "
           f"{timing.load_average()} at end (2 cores)\n")
     print("| case | pullback | reference | ratio |")
     print("|---|---|---|---|")

@@ -7,7 +7,9 @@ Single thread, pinned: the process is bound to one CPU (the idlest over a
 short sample, or --cpu N) with os.sched_setaffinity, and
 OPENBLAS/OMP/MKL/LINALGAD_NUM_THREADS=1 are set before numpy is imported, as
 the peer baselines in shared/reference/peers-speed.md were measured. Times
-are medians of repeated samples after a warm-up. A ratio (GEMM-equivalents:
+are medians of repeated samples after a warm-up, in process CPU time by
+default (--clock wall for wall time): pinned to one CPU, CPU time leaves out
+the time other jobs hold that core, the main noise on a shared machine. A ratio (GEMM-equivalents:
 over one n x n numpy matmul of the same dtype; over B * B) interleaves the
 samples of its two terms in one process and takes the median of the
 per-sample ratios, so load drifting on a shared machine hits both alike.
@@ -250,8 +252,12 @@ def main():
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--no-peers", action="store_true", help="skip PyTorch/JAX even if importable")
     ap.add_argument("--cpu", type=int, help="pin to this CPU (default: the idlest one)")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                    help="single-thread figures in process CPU time (default: robust to other jobs "
+                         "on a shared machine) or wall time; the thread speedup is always wall time")
     args = ap.parse_args()
     with_peers = not args.no_peers
+    timing.set_clock(args.clock)
     t = Table()
     t0 = time.time()
     load0 = timing.load_average()
@@ -264,7 +270,7 @@ def main():
     peers_seen = [p for p in ("torch", "jax") if with_peers and importlib.util.find_spec(p)]
     print(f"linalgad {getattr(linalgad, '__version__', '?')} at {os.path.dirname(linalgad.__file__)}; "
           f"numpy {np.__version__}; Python {platform.python_version()}; pinned to CPU "
-          f"{sorted(os.sched_getaffinity(0))}, 1 thread; peers: {', '.join(peers_seen) or 'none'}; "
+          f"{sorted(os.sched_getaffinity(0))}, 1 thread, {args.clock} clock; peers: {', '.join(peers_seen) or 'none'}; "
           f"{time.time() - t0:.0f} s; load average {load0} at start, {timing.load_average()} at end "
           f"(2 cores: above ~1, other jobs share the machine and absolute times suffer most)\n")
     print(t.markdown())

@@ -9,13 +9,14 @@ eigenvectors has no simple closed form to seed it with.
 
 import numpy as np
 
-from .common import (DTYPES, SIZES, eig_input, gaussian, gemm_equivalents, generator, linalgad,
-                     need, opts, trim, value_cotangent, vector_cotangent)
+from .common import (CPU_TIMER, DTYPES, SIZES, eig_input, gaussian, gemm_equivalents, generator,
+                     linalgad, need, opts, trim, value_cotangent, vector_cotangent)
 
 
 class Eig:
     params = [DTYPES, SIZES, ["generic", "lorentz"]]
     param_names = ["dtype", "n", "degeneracy"]
+    timer = CPU_TIMER
     timeout = 300
 
     def setup(self, dtype, n, mode):

@@ -3,13 +3,14 @@ memory, pullback in GEMMs. Skipped until linalgad.eigh_vjp exists."""
 
 import numpy as np
 
-from .common import (DTYPES, MODES, SIZES, gaussian, gemm_equivalents, generator, herm_input,
-                     linalgad, need, opts, trim, value_cotangent, vector_cotangent)
+from .common import (CPU_TIMER, DTYPES, MODES, SIZES, gaussian, gemm_equivalents, generator,
+                     herm_input, linalgad, need, opts, trim, value_cotangent, vector_cotangent)
 
 
 class Eigh:
     params = [DTYPES, SIZES, MODES]
     param_names = ["dtype", "n", "degeneracy"]
+    timer = CPU_TIMER
     timeout = 300
 
     def setup(self, dtype, n, mode):

@@ -7,8 +7,8 @@ Both rules are exact at any degeneracy (divided differences), so the
 
 import numpy as np
 
-from .common import (DTYPES, SIZES, gaussian, gemm_equivalents, generator, herm_input, linalgad,
-                     need, svd_input, trim)
+from .common import (CPU_TIMER, DTYPES, SIZES, gaussian, gemm_equivalents, generator, herm_input,
+                     linalgad, need, svd_input, trim)
 
 SPECTRA = ["generic", "repeated"]
 
@@ -26,6 +26,7 @@ class Funm:
 
     params = [DTYPES, SIZES, SPECTRA]
     param_names = ["dtype", "n", "degeneracy"]
+    timer = CPU_TIMER
     timeout = 300
 
     def setup(self, dtype, n, mode):
@@ -62,6 +63,7 @@ class Svfunm:
 
     params = [DTYPES, SIZES, SPECTRA]
     param_names = ["dtype", "n", "degeneracy"]
+    timer = CPU_TIMER
     timeout = 300
 
     def setup(self, dtype, n, mode):

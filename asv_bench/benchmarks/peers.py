@@ -19,8 +19,8 @@ import os
 
 import numpy as np
 
-from .common import (eig_input, gemm_time, generator, herm_input, median_time, pin_threads,
-                     row_cotangent, svd_input, value_cotangent, vector_cotangent)
+from .common import (CPU_TIMER, eig_input, gemm_time, generator, herm_input, median_time,
+                     pin_threads, row_cotangent, svd_input, value_cotangent, vector_cotangent)
 
 PEERS = ["jax", "torch"]
 
@@ -104,6 +104,7 @@ class _Peer:
 class PeerDense(_Peer):
     params = [PEERS, ["svd", "eigh", "eig"], ["float64", "complex128"], [8, 128, 512]]
     param_names = ["peer", "rule", "dtype", "n"]
+    timer = CPU_TIMER
 
     def setup(self, peer, rule, dtype, n):
         self._start(peer, rule, dtype, n)
@@ -121,6 +122,7 @@ class PeerDense(_Peer):
 class PeerBatch(_Peer):
     params = [PEERS, ["svd", "eigh"], ["100000x3x3", "10000x16x16"]]
     param_names = ["peer", "rule", "batch"]
+    timer = CPU_TIMER
 
     def setup(self, peer, rule, shape):
         B, _, n = (int(x) for x in shape.split("x"))

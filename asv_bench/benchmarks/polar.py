@@ -5,8 +5,8 @@ its "degeneracy" axis is the input: distinct singular values, repeated ones,
 and an orthogonal/unitary A (every singular value 1), all in default mode.
 """
 
-from .common import (DTYPES, SIZES, gaussian, gemm_equivalents, generator, haar, linalgad,
-                     svd_input, trim)
+from .common import (CPU_TIMER, DTYPES, SIZES, gaussian, gemm_equivalents, generator, haar,
+                     linalgad, svd_input, trim)
 
 
 def polar_input(n, dtype, mode):
@@ -18,6 +18,7 @@ def polar_input(n, dtype, mode):
 class Polar:
     params = [DTYPES, SIZES, ["generic", "repeated", "orthogonal"]]
     param_names = ["dtype", "n", "degeneracy"]
+    timer = CPU_TIMER
     timeout = 300
 
     def setup(self, dtype, n, mode):

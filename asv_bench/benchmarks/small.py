@@ -3,11 +3,13 @@ including the Python call, argument checks and the dispatch to the core.
 Target: an 8 x 8 SVD pullback in at most 15 us."""
 
 from .cases import RULES, Case
+from .common import CPU_TIMER
 
 
 class SmallOverhead:
     params = [RULES, ["float64", "complex128"], [2, 3, 8, 16]]
     param_names = ["rule", "dtype", "n"]
+    timer = CPU_TIMER
 
     def setup(self, rule, dtype, n):
         self.case = Case(rule, dtype, n)

@@ -1,7 +1,8 @@
 """SVD: primal, pullback, pushforward, peak memory, pullback in GEMMs."""
 
-from .common import (DTYPES, MODES, SIZES, gaussian, gemm_equivalents, generator, linalgad, opts,
-                     row_cotangent, svd_input, trim, value_cotangent, vector_cotangent)
+from .common import (CPU_TIMER, DTYPES, MODES, SIZES, gaussian, gemm_equivalents, generator,
+                     linalgad, opts, row_cotangent, svd_input, trim, value_cotangent,
+                     vector_cotangent)
 
 
 class Svd:
@@ -9,6 +10,7 @@ class Svd:
 
     params = [DTYPES, SIZES, MODES]
     param_names = ["dtype", "n", "degeneracy"]
+    timer = CPU_TIMER
     timeout = 300
 
     def setup(self, dtype, n, mode):
@@ -48,6 +50,7 @@ class SvdCotangents:
 
     params = [["float64", "complex128"], [128, 512], ["S", "U", "U+Vh", "all"]]
     param_names = ["dtype", "n", "cotangents"]
+    timer = CPU_TIMER
     timeout = 300
 
     def setup(self, dtype, n, which):
@@ -71,6 +74,7 @@ class SvdShapes:
 
     params = [["float64", "complex128"], [128, 256], ["tall", "wide", "truncated"]]
     param_names = ["dtype", "n", "shape"]
+    timer = CPU_TIMER
     timeout = 300
 
     def setup(self, dtype, n, shape):
