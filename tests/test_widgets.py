@@ -210,6 +210,7 @@ def test_view_moves_the_model(name):
     view_fn, control, value = VIEWS[name]
     model = MODELS[name]()
     view = view_fn(model)
+    assert isinstance(view, W._base.view_class())
     assert view.model is model
     assert set(view.controls) <= set(model.params)
     assert view.result is model.result

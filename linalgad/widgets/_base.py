@@ -15,9 +15,10 @@ readers; it never calls ``display()``: the notebook shows it by ending a cell
 with it.
 """
 
+import functools
 import io
 
-__all__ = ["Model", "ModelView", "choice_slider", "log_ticks"]
+__all__ = ["Model", "ModelView", "view_class", "choice_slider", "log_ticks"]
 
 
 class Model:
@@ -105,19 +106,20 @@ def log_ticks(ax, axis="x"):
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(loc)
 
 
-def ModelView(model, controls, *, dpi=90):
-    """An ipywidgets VBox driving ``model`` from ``controls`` (name -> widget
-    whose ``.value`` is that parameter). See the module docstring."""
+@functools.cache
+def view_class():
+    """The ``ModelView`` class (an ipywidgets ``VBox``), built on first use so
+    that importing linalgad.widgets does not import ipywidgets."""
     import ipywidgets as w
 
-    class _View(w.VBox):
-        def __init__(self):
-            self.out = w.Output(layout=w.Layout(min_height="1.6em"))
-            self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
-            boxes = list(controls.values())
-            super().__init__([w.HBox(boxes, layout=w.Layout(flex_flow="row wrap")),
-                              self.out, self.image])
+    class ModelView(w.VBox):
+        def __init__(self, model, controls, *, dpi=90):
+            out = w.Output(layout=w.Layout(min_height="1.6em"))
+            image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+            bar = w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap"))
+            super().__init__([bar, out, image])
             self.add_class("linalgad-view")
+            self.out, self.image, self.dpi = out, image, dpi
             self.model = model
             self.controls = dict(controls)
             self.result = None
@@ -134,9 +136,10 @@ def ModelView(model, controls, *, dpi=90):
             return handler
 
         def refresh(self):
+            """Recompute, re-render the image, then print the summary."""
             self.result = self.model.result
             self.summary = self.model.summary()
-            self.image.value = self.model.png(dpi=dpi)
+            self.image.value = self.model.png(dpi=self.dpi)
             with self.out:
                 self.out.clear_output(wait=True)
                 print(self.summary)
@@ -144,5 +147,11 @@ def ModelView(model, controls, *, dpi=90):
         def __repr__(self):
             return f"ModelView({self.model!r})"
 
-    _View.__name__ = _View.__qualname__ = "ModelView"
-    return _View()
+    return ModelView
+
+
+def ModelView(model, controls, *, dpi=90):
+    """An ipywidgets VBox driving ``model`` from ``controls`` (name -> widget
+    whose ``.value`` is that parameter); an instance of ``view_class()``.
+    See the module docstring."""
+    return view_class()(model, controls, dpi=dpi)
