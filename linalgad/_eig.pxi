@@ -634,8 +634,18 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
             for j in range(n):
                 Mr[i * n + j] = <real_t> Z[i * n + j].real
             i += 1
-    # A_bar^T = (Vr Mr^T) Vr^{-1}
-    gemm(c'N', c'T', n, n, n, one, Vr, n, Mr, n, zero, Wm, n)
+    # A_bar^T = (Vr Mr^T) Vr^{-1}. Eigenvalues only: Mr is block diagonal
+    # (1x1 and the 2x2 pair blocks), so Vr Mr^T is O(n^2), not a GEMM.
+    if gVc == NULL:
+        for i in range(n):
+            for j in range(n):
+                if typ[j] == 0:
+                    Wm[i * n + j] = Vr[i * n + j] * Mr[j * n + j]
+                else:
+                    k = j if typ[j] == 1 else j - 1          # first column of j's pair
+                    Wm[i * n + j] = Vr[i * n + k] * Mr[j * n + k] + Vr[i * n + k + 1] * Mr[j * n + k + 1]
+    else:
+        gemm(c'N', c'T', n, n, n, one, Vr, n, Mr, n, zero, Wm, n)
     if small:
         gemm(c'N', c'N', n, n, n, one, Wm, n, LU, n, zero, Wk, n)
     else:
