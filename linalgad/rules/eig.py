@@ -30,7 +30,7 @@ Rules (G = V^H dV', F_ij = 1/(w_j - w_i), F_ii = 0; bars dropped)
 Cost (complex GEMMs, n x n): VJP 3.3 (V^H dV', V Z^H, getrf, getrs); 1.3
     for eigenvalues only; JVP 3.3. Real A with complex eigenvalues: the VJP
     runs in real arithmetic through LAPACK's real eigenvector matrix Vr
-    (V = Vr T, T block diagonal): 4.3 real GEMMs (2.3 for eigenvalues only);
+    (V = Vr T, T block diagonal): 4.3 real GEMMs (1.3 for eigenvalues only);
     the JVP in complex arithmetic.
 Derivation and references: docs/eig.md.
 """
