@@ -102,7 +102,7 @@ class _Peer:
 
 
 class PeerDense(_Peer):
-    params = [PEERS, ["svd", "eigh", "eig"], ["float64", "complex128"], [8, 128, 512]]
+    params = [PEERS, ["svd", "eigh", "eig"], ["float64", "complex128"], [8, 512]]
     param_names = ["peer", "rule", "dtype", "n"]
     timer = CPU_TIMER
 
