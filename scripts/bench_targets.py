@@ -214,37 +214,41 @@ def threads_worker(rule):
     print(json.dumps({"t1": t1, "t2": t2, "ratio": r}))
 
 
+MEMORY_CASES = (("svd", "float64", 512, ()), ("svd", "complex128", 512, ()),
+                ("svd", "float64", 3, (100_000,)), ("polar", "float64", 3, (100_000,)),
+                ("eigh", "float64", 512, ()), ("eigh", "float64", 3, (100_000,)),
+                ("eig", "float64", 256, ()), ("eig", "float64", 3, (100_000,)))
+
+
 def memory_targets(t):
     """Peak memory a pullback adds (VmHWM reset), against its output plus
     an O(n^2) workspace per thread: 8 n^2 itemsize + 64 KiB of slack.
-    Measured in a fresh pinned subprocess: VmHWM is per process, and JAX's
-    threads (imported here for the peer columns) allocate on their own."""
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-worker"],
-                          capture_output=True, text=True, check=True)
-    for row in json.loads(proc.stdout.strip().splitlines()[-1]):
-        t.add(**row)
+    Each case in a fresh pinned subprocess: VmHWM is per process, JAX's
+    threads (imported here for the peer columns) allocate on their own, and
+    an earlier case's freed heap changes what a later one adds."""
+    for i in range(len(MEMORY_CASES)):
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-worker", str(i)],
+                              capture_output=True, text=True, check=True)
+        t.add(**json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def memory_worker():
+def memory_worker(i):
+    rule, dtype, n, batch = MEMORY_CASES[i]
+    label = f"peak memory of {rule} pullback, " + (f"{batch[0]:,} {n}x{n}" if batch else f"n={n}") + \
+        f" {dtype}"
     t = Table()
-    for rule, dtype, n, batch in (("svd", "float64", 512, ()), ("svd", "complex128", 512, ()),
-                                  ("svd", "float64", 3, (100_000,)), ("polar", "float64", 3, (100_000,)),
-                                  ("eigh", "float64", 512, ()), ("eigh", "float64", 3, (100_000,)),
-                                  ("eig", "float64", 256, ()), ("eig", "float64", 3, (100_000,))):
-        label = f"peak memory of {rule} pullback, " + (f"{batch[0]:,} {n}x{n}" if batch else f"n={n}") + \
-            f" {dtype}"
-        try:
-            case = Case(rule, dtype, n, batch)
-        except NotImplementedError as exc:
-            t.add(label, None, "output + O(n^2)", False, note=str(exc))
-            continue
+    try:
+        case = Case(rule, dtype, n, batch)
+    except NotImplementedError as exc:
+        t.add(label, None, "output + O(n^2)", False, note=str(exc))
+    else:
         case.pull()
         extra = min(common.extra_peak_bytes(case.pull) for _ in range(3))
         item = np.dtype(dtype).itemsize * (2 if rule == "eig" and np.dtype(dtype).kind == "f" else 1)
         limit = case.out_bytes + 8 * n * n * item + 64 * 1024
         t.add(label, extra / 2**20, f"<= {limit / 2**20:.2f} MiB (output {case.out_bytes / 2**20:.2f})",
               bool(extra <= limit), "MiB")
-    print(json.dumps(t.rows))
+    print(json.dumps(t.rows[0]))
 
 
 def main():
@@ -282,7 +286,7 @@ def main():
 
 if __name__ == "__main__":
     if _MODE == "--memory-worker":
-        memory_worker()
+        memory_worker(int(sys.argv[2]))
     elif _MODE == "--threads-worker":
         threads_worker(sys.argv[2])
     else:
