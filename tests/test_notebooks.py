@@ -27,7 +27,10 @@ pytestmark = pytest.mark.notebooks
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-TIMEOUT = 300  # seconds per cell; a notebook takes a few seconds on 2 cores
+# seconds per cell and for the kernel to start: a notebook takes a few seconds
+# on 2 quiet cores, but a run shared with other heavy jobs was seen to take
+# minutes (nbclient's default 60 s kernel start-up limit failed there)
+TIMEOUT = 300
 
 # name -> (notebook, view variable, control, new value (Python source), result keys)
 PROBES = {
@@ -93,7 +96,8 @@ def executed(tmp_path_factory):
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # the kernel inherits the environment
         try:
-            client = nbclient.NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
+            client = nbclient.NotebookClient(nb, timeout=TIMEOUT, startup_timeout=TIMEOUT,
+                                             kernel_name="python3",
                                              resources={"metadata": {"path": str(workdir)}})
             client.execute()
         finally:
