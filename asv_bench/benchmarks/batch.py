@@ -11,7 +11,7 @@ O(n^2) workspace per thread, so this stays near 1, never grows with B).
 import time
 
 from .cases import RULES, Case
-from .common import CPU_TIMER, extra_peak_bytes, linalgad, median_time
+from .common import CPU_TIMER, extra_peak_bytes, linalgad, median_time, sig
 
 SHAPES = ["100000x3x3", "10000x16x16"]
 
@@ -50,12 +50,12 @@ class Batch:
 
     def track_vjp_over_BB(self, rule, shape):
         A = self.case.A
-        return median_time(self.case.pull) / median_time(lambda: A * A)
+        return sig(median_time(self.case.pull) / median_time(lambda: A * A))
 
     track_vjp_over_BB.unit = "B*B"
 
     def track_vjp_extra_memory(self, rule, shape):
-        return extra_peak_bytes(self.case.pull) / self.case.out_bytes
+        return sig(extra_peak_bytes(self.case.pull) / self.case.out_bytes)
 
     track_vjp_extra_memory.unit = "x output"
 
@@ -88,6 +88,6 @@ class BatchThreads:
         many = self.case.vjp()[1]
         ct = self.case.ct
         wall = time.perf_counter
-        return median_time(lambda: one(*ct), clock=wall) / median_time(lambda: many(*ct), clock=wall)
+        return sig(median_time(lambda: one(*ct), clock=wall) / median_time(lambda: many(*ct), clock=wall))
 
     track_speedup.unit = "x"

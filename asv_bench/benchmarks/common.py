@@ -198,8 +198,13 @@ def gemm_time(n, dtype):
     return _GEMM[key]
 
 
+def sig(x, digits=4):
+    """A track_ value rounded for asv's tables."""
+    return float(f"{x:.{digits}g}")
+
+
 def gemm_equivalents(f, n, dtype):
-    return median_time(f) / gemm_time(n, dtype)
+    return sig(median_time(f) / gemm_time(n, dtype))
 
 
 def trim(dtype, n, mode):

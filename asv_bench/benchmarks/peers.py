@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from .common import (CPU_TIMER, eig_input, gemm_time, generator, herm_input, median_time,
-                     pin_threads, row_cotangent, svd_input, value_cotangent, vector_cotangent)
+                     pin_threads, row_cotangent, sig, svd_input, value_cotangent, vector_cotangent)
 
 PEERS = ["jax", "torch"]
 
@@ -114,7 +114,7 @@ class PeerDense(_Peer):
 
     def track_vjp_gemm(self, peer, rule, dtype, n):
         """Over one numpy n x n GEMM of the same dtype, as linalgad's figure."""
-        return median_time(self.pullback) / gemm_time(n, dtype)
+        return sig(median_time(self.pullback) / gemm_time(n, dtype))
 
     track_vjp_gemm.unit = "GEMM"
 
