@@ -40,10 +40,13 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
                         const scalar_t* gU, const double* gs, const scalar_t* gVh,
                         scalar_t* out, char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
     cdef int i, j, r, big = m if m > n else n
+    # leading dimension padded past a multiple of 4 KiB: walking a column of a
+    # k x k block with k * itemsize = 4096 hits one L1 set and thrashes it
+    cdef int ld = k + 8 if k >= 64 else k
     cdef scalar_t* J = <scalar_t*> work
-    cdef scalar_t* K = J + k * k
-    cdef scalar_t* M = K + k * k
-    cdef scalar_t* W = M + k * k
+    cdef scalar_t* K = J + k * ld + 8
+    cdef scalar_t* M = K + k * ld + 8
+    cdef scalar_t* W = M + k * ld + 8
     cdef double* sinv = <double*> (W + big * k)
     cdef signed char* touched = <signed char*> (sinv + k)
     cdef bint hasU = gU != NULL, hasV = gVh != NULL, vec = hasU or hasV
@@ -60,14 +63,14 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
     # J = U^H dU, K = V^H dV = Vh dVh^H (k x kk; columns past kk are zero)
     if hasU:
         if kk < k:
-            zero_block(k, k, J, k)
-        gemm(c'C', c'N', k, kk, m, one, U, k, gU, kk, zero, J, k)
-        c = max_abs(k, k, J, k)
+            zero_block(k, k, J, ld)
+        gemm(c'C', c'N', k, kk, m, one, U, k, gU, kk, zero, J, ld)
+        c = max_abs(k, k, J, ld)
     if hasV:
         if kk < k:
-            zero_block(k, k, K, k)
-        gemm(c'N', c'C', k, kk, n, one, Vh, n, gVh, n, zero, K, k)
-        a = max_abs(k, k, K, k)
+            zero_block(k, k, K, ld)
+        gemm(c'N', c'C', k, kk, n, one, Vh, n, gVh, n, zero, K, ld)
+        a = max_abs(k, k, K, ld)
         if a > c:
             c = a
     glim = pol.gauge_tol * c
@@ -88,19 +91,19 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
     for i in range(k):
         mij = gs[i] if (gs != NULL and i < kk) else 0.0
         if cplx and vec:
-            imJ = im_(J[i * k + i]) if hasU else 0.0
-            imK = im_(K[i * k + i]) if hasV else 0.0
+            imJ = im_(J[i * ld + i]) if hasU else 0.0
+            imK = im_(K[i * ld + i]) if hasV else 0.0
             if fabs(imJ + imK) > glim:
                 return set_err(e, E_GAUGE_PHASE, i, i, s[i], s[i], fabs(imJ + imK), glim)
             mij = mij + mkc(U, 0.0, 0.5 * (imJ - imK) * sinv[i])
-        M[i * k + i] = mij
+        M[i * ld + i] = mij
         for j in range(i + 1, k):
             if not vec:
-                M[i * k + j] = 0
-                M[j * k + i] = 0
+                M[i * ld + j] = 0
+                M[j * ld + i] = 0
                 continue
-            x = (J[i * k + j] - conj_(J[j * k + i])) if hasU else zero
-            y = (K[i * k + j] - conj_(K[j * k + i])) if hasV else zero
+            x = (J[i * ld + j] - conj_(J[j * ld + i])) if hasU else zero
+            y = (K[i * ld + j] - conj_(K[j * ld + i])) if hasV else zero
             a = inv_diff(s[j], s[i], -1, &g, &fa)
             bs = inv_pos(s[j] + s[i], &g, &fb)
             if fa or fb:
@@ -114,14 +117,14 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
                     if fb and abs_(x - y) > glim:
                         return set_err(e, E_GAUGE_BLOCK, i, j, s[i], s[j], abs_(x - y), glim)
             x, y = 0.5 * a * (x + y), 0.5 * bs * (x - y)
-            M[i * k + j] = x + y
-            M[j * k + i] = conj_(x - y)
+            M[i * ld + j] = x + y
+            M[j * ld + i] = conj_(x - y)
 
     if not vec:
         # singular values only: A_bar = (U diag(dS)) Vh, one GEMM
         for r in range(m):
             for j in range(k):
-                W[r * k + j] = U[r * k + j] * M[j * k + j]
+                W[r * k + j] = U[r * k + j] * M[j * ld + j]
         gemm(c'N', c'N', m, n, k, one, W, k, Vh, n, zero, out, n)
     elif m > k:
         # tall: A_bar = [U (M - J S^-1) + dU S^-1] Vh   ((I - U U^H) never formed)
@@ -131,10 +134,10 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
                     W[r * k + j] = gU[r * kk + j] * sinv[j] if j < kk else zero
             for i in range(k):
                 for j in range(k):
-                    M[i * k + j] = M[i * k + j] - J[i * k + j] * sinv[j]
-            gemm(c'N', c'N', m, k, k, one, U, k, M, k, one, W, k)
+                    M[i * ld + j] = M[i * ld + j] - J[i * ld + j] * sinv[j]
+            gemm(c'N', c'N', m, k, k, one, U, k, M, ld, one, W, k)
         else:
-            gemm(c'N', c'N', m, k, k, one, U, k, M, k, zero, W, k)
+            gemm(c'N', c'N', m, k, k, one, U, k, M, ld, zero, W, k)
         gemm(c'N', c'N', m, n, k, one, W, k, Vh, n, zero, out, n)
     elif n > k:
         # wide: A_bar = U [(M - S^-1 K^H) Vh + S^-1 dVh]
@@ -144,13 +147,13 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
                     W[i * n + j] = gVh[i * n + j] * sinv[i] if i < kk else zero
             for i in range(k):
                 for j in range(k):
-                    M[i * k + j] = M[i * k + j] - conj_(K[j * k + i]) * sinv[i]
-            gemm(c'N', c'N', k, n, k, one, M, k, Vh, n, one, W, n)
+                    M[i * ld + j] = M[i * ld + j] - conj_(K[j * ld + i]) * sinv[i]
+            gemm(c'N', c'N', k, n, k, one, M, ld, Vh, n, one, W, n)
         else:
-            gemm(c'N', c'N', k, n, k, one, M, k, Vh, n, zero, W, n)
+            gemm(c'N', c'N', k, n, k, one, M, ld, Vh, n, zero, W, n)
         gemm(c'N', c'N', m, n, k, one, U, k, W, n, zero, out, n)
     else:
-        gemm(c'N', c'N', k, k, k, one, U, k, M, k, zero, W, k)
+        gemm(c'N', c'N', k, k, k, one, U, k, M, ld, zero, W, k)
         gemm(c'N', c'N', k, k, k, one, W, k, Vh, k, zero, out, k)
     return OK
 
@@ -165,10 +168,11 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
     # split evenly between P and Q (the tangent gauge).
     cdef int i, j, r, big = m if m > n else n
     cdef scalar_t* T = <scalar_t*> work
+    cdef int ld = k + 8 if k >= 64 else k    # see svd_vjp_kernel
     cdef scalar_t* R = T + big * k
-    cdef scalar_t* P = R + k * k
-    cdef scalar_t* Q = P + k * k
-    cdef double* sinv = <double*> (Q + k * k)
+    cdef scalar_t* P = R + k * ld + 8
+    cdef scalar_t* Q = P + k * ld + 8
+    cdef double* sinv = <double*> (Q + k * ld + 8)
     cdef bint cplx = is_cplx(U), fa, fb
     cdef scalar_t one = 1, zero = 0, x, y, t
     cdef double glim, a, bs
@@ -179,13 +183,13 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
     g = make_gap(pol, s[0])
     if m >= n:
         gemm(c'N', c'C', m, k, n, one, dA, n, Vh, n, zero, T, k)     # T = dA V
-        gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, R, k)       # R = U^H T
+        gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, R, ld)      # R = U^H T
     else:
         gemm(c'C', c'N', k, n, m, one, U, k, dA, n, zero, T, n)      # T = U^H dA
-        gemm(c'N', c'C', k, k, n, one, T, n, Vh, n, zero, R, k)      # R = T V
+        gemm(c'N', c'C', k, k, n, one, T, n, Vh, n, zero, R, ld)     # R = T V
     for i in range(kk):
-        ds[i] = re_(R[i * k + i])
-    glim = pol.gauge_tol * max_abs(k, k, R, k)
+        ds[i] = re_(R[i * ld + i])
+    glim = pol.gauge_tol * max_abs(k, k, R, ld)
     for i in range(k):
         sinv[i] = 0.0
     if cplx or m != n:
@@ -195,12 +199,12 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
                 return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
     # one pair (i < j) at a time: P and Q are anti-Hermitian
     for i in range(k):
-        t = mkc(U, 0.0, 0.5 * im_(R[i * k + i]) * sinv[i])
-        P[i * k + i] = t
-        Q[i * k + i] = -t
+        t = mkc(U, 0.0, 0.5 * im_(R[i * ld + i]) * sinv[i])
+        P[i * ld + i] = t
+        Q[i * ld + i] = -t
         for j in range(i + 1, k):
-            x = R[i * k + j] + conj_(R[j * k + i])
-            y = R[i * k + j] - conj_(R[j * k + i])
+            x = R[i * ld + j] + conj_(R[j * ld + i])
+            y = R[i * ld + j] - conj_(R[j * ld + i])
             a = inv_diff(s[j], s[i], -1, &g, &fa)
             bs = inv_pos(s[j] + s[i], &g, &fb)
             if (fa or fb) and pol.mode == STRICT and (i < kk or j < kk):
@@ -209,34 +213,34 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
                 if fb and abs_(y) > glim:
                     return set_err(e, E_RANKDEF, i, j, s[i], s[j], s[i] + s[j], g.tol)
             x, y = 0.5 * a * x, 0.5 * bs * y
-            P[i * k + j] = x + y
-            Q[i * k + j] = x - y
-            P[j * k + i] = -conj_(x + y)
-            Q[j * k + i] = -conj_(x - y)
+            P[i * ld + j] = x + y
+            Q[i * ld + j] = x - y
+            P[j * ld + i] = -conj_(x + y)
+            Q[j * ld + i] = -conj_(x - y)
 
     if m > k:
         # tall: dU = U (P - R S^-1) + T S^-1;  dVh = Q^H Vh
         for i in range(k):
             for j in range(k):
-                P[i * k + j] = P[i * k + j] - R[i * k + j] * sinv[j]
+                P[i * ld + j] = P[i * ld + j] - R[i * ld + j] * sinv[j]
         for r in range(m):
             for j in range(kk):
                 dU[r * kk + j] = T[r * k + j] * sinv[j]
-        gemm(c'N', c'N', m, kk, k, one, U, k, P, k, one, dU, kk)
-        gemm(c'C', c'N', kk, n, k, one, Q, k, Vh, n, zero, dVh, n)
+        gemm(c'N', c'N', m, kk, k, one, U, k, P, ld, one, dU, kk)
+        gemm(c'C', c'N', kk, n, k, one, Q, ld, Vh, n, zero, dVh, n)
     elif n > k:
         # wide: dU = U P;  dVh = (Q^H - S^-1 R) Vh + S^-1 T
-        gemm(c'N', c'N', m, kk, k, one, U, k, P, k, zero, dU, kk)
+        gemm(c'N', c'N', m, kk, k, one, U, k, P, ld, zero, dU, kk)
         for i in range(k):
             for j in range(k):
-                P[i * k + j] = conj_(Q[j * k + i]) - R[i * k + j] * sinv[i]
+                P[i * ld + j] = conj_(Q[j * ld + i]) - R[i * ld + j] * sinv[i]
         for i in range(kk):
             for j in range(n):
                 dVh[i * n + j] = T[i * n + j] * sinv[i]
-        gemm(c'N', c'N', kk, n, k, one, P, k, Vh, n, one, dVh, n)
+        gemm(c'N', c'N', kk, n, k, one, P, ld, Vh, n, one, dVh, n)
     else:
-        gemm(c'N', c'N', m, kk, k, one, U, k, P, k, zero, dU, kk)
-        gemm(c'C', c'N', kk, n, k, one, Q, k, Vh, n, zero, dVh, n)
+        gemm(c'N', c'N', m, kk, k, one, U, k, P, ld, zero, dU, kk)
+        gemm(c'C', c'N', kk, n, k, one, Q, ld, Vh, n, zero, dVh, n)
     return OK
 
 
@@ -254,9 +258,10 @@ cdef int svfun_kernel(int m, int n, int k,
     # Dm NULL: D- = 0.
     cdef int i, j, r, big = m if m > n else n
     cdef scalar_t* T = <scalar_t*> work
+    cdef int ld = k + 8 if k >= 64 else k    # see svd_vjp_kernel
     cdef scalar_t* Z = T + big * k
-    cdef scalar_t* C = Z + k * k
-    cdef double* h = <double*> (C + k * k)
+    cdef scalar_t* C = Z + k * ld + 8
+    cdef double* h = <double*> (C + k * ld + 8)
     cdef bint cplx = is_cplx(U), fa
     cdef scalar_t one = 1, zero = 0, x, y
     cdef double glim, bs, gi, gj
@@ -268,56 +273,56 @@ cdef int svfun_kernel(int m, int n, int k,
     g = make_gap(pol, s[0])
     if m >= n:
         gemm(c'N', c'C', m, k, n, one, G, n, Vh, n, zero, T, k)      # T = G V
-        gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, Z, k)       # Z = U^H T
+        gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, Z, ld)      # Z = U^H T
     else:
         gemm(c'C', c'N', k, n, m, one, U, k, G, n, zero, T, n)       # T = U^H G
-        gemm(c'N', c'C', k, k, n, one, T, n, Vh, n, zero, Z, k)      # Z = T V
-    glim = pol.gauge_tol * max_abs(k, k, Z, k)
+        gemm(c'N', c'C', k, k, n, one, T, n, Vh, n, zero, Z, ld)     # Z = T V
+    glim = pol.gauge_tol * max_abs(k, k, Z, ld)
     for i in range(k):
         gi = gv[i] if gv != NULL else 1.0
         h[i] = gi * inv_pos(s[i], &g, &fa)
-        if fa and pol.mode == STRICT and gi != 0.0 and (m != n or (cplx and fabs(im_(Z[i * k + i])) > glim)):
+        if fa and pol.mode == STRICT and gi != 0.0 and (m != n or (cplx and fabs(im_(Z[i * ld + i])) > glim)):
             return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
     for i in range(k):
         gi = gv[i] if gv != NULL else 1.0
         for j in range(k):
             if i == j:
-                C[i * k + i] = mkc(U, (Dm[i * k + i] * re_(Z[i * k + i])) if Dm != NULL else 0.0,
-                                   im_(Z[i * k + i]) * h[i])
+                C[i * ld + i] = mkc(U, (Dm[i * k + i] * re_(Z[i * ld + i])) if Dm != NULL else 0.0,
+                                   im_(Z[i * ld + i]) * h[i])
                 continue
             gj = gv[j] if gv != NULL else 1.0
-            x = Z[i * k + j] + conj_(Z[j * k + i])
-            y = Z[i * k + j] - conj_(Z[j * k + i])
+            x = Z[i * ld + j] + conj_(Z[j * ld + i])
+            y = Z[i * ld + j] - conj_(Z[j * ld + i])
             bs = (gi + gj) * inv_pos(s[i] + s[j], &g, &fa)
             if fa and gi + gj != 0.0:
                 if pol.mode == STRICT and abs_(y) > glim:
                     return set_err(e, E_RANKDEF, i, j, s[i], s[j], s[i] + s[j], g.tol)
-            C[i * k + j] = 0.5 * bs * y
+            C[i * ld + j] = 0.5 * bs * y
             if Dm != NULL:
-                C[i * k + j] = C[i * k + j] + 0.5 * Dm[i * k + j] * x
+                C[i * ld + j] = C[i * ld + j] + 0.5 * Dm[i * k + j] * x
 
     if m > k:
         # tall: out = [U (C - Z h) + T h] Vh
         for i in range(k):
             for j in range(k):
-                C[i * k + j] = C[i * k + j] - Z[i * k + j] * h[j]
+                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] * h[j]
         for r in range(m):
             for j in range(k):
                 T[r * k + j] = T[r * k + j] * h[j]
-        gemm(c'N', c'N', m, k, k, one, U, k, C, k, one, T, k)
+        gemm(c'N', c'N', m, k, k, one, U, k, C, ld, one, T, k)
         gemm(c'N', c'N', m, n, k, one, T, k, Vh, n, zero, out, n)
     elif n > k:
         # wide: out = U [(C - h Z) Vh + h T]
         for i in range(k):
             for j in range(k):
-                C[i * k + j] = C[i * k + j] - Z[i * k + j] * h[i]
+                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] * h[i]
         for i in range(k):
             for j in range(n):
                 T[i * n + j] = T[i * n + j] * h[i]
-        gemm(c'N', c'N', k, n, k, one, C, k, Vh, n, one, T, n)
+        gemm(c'N', c'N', k, n, k, one, C, ld, Vh, n, one, T, n)
         gemm(c'N', c'N', m, n, k, one, U, k, T, n, zero, out, n)
     else:
-        gemm(c'N', c'N', k, k, k, one, U, k, C, k, zero, T, k)
+        gemm(c'N', c'N', k, k, k, one, U, k, C, ld, zero, T, k)
         gemm(c'N', c'N', k, k, k, one, T, k, Vh, k, zero, out, k)
     return OK
 
@@ -415,7 +420,7 @@ def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, 
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = itemsize(t) * (3 * c.k * c.k + max(c.m, c.n) * c.k) + 9 * c.k + 64
+    cdef size_t wb = itemsize(t) * (3 * c.k * (c.k + 8) + 24 + max(c.m, c.n) * c.k) + 9 * c.k + 64
     check_like(out, U, "out", B, c.m, c.n)
     if gU is not None:
         check_like(gU, U, "dU", B, c.m, kk)
@@ -447,7 +452,7 @@ def svd_jvp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray dA,
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = itemsize(t) * (3 * c.k * c.k + max(c.m, c.n) * c.k) + 8 * c.k + 64
+    cdef size_t wb = itemsize(t) * (3 * c.k * (c.k + 8) + 24 + max(c.m, c.n) * c.k) + 8 * c.k + 64
     check_like(dA, U, "dA", B, c.m, c.n)
     check_like(dU, U, "dU", B, c.m, kk)
     check_like(dVh, U, "dVh", B, kk, c.n)
@@ -472,7 +477,7 @@ def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray G,
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = itemsize(t) * (2 * c.k * c.k + max(c.m, c.n) * c.k) + 8 * c.k + 64
+    cdef size_t wb = itemsize(t) * (2 * c.k * (c.k + 8) + 16 + max(c.m, c.n) * c.k) + 8 * c.k + 64
     check_like(G, U, "G", B, c.m, c.n)
     check_like(out, U, "out", B, c.m, c.n)
     c.g1 = cnp.PyArray_DATA(G)
