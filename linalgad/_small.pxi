@@ -22,6 +22,12 @@ cdef inline void _lanes(const double* src, int size, Py_ssize_t nb, double dst[]
             for l in range(LANES):
                 dst[r][l] = 0.0
         return
+    if nb >= LANES:
+        # full block: a plain strided transpose the compiler can unroll
+        for l in range(LANES):
+            for r in range(size):
+                dst[r][l] = src[l * size + r]
+        return
     for l in range(LANES):
         for r in range(size):
             dst[r][l] = src[(l if l < nb else 0) * size + r]
@@ -58,11 +64,9 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
     _lanes(Vh, 9, nb, vh)
     _lanes(gU, 9, nb, gu)
     _lanes(gVh, 9, nb, gv)
+    _lanes(s, 3, nb, sv)
+    _lanes(gs, 3, nb, gsv)
     for l in range(LANES):
-        p = l if l < nb else 0
-        for r in range(3):
-            sv[r][l] = s[p * 3 + r]
-            gsv[r][l] = gs[p * 3 + r] if gs != NULL else 0.0
         tl[l] = c.pol.rtol * sv[0][l]
 
     # any pair within tol: let the general kernel decide (error, or its mode)
@@ -110,6 +114,11 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
         for j in range(3):
             for l in range(LANES):
                 J[r * 3 + j][l] = W[r * 3][l] * vh[j][l] + W[r * 3 + 1][l] * vh[3 + j][l] + W[r * 3 + 2][l] * vh[6 + j][l]
+    if nb == LANES:
+        for l in range(LANES):
+            for r in range(9):
+                out[l * 9 + r] = J[r][l]
+        return OK
     for l in range(nb):
         for r in range(9):
             out[l * 9 + r] = J[r][l]
