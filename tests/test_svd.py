@@ -351,6 +351,26 @@ def test_parallel_batch_loop_gives_the_serial_answer(shape, dtype):
     np.testing.assert_array_equal(serial, parallel)
 
 
+@pytest.mark.parametrize("rule,kernel,value", [("svd_vjp", "svd_vjp", 1),
+                                                ("eigh_vjp", "eigh_vjp", 0),
+                                                ("eig_vjp", "eig_vjp_real", 0)])
+def test_pullback_reads_the_thread_count_when_it_runs(monkeypatch, rule, kernel, value):
+    # set_num_threads between the forward and the pullback must take effect
+    from linalgad import _core
+    seen, real = [], getattr(_core, kernel)
+    monkeypatch.setattr(_core, kernel, lambda *a: (seen.append(a[-1]), real(*a))[1])
+    A = rand((6000, 3, 3), np.float64, 43)
+    A = A + np.swapaxes(A, -1, -2) if rule == "eigh_vjp" else A
+    old = la.set_num_threads(1)
+    try:
+        res, pullback = getattr(la, rule)(A)
+        la.set_num_threads(2)
+        pullback(**{"dS" if rule == "svd_vjp" else "dw": np.ones_like(res[value])})
+    finally:
+        la.set_num_threads(old)
+    assert seen == [2]
+
+
 def test_error_reports_the_batch_index_of_the_failing_matrix():
     A = rand((3, 4, 4), np.float64, 42)
     A[2] = rand((4, 4), np.float64, 43, spectrum=[2.0, 1.0, 1.0, 0.5])

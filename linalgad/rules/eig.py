@@ -155,7 +155,6 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
     n = st.n
     w128 = np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n)
     policy = opt.as_tuple()
-    nthreads = batch_threads(st.B, n)
 
     # real A with complex eigenvalues: the real cotangent in real arithmetic
     # (V = Vr T, see _eig.pxi), unless the complex one is asked for
@@ -171,12 +170,13 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
             gV = np.ascontiguousarray(_fix("pull_eig")(raw, (gw, gV))[1])
         gw = None if gw is None else np.ascontiguousarray(gw, np.complex128).reshape(st.B, n)
         gV = None if gV is None else gV.reshape(st.B, n, n)
+        threads = batch_threads(st.B, n)      # read here: set_num_threads may follow eig_vjp
         if real_path:
             out = np.empty((st.B, n, n), st.dtype)
-            err = _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cmax, policy, nthreads)
+            err = _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cmax, policy, threads)
         else:
             out = np.empty((st.B, n, n), V.dtype)
-            err = _core.eig_vjp(V, w128, gw, gV, out, lapack, cmax, policy, nthreads)
+            err = _core.eig_vjp(V, w128, gw, gV, out, lapack, cmax, policy, threads)
         if err is not None:
             _raise(err, "eig_vjp", st)
         return finish(out.reshape(st.shape(n, n)), st, project, "eig_vjp")

@@ -153,7 +153,6 @@ def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
     w64 = np.ascontiguousarray(w, dtype=np.float64)
     n, B = st.n, st.B
     policy = opt.as_tuple()
-    nthreads = batch_threads(B, n)
     tri = _TRI[uplo]
     # everything the pullback needs, computed once (it may run many times)
     rdt, wshape, Vshape, out_shape = real_dtype(st.dtype), res.w.shape, res.V.shape, st.shape(n, n)
@@ -167,7 +166,7 @@ def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
             gw = gw.reshape(B, n) if rdt == np.float64 else gw.astype(np.float64).reshape(B, n)
         out = np.empty((B, n, n), st.dtype)
         err = _core.eigh_vjp(V, w64, gw, None if gV is None else gV.reshape(B, n, n),
-                             out, tri, policy, nthreads)
+                             out, tri, policy, batch_threads(B, n))
         if err is not None:
             _raise(err, "eigh_vjp", st)
         return finish_cotangent(out.reshape(out_shape), st, project)

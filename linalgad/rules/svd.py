@@ -174,7 +174,6 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
     m, n, r = st.m, st.n, min(st.m, st.n)
     rdt = real_dtype(st.dtype)
     policy = opt.as_tuple()
-    nthreads = batch_threads(st.B, max(m, n))
 
     def pullback(dU=None, dS=None, dVh=None):
         gU = cotangent(dU, "dU", res.U.shape, st.dtype, of="U")
@@ -193,7 +192,7 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
             None if gU is None else gU.reshape(st.B, m, kk),
             None if gs is None else np.ascontiguousarray(gs, np.float64).reshape(st.B, kk),
             None if gVh is None else gVh.reshape(st.B, kk, n),
-            out, kk, policy, nthreads)
+            out, kk, policy, batch_threads(st.B, max(m, n)))
         if err is not None:
             _raise(err, "svd_vjp", st)
         return finish_cotangent(out, st, project)
