@@ -22,6 +22,7 @@ cdef struct SvdCtx:
     double* gs      # vjp: dS (kk) | jvp: out dS (kk) | svfun: g(s) (k) or NULL
     void* g2        # vjp: dVh (kk x n) | jvp: out dVh (kk x n) | svfun: D- (k x k, double) or NULL
     void* out       # vjp/svfun: (m x n) | jvp: out dU (m x kk)
+    void* g3        # svfun (polar, g = 1): dP (n x n) or NULL
     Policy pol
 
 
@@ -246,7 +247,7 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
 
 cdef int svfun_kernel(int m, int n, int k,
                       const scalar_t* U, const double* s, const scalar_t* Vh,
-                      const scalar_t* G, const double* gv, const double* Dm,
+                      const scalar_t* G, const double* gv, const double* Dm, const scalar_t* gP,
                       scalar_t* out, char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
     # Derivative of F(A) = U diag(g(s)) Vh applied to G (a cotangent of F, or a
     # tangent dA: the map is self-adjoint). With Z = U^H G V:
@@ -255,13 +256,18 @@ cdef int svfun_kernel(int m, int n, int k,
     #   out = U C Vh + (I - U U^H) G V h V^H + U h U^H G (I - V V^H),  h = g/s.
     # Polar (g = 1): D- = 0, only sums of singular values appear, so the rule
     # is exact at any degeneracy (orthogonal input included). gv NULL: g = 1;
-    # Dm NULL: D- = 0.
+    # Dm NULL: D- = 0; G NULL: zero.
+    # Polar P = Q^H A (gv, Dm NULL): a cotangent gP of P feeds G + A H into the
+    # Q map and adds Q H, H = herm(gP). With W = Vh H and X = W V, A H = U S W
+    # is never formed: Z gains S X, and Q H = U X Vh (k = n) or U W (k = m).
     cdef int i, j, r, big = m if m > n else n
     cdef scalar_t* T = <scalar_t*> work
     cdef int ld = k + 8 if k >= 64 else k    # see svd_vjp_kernel
     cdef scalar_t* Z = T + big * k
     cdef scalar_t* C = Z + k * ld + 8
-    cdef double* h = <double*> (C + k * ld + 8)
+    cdef scalar_t* H = C + k * ld + 8       # gP only: n x n, then X (k x ld)
+    cdef scalar_t* W = H + n * (n + 8) + 8   # gP only: k x n
+    cdef double* h = <double*> (W + k * n if gP != NULL else H)
     cdef bint cplx = is_cplx(U), fa
     cdef scalar_t one = 1, zero = 0, x, y
     cdef double glim, bs, gi, gj
@@ -271,11 +277,29 @@ cdef int svfun_kernel(int m, int n, int k,
         zero_block(m, n, out, n)
         return OK
     g = make_gap(pol, s[0])
-    if m >= n:
+    if gP != NULL:
+        for i in range(n):
+            for j in range(n):
+                H[i * n + j] = 0.5 * (gP[i * n + j] + conj_(gP[j * n + i]))
+        gemm(c'N', c'N', k, n, n, one, Vh, n, H, n, zero, W, n)      # W = Vh H
+    if G == NULL:
+        zero_block(m if m >= n else k, k if m >= n else n, T, k if m >= n else n)
+        zero_block(k, k, Z, ld)
+    elif m >= n:
         gemm(c'N', c'C', m, k, n, one, G, n, Vh, n, zero, T, k)      # T = G V
         gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, Z, ld)      # Z = U^H T
     else:
         gemm(c'C', c'N', k, n, m, one, U, k, G, n, zero, T, n)       # T = U^H G
+    if gP != NULL and m >= n:
+        gemm(c'N', c'C', k, k, n, one, W, n, Vh, n, zero, H, ld)     # X = W V (in H)
+        for i in range(k):
+            for j in range(k):
+                Z[i * ld + j] = Z[i * ld + j] + s[i] * H[i * ld + j]
+    elif gP != NULL:
+        for i in range(k):
+            for j in range(n):
+                T[i * n + j] = T[i * n + j] + s[i] * W[i * n + j]     # T = U^H (G + A H)
+    if m < n and (G != NULL or gP != NULL):
         gemm(c'N', c'C', k, k, n, one, T, n, Vh, n, zero, Z, ld)     # Z = T V
     glim = pol.gauge_tol * max_abs(k, k, Z, ld)
     for i in range(k):
@@ -301,6 +325,13 @@ cdef int svfun_kernel(int m, int n, int k,
             if Dm != NULL:
                 C[i * ld + j] = C[i * ld + j] + 0.5 * Dm[i * k + j] * x
 
+    if gP != NULL and m >= n:
+        # Q H = U X Vh; the tall term below sees G only (U^H A H = S X)
+        for i in range(k):
+            for j in range(k):
+                C[i * ld + j] = C[i * ld + j] + H[i * ld + j]
+                if m > k:
+                    Z[i * ld + j] = Z[i * ld + j] - s[i] * H[i * ld + j]
     if m > k:
         # tall: out = [U (C - Z h) + T h] Vh
         for i in range(k):
@@ -318,7 +349,7 @@ cdef int svfun_kernel(int m, int n, int k,
                 C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] * h[i]
         for i in range(k):
             for j in range(n):
-                T[i * n + j] = T[i * n + j] * h[i]
+                T[i * n + j] = T[i * n + j] * h[i] + (W[i * n + j] if gP != NULL else zero)
         gemm(c'N', c'N', k, n, k, one, C, ld, Vh, n, one, T, n)
         gemm(c'N', c'N', m, n, k, one, U, k, T, n, zero, out, n)
     else:
@@ -352,9 +383,10 @@ cdef inline int _svfun_item(SvdCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar
     cdef Py_ssize_t m = c.m, n = c.n, k = c.k
     return svfun_kernel(c.m, c.n, c.k,
                         (<scalar_t*> c.U) + b * m * k, c.s + b * k, (<scalar_t*> c.Vh) + b * k * n,
-                        (<scalar_t*> c.g1) + b * m * n,
+                        NULL if c.g1 == NULL else (<scalar_t*> c.g1) + b * m * n,
                         NULL if c.gs == NULL else c.gs + b * k,
                         NULL if c.g2 == NULL else (<double*> c.g2) + b * k * k,
+                        NULL if c.g3 == NULL else (<scalar_t*> c.g3) + b * n * n,
                         (<scalar_t*> c.out) + b * m * n, w, &c.pol, e)
 
 
@@ -405,7 +437,7 @@ cdef SvdCtx _svd_ctx(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, int kk, tuple
     c.U = cnp.PyArray_DATA(U)
     c.s = <double*> cnp.PyArray_DATA(s)
     c.Vh = cnp.PyArray_DATA(Vh)
-    c.g1 = c.g2 = c.out = NULL
+    c.g1 = c.g2 = c.g3 = c.out = NULL
     c.gs = NULL
     c.pol = read_policy(policy)
     return c
@@ -467,20 +499,30 @@ def svd_jvp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray dA,
     return err_tuple(&e)
 
 
-def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray G,
-                object gv, object Dm, cnp.ndarray out, tuple policy, int nthreads=1):
+def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
+                object gv, object Dm, cnp.ndarray out, tuple policy, int nthreads=1,
+                object gP=None):
     """Derivative of U diag(g(s)) Vh applied to G (B,m,n): a cotangent of the
     function (pullback) or a tangent of A (pushforward; the map is self-adjoint).
     gv (B,k) = g(s) or None for g = 1; Dm (B,k,k) first divided differences or
-    None for zero. Returns None or an error tuple."""
+    None for zero; G None for zero. gP (B,n,n): polar only (g = 1), the
+    cotangent of P = Q^H A, added to the pullback.
+    Returns None or an error tuple."""
     cdef SvdCtx c = _svd_ctx(U, s, Vh, 0, policy)
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
     cdef size_t wb = itemsize(t) * (2 * c.k * (c.k + 8) + 16 + max(c.m, c.n) * c.k) + 8 * c.k + 64
-    check_like(G, U, "G", B, c.m, c.n)
     check_like(out, U, "out", B, c.m, c.n)
-    c.g1 = cnp.PyArray_DATA(G)
+    if G is not None:
+        check_like(G, U, "G", B, c.m, c.n)
+        c.g1 = cnp.PyArray_DATA(<cnp.ndarray> G)
+    if gP is not None:
+        if gv is not None or Dm is not None:
+            raise ValueError("gP is the polar P cotangent: g must be 1")
+        check_like(gP, U, "dP", B, c.n, c.n)
+        c.g3 = cnp.PyArray_DATA(<cnp.ndarray> gP)
+        wb += itemsize(t) * (c.n * (c.n + 8) + 8 + c.k * c.n)
     c.out = cnp.PyArray_DATA(out)
     if gv is not None:
         check_real(gv, "g", 2)

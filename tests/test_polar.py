@@ -41,7 +41,7 @@ def test_vjp_and_jvp_match_finite_differences(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", SHAPES + [(70, 66), (66, 70), (2, 64, 64)])   # k >= 64: padded blocks
 def test_core_matches_the_reference(shape, dtype):
     A = lt.random_matrix(shape, dtype, seed=4)
     G, Hp = lt.direction(A, seed=5), lt.direction(np.zeros(shape[:-2] + (shape[-1],) * 2, dtype), seed=6)

@@ -14,7 +14,8 @@ Rules (Z = U^H dQ V)
     at any degeneracy; zero singular values (rank deficiency, where Q is not
     unique) follow ``degeneracy=``. The Q map is self-adjoint, so the JVP
     applies the same kernel to dA.
-Cost (square, GEMMs): 4 for dQ; 2 more for dP.
+Cost (square, GEMMs): 4 for dQ; 2 more for dP (Vh H and (Vh H) V, in the
+kernel: the pullback's memory is its output plus per-thread workspace).
 Derivation: docs/svd.md (singular-value functions, g = 1).
 """
 
@@ -40,11 +41,12 @@ def _herm(X):
     return 0.5 * (X + X.conj().swapaxes(-1, -2))
 
 
-def _apply(U, s, Vh, G, st, opt, rule):
-    """The derivative of Q = U Vh applied to G (cotangent of Q or tangent of A)."""
+def _apply(U, s, Vh, G, st, opt, rule, gP=None):
+    """The derivative of Q = U Vh applied to G (cotangent of Q or tangent of A);
+    gP, the cotangent of P, adds its term (in the kernel: no A H or Q H stack)."""
     out = np.empty((st.B, st.m, st.n), st.dtype)
     err = _core.svfun_apply(U, np.ascontiguousarray(s, dtype=np.float64), Vh, G, None, None, out,
-                            opt.as_tuple(), batch_threads(st.B, max(st.m, st.n)))
+                            opt.as_tuple(), batch_threads(st.B, max(st.m, st.n)), gP)
     if err is not None:
         raise_core(err, rule=rule, values="singular values", vectors="Q", remedies=_REMEDIES,
                    batch_shape=st.batch)
@@ -80,15 +82,10 @@ def polar_vjp(A, *, project=None, **opts):
     def pullback(dQ=None, dP=None):
         gQ = cotangent(dQ, "dQ", res.Q.shape, st.dtype, of="Q")
         gP = cotangent(dP, "dP", res.P.shape, st.dtype, of="P")
-        G = None if gQ is None else gQ.reshape(st.B, st.m, st.n)
-        if gP is not None:
-            Ph = _herm(gP.reshape(st.B, st.n, st.n))
-            G = st.data @ Ph if G is None else G + st.data @ Ph
-        if G is None:
+        if gQ is None and gP is None:
             return finish_cotangent(np.zeros((st.B, st.m, st.n), st.dtype), st, project)
-        out = _apply(U, s, Vh, np.ascontiguousarray(G), st, opt, "polar_vjp")
-        if gP is not None:
-            out += Q @ Ph
+        out = _apply(U, s, Vh, None if gQ is None else gQ.reshape(st.B, st.m, st.n), st, opt,
+                     "polar_vjp", None if gP is None else gP.reshape(st.B, st.n, st.n))
         return finish_cotangent(out, st, project)
 
     return res, pullback
