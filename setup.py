@@ -36,7 +36,7 @@ core = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=["-O3"] + native() + openmp,
     extra_link_args=openmp,
-    depends=glob.glob("linalgad/*.pxi"),
+    depends=glob.glob("linalgad/*.pxi") + glob.glob("linalgad/*.h"),
 )
 
 setup(

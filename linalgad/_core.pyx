@@ -69,10 +69,9 @@ cdef int check_like(object a, cnp.ndarray ref, str name, Py_ssize_t B, Py_ssize_
     return 0
 
 
-def all_finite(cnp.ndarray a):
-    """True when every entry of a C-contiguous float32/64 or complex64/128
-    array is finite. An OR-reduction of the exponent bits (all ones means
-    inf or nan): branch-free, so it vectorises; no temporary."""
+cdef bint _all_finite(cnp.ndarray a) except -1:
+    # an OR-reduction of the exponent bits (all ones means inf or nan):
+    # branch-free, so it vectorises; no temporary
     cdef Py_ssize_t i, size = cnp.PyArray_SIZE(a)
     cdef int t = cnp.PyArray_TYPE(a)
     cdef const unsigned long long* d
@@ -98,11 +97,34 @@ def all_finite(cnp.ndarray a):
     raise TypeError("all_finite: unsupported dtype")
 
 
+def all_finite(cnp.ndarray a):
+    """True when every entry of a C-contiguous float32/64 or complex64/128
+    array is finite."""
+    return _all_finite(a)
+
+
+cdef int check_finite_args(tuple arrays, tuple names) except -1:
+    """ValueError naming the first array (None skipped) that holds inf or nan."""
+    for a, name in zip(arrays, names):
+        if a is not None and cnp.PyArray_SIZE(<cnp.ndarray> a) and not _all_finite(<cnp.ndarray> a):
+            raise ValueError(f"{name} contains NaN or Inf")
+    return 0
+
+
+cdef object status(ErrInfo* e, tuple names):
+    """A kernel's status for the Python layer: None, an error tuple for
+    linalgad._errors, or (E_NONFINITE, found by a kernel in the cotangent
+    it loaded) the same ValueError as check_finite_args."""
+    if e.code == E_NONFINITE:
+        raise ValueError(f"{names[e.i]} contains NaN or Inf")
+    return err_tuple(e)
+
+
 # --- the rules ---------------------------------------------------------------------
 
 include "_svd.pxi"
-include "_small.pxi"
 include "_lapack_extra.pxi"
 include "_eigh.pxi"
+include "_small.pxi"
 include "_eig.pxi"
 include "_funm.pxi"

@@ -273,6 +273,7 @@ cdef int eigh_jvp_kernel(int n, const scalar_t* V, const double* w, const scalar
 # --- per-matrix adapters ------------------------------------------------------------
 
 cdef struct EighCtx:
+    Py_ssize_t B
     int n
     int tri
     void* V
@@ -281,6 +282,7 @@ cdef struct EighCtx:
     void* g1        # vjp: dV or NULL | jvp: dA | funm: G
     void* out       # vjp/funm: (n x n) | jvp: out dV
     int tri2        # funm: how to finish the output
+    bint check_finite   # vjp, 3x3 lanes: the kernel checks the cotangents it loads
     Policy pol
 
 
@@ -328,8 +330,10 @@ cdef EighCtx _eigh_ctx(cnp.ndarray V, cnp.ndarray w, int tri, tuple policy) exce
         raise ValueError("inconsistent eigh factors")
     if tri < 0 or tri > 2:
         raise ValueError("tri must be 0, 1 or 2")
+    c.B = V.shape[0]
     c.n = <int> V.shape[1]
     c.tri = tri
+    c.check_finite = False
     c.tri2 = TRI_HERM
     c.V = cnp.PyArray_DATA(V)
     c.w = <double*> cnp.PyArray_DATA(w)
@@ -340,10 +344,11 @@ cdef EighCtx _eigh_ctx(cnp.ndarray V, cnp.ndarray w, int tri, tuple policy) exce
 
 
 def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
-             int tri, tuple policy, int nthreads=1):
+             int tri, tuple policy, int nthreads=1, bint check_finite=True):
     """Pullback of a stack of eigh: V (B,n,n), w (B,n) float64 ascending; gw
     (B,n) float64 or None, gV (B,n,n) or None; out (B,n,n). tri: 0 Hermitian
-    part, 1 lower triangle read, 2 upper. Returns None or an error tuple."""
+    part, 1 lower triangle read, 2 upper. check_finite: refuse a cotangent
+    holding inf or nan (ValueError naming it). Returns None or an error tuple."""
     cdef EighCtx c = _eigh_ctx(V, w, tri, policy)
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
@@ -360,9 +365,16 @@ def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out
         c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gV)
     c.out = cnp.PyArray_DATA(out)
     cdef item_fn fn = pick(t, _eigh_vjp_f, _eigh_vjp_d, _eigh_vjp_c, _eigh_vjp_z)
-    with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
-    return err_tuple(&e)
+    if eigh3_fast(t, c.n, &c.pol):
+        c.check_finite = check_finite       # on the loaded lanes, no extra pass
+        with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
+            run_batch(_eigh3_vjp_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
+    else:
+        if check_finite:
+            check_finite_args((gw, gV), ("dw", "dV"))
+        with nogil:
+            run_batch(fn, &c, B, wb, nthreads, &e)
+    return status(&e, ("dw", "dV"))
 
 
 def eigh_jvp(cnp.ndarray V, cnp.ndarray w, cnp.ndarray dA, cnp.ndarray dw, cnp.ndarray dV,

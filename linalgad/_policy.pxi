@@ -32,6 +32,7 @@ cdef enum:
     E_DOMAIN = 6        # a matrix function outside its domain
     E_ILLCOND = 7       # eig: eigenvector matrix (nearly) singular
     E_NOMEM = 8
+    E_NONFINITE = 9     # a cotangent holds inf or nan (i: which argument of the entry point)
 
 
 cdef struct Policy:

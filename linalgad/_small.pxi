@@ -1,21 +1,37 @@
-# Batches of tiny real matrices: the SVD pullback of 3x3 float64 stacks,
-# LANES matrices at a time in struct-of-arrays temporaries so that every
-# arithmetic loop runs over the lanes and the compiler vectorises it across
-# the batch (a 3x3 product is too small to vectorise on its own).
+# Batches of tiny real matrices: the SVD and eigh pullbacks of 3x3 float64
+# stacks, LANES matrices at a time in struct-of-arrays temporaries so that
+# every arithmetic loop runs over the lanes and the compiler vectorises it
+# across the batch (a 3x3 product is too small to vectorise on its own).
 #
-# Same formula as svd_vjp_kernel (square, real: no 1/s term, no rectangular
-# terms): J = U^T dU, K = Vh dVh^T, M_ij = (X+Y)_ij/2(s_j - s_i) +
-# (X-Y)_ij/2(s_j + s_i), M_ii = dS_i, dA = U M Vh. A block with any pair
-# within tol (or a mode other than strict/exact/subspace) is handed to
-# svd_vjp_kernel matrix by matrix, so errors and every degeneracy mode keep
-# their one implementation; tests check the two paths agree.
+# Same formulas as svd_vjp_kernel and eigh_vjp_kernel, for a square real
+# matrix (no 1/s term, no rectangular terms, no phase gauge):
+#   SVD   J = U^T dU, K = Vh dVh^T, M_ij = (X+Y)_ij/2(s_j - s_i) +
+#         (X-Y)_ij/2(s_j + s_i), M_ii = dS_i, dA = U M Vh.
+#   eigh  K = V^T dV, C_ij = (K_ij - K_ji)/2(w_j - w_i), C_ii = dw_i,
+#         A_bar = V C V^T, finished for the triangle read (tri).
+# A block with a pair within tol whose vectors carry a cotangent (or a mode
+# other than strict/exact/subspace) is handed to the general kernel matrix
+# by matrix, so errors and every degeneracy mode keep their one
+# implementation; tests check the two paths agree.
+#
+# These kernels move more data than they compute on: the loads and stores
+# go through _lanes.h (register transposes with AVX-512), and the
+# finiteness of the cotangents is checked here, on the loaded lanes, rather
+# than in a separate pass over the stacks.
+
+cdef extern from "_lanes.h" nogil:
+    enum: LANES_SIMD
+    void lanes_load9(const double* src, double dst[][8])
+    void lanes_load3(const double* src, double dst[][8])
+    void lanes_store9(double src[][8], double* dst)
 
 cdef enum:
-    LANES = 8
+    LANES = 8     # _lanes.h is written for 8
 
 
 cdef inline void _lanes(const double* src, int size, Py_ssize_t nb, double dst[][LANES]) noexcept nogil:
-    # dst[r][l] = src[l * size + r]: matrix l of a block in lane l (zeros for NULL)
+    # dst[r][l] = src[l * size + r]: matrix l of a block in lane l; missing
+    # lanes (a short last block) repeat lane 0, a NULL source gives zeros
     cdef int r, l
     if src == NULL:
         for r in range(size):
@@ -23,7 +39,12 @@ cdef inline void _lanes(const double* src, int size, Py_ssize_t nb, double dst[]
                 dst[r][l] = 0.0
         return
     if nb >= LANES:
-        # full block: a plain strided transpose the compiler can unroll
+        if LANES_SIMD and size == 9:
+            lanes_load9(src, dst)
+            return
+        if LANES_SIMD and size == 3:
+            lanes_load3(src, dst)
+            return
         for l in range(LANES):
             for r in range(size):
                 dst[r][l] = src[l * size + r]
@@ -33,9 +54,74 @@ cdef inline void _lanes(const double* src, int size, Py_ssize_t nb, double dst[]
             dst[r][l] = src[(l if l < nb else 0) * size + r]
 
 
+cdef inline void _unlanes9(double src[][LANES], Py_ssize_t nb, double* dst) noexcept nogil:
+    # the inverse of _lanes for the first nb lanes
+    cdef int r, l
+    if nb >= LANES and LANES_SIMD:
+        lanes_store9(src, dst)
+        return
+    for l in range(nb if nb < LANES else LANES):
+        for r in range(9):
+            dst[l * 9 + r] = src[r][l]
+
+
+cdef inline int _bad_lane(double x[][LANES], int size) noexcept nogil:
+    # the first lane holding an inf or nan, or -1: x * 0 is 0 for a finite x
+    # and nan otherwise (one multiply-add per entry, vectorised over lanes)
+    cdef double acc[LANES]
+    cdef int r, l
+    for l in range(LANES):
+        acc[l] = 0.0
+    for r in range(size):
+        for l in range(LANES):
+            acc[l] = acc[l] + x[r][l] * 0.0
+    for l in range(LANES):
+        if acc[l] != 0.0:
+            return l
+    return -1
+
+
+cdef inline int _nonfinite(ErrInfo* e, Py_ssize_t b0, int lane, int arg) noexcept nogil:
+    e.b = b0 + lane
+    return set_err(e, E_NONFINITE, arg, arg, 0.0, 0.0, 0.0, 0.0)
+
+
+cdef inline void _product3(double a[][LANES], bint ta, double b[][LANES], bint tb,
+                           double c[][LANES]) noexcept nogil:
+    # c = op(a) op(b) for 3x3 lane matrices, op = transpose when t*
+    cdef int i, j, p, l
+    cdef int sa_i = 1 if ta else 3, sa_p = 3 if ta else 1
+    cdef int sb_p = 1 if tb else 3, sb_j = 3 if tb else 1
+    for i in range(3):
+        for j in range(3):
+            for l in range(LANES):
+                c[i * 3 + j][l] = (a[i * sa_i][l] * b[j * sb_j][l]
+                                   + a[i * sa_i + sa_p][l] * b[sb_p + j * sb_j][l]
+                                   + a[i * sa_i + 2 * sa_p][l] * b[2 * sb_p + j * sb_j][l])
+
+
+# --- SVD ----------------------------------------------------------------------------
+
+cdef inline void _svd3_pair(int i, int j, double sv[][LANES], double J[][LANES],
+                            double K[][LANES], double M[][LANES]) noexcept nogil:
+    # M_ij, M_ji from the split form; written per pair (not as a loop over
+    # j > i) so that the compiler keeps the divisions in vector registers
+    cdef int l
+    cdef double a, bs, x, y, d, q
+    for l in range(LANES):
+        a = 0.5 / (sv[j][l] - sv[i][l])
+        bs = 0.5 / (sv[j][l] + sv[i][l])
+        x = J[i * 3 + j][l] - J[j * 3 + i][l]
+        y = K[i * 3 + j][l] - K[j * 3 + i][l]
+        d = a * (x + y)
+        q = bs * (x - y)
+        M[i * 3 + j][l] = d + q
+        M[j * 3 + i][l] = d - q
+
+
 cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
-    cdef Py_ssize_t B = c.B, b0 = blk * LANES, nb = B - b0
-    cdef int i, j, p, r, l, code
+    cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
+    cdef int i, l, code, bad
     cdef double u[9][LANES]
     cdef double vh[9][LANES]
     cdef double gu[9][LANES]
@@ -45,9 +131,7 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
     cdef double J[9][LANES]
     cdef double K[9][LANES]
     cdef double M[9][LANES]
-    cdef double W[9][LANES]
-    cdef double tl[LANES]
-    cdef double d, a, bs, x, y, acc, tol
+    cdef double tl
     cdef const double* U = (<const double*> c.U) + b0 * 9
     cdef const double* Vh = (<const double*> c.Vh) + b0 * 9
     cdef const double* gU = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
@@ -55,73 +139,60 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
     cdef const double* gs = NULL if c.gs == NULL else c.gs + b0 * 3
     cdef const double* s = c.s + b0 * 3
     cdef double* out = (<double*> c.out) + b0 * 9
-    cdef bint degenerate = False
+    cdef bint vec = gU != NULL or gVh != NULL, degenerate = False
     if nb > LANES:
         nb = LANES
 
-    # load (transpose to lanes); missing lanes repeat lane 0, missing cotangents are 0
+    _lanes(gU, 9, nb, gu)
+    _lanes(gs, 3, nb, gsv)
+    _lanes(gVh, 9, nb, gv)
+    if c.check_finite:
+        bad = _bad_lane(gu, 9)
+        if bad >= 0:
+            return _nonfinite(e, b0, bad, 0)
+        bad = _bad_lane(gsv, 3)
+        if bad >= 0:
+            return _nonfinite(e, b0, bad, 1)
+        bad = _bad_lane(gv, 9)
+        if bad >= 0:
+            return _nonfinite(e, b0, bad, 2)
     _lanes(U, 9, nb, u)
     _lanes(Vh, 9, nb, vh)
-    _lanes(gU, 9, nb, gu)
-    _lanes(gVh, 9, nb, gv)
     _lanes(s, 3, nb, sv)
-    _lanes(gs, 3, nb, gsv)
-    for l in range(LANES):
-        tl[l] = c.pol.rtol * sv[0][l]
 
-    # any pair within tol: let the general kernel decide (error, or its mode)
-    for l in range(LANES):
-        degenerate |= (sv[0][l] - sv[1][l] <= tl[l]) | (sv[1][l] - sv[2][l] <= tl[l]) | (sv[1][l] + sv[2][l] <= tl[l])
-    if degenerate and c.pol.mode != EXACT:
-        for l in range(nb):
-            e.b = b0 + l
-            code = svd_vjp_kernel(3, 3, 3, 3, U + l * 9, s + l * 3, Vh + l * 9,
-                                  NULL if gU == NULL else gU + l * 9,
-                                  NULL if gs == NULL else gs + l * 3,
-                                  NULL if gVh == NULL else gVh + l * 9,
-                                  out + l * 9, work, &c.pol, e)
-            if code != OK:
-                return code
-        return OK
-
-    # J = U^T dU, K = Vh dVh^T
-    for i in range(3):
-        for j in range(3):
+    # singular values only: dA = U diag(dS) Vh, exact at any degeneracy
+    if not vec:
+        for i in range(9):
             for l in range(LANES):
-                J[i * 3 + j][l] = u[i][l] * gu[j][l] + u[3 + i][l] * gu[3 + j][l] + u[6 + i][l] * gu[6 + j][l]
-                K[i * 3 + j][l] = vh[3 * i][l] * gv[3 * j][l] + vh[3 * i + 1][l] * gv[3 * j + 1][l] \
-                    + vh[3 * i + 2][l] * gv[3 * j + 2][l]
-    # the core M
-    for i in range(3):
+                M[i][l] = gsv[i // 3][l] if i % 4 == 0 else 0.0
+    else:
+        # any pair within tol: let the general kernel decide (error, or its mode)
         for l in range(LANES):
-            M[i * 4][l] = gsv[i][l]
-        for j in range(i + 1, 3):
+            tl = c.pol.rtol * sv[0][l]
+            degenerate |= ((sv[0][l] - sv[1][l] <= tl) | (sv[1][l] - sv[2][l] <= tl)
+                           | (sv[1][l] + sv[2][l] <= tl))
+        if degenerate and c.pol.mode != EXACT:
+            for l in range(nb):
+                e.b = b0 + l
+                code = svd_vjp_kernel(3, 3, 3, 3, U + l * 9, s + l * 3, Vh + l * 9,
+                                      NULL if gU == NULL else gU + l * 9,
+                                      NULL if gs == NULL else gs + l * 3,
+                                      NULL if gVh == NULL else gVh + l * 9,
+                                      out + l * 9, work, &c.pol, e)
+                if code != OK:
+                    return code
+            return OK
+        _product3(u, True, gu, False, J)      # J = U^T dU
+        _product3(vh, False, gv, True, K)     # K = Vh dVh^T
+        for i in range(3):
             for l in range(LANES):
-                a = 0.5 / (sv[j][l] - sv[i][l])
-                bs = 0.5 / (sv[j][l] + sv[i][l])
-                x = J[i * 3 + j][l] - J[j * 3 + i][l]
-                y = K[i * 3 + j][l] - K[j * 3 + i][l]
-                d = a * (x + y)
-                acc = bs * (x - y)
-                M[i * 3 + j][l] = d + acc
-                M[j * 3 + i][l] = d - acc
-    # W = U M, dA = W Vh
-    for r in range(3):
-        for j in range(3):
-            for l in range(LANES):
-                W[r * 3 + j][l] = u[r * 3][l] * M[j][l] + u[r * 3 + 1][l] * M[3 + j][l] + u[r * 3 + 2][l] * M[6 + j][l]
-    for r in range(3):
-        for j in range(3):
-            for l in range(LANES):
-                J[r * 3 + j][l] = W[r * 3][l] * vh[j][l] + W[r * 3 + 1][l] * vh[3 + j][l] + W[r * 3 + 2][l] * vh[6 + j][l]
-    if nb == LANES:
-        for l in range(LANES):
-            for r in range(9):
-                out[l * 9 + r] = J[r][l]
-        return OK
-    for l in range(nb):
-        for r in range(9):
-            out[l * 9 + r] = J[r][l]
+                M[i * 4][l] = gsv[i][l]
+        _svd3_pair(0, 1, sv, J, K, M)
+        _svd3_pair(0, 2, sv, J, K, M)
+        _svd3_pair(1, 2, sv, J, K, M)
+    _product3(u, False, M, False, J)          # W = U M
+    _product3(J, False, vh, False, K)         # dA = W Vh
+    _unlanes9(K, nb, out)
     return OK
 
 
@@ -132,3 +203,97 @@ cdef bint svd3_fast(int t, int m, int n, int kk, const Policy* pol):
 
 cdef int _svd3_vjp_blocks(void* c, Py_ssize_t blk, char* w, ErrInfo* e) noexcept nogil:
     return svd3_vjp_block(<SvdCtx*> c, blk, w, e)
+
+
+# --- eigh ---------------------------------------------------------------------------
+
+cdef inline void _eigh3_pair(int i, int j, double wv[][LANES], double K[][LANES],
+                             double C[][LANES]) noexcept nogil:
+    cdef int l
+    cdef double x
+    for l in range(LANES):
+        x = 0.5 * (K[i * 3 + j][l] - K[j * 3 + i][l]) / (wv[j][l] - wv[i][l])
+        C[i * 3 + j][l] = x
+        C[j * 3 + i][l] = x
+
+
+# TRI_LOWER, TRI_UPPER: the weight of each entry of the symmetric A_bar in
+# the cotangent of the triangle read (the two triangles hold the same
+# values up to roundoff, so the upper one is weighted in place, not mirrored)
+cdef double[2][9] _TRI_WEIGHT = [[1, 0, 0, 2, 1, 0, 2, 2, 1],
+                                 [1, 2, 2, 0, 1, 2, 0, 0, 1]]
+
+
+cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
+    cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
+    cdef int i, j, l, code, bad
+    cdef double v[9][LANES]
+    cdef double gv[9][LANES]
+    cdef double wv[3][LANES]
+    cdef double gwv[3][LANES]
+    cdef double K[9][LANES]
+    cdef double C[9][LANES]
+    cdef double tl, lo, hi, wt
+    cdef const double* V = (<const double*> c.V) + b0 * 9
+    cdef const double* gV = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
+    cdef const double* gw = NULL if c.gw == NULL else c.gw + b0 * 3
+    cdef const double* w = c.w + b0 * 3
+    cdef double* out = (<double*> c.out) + b0 * 9
+    cdef bint degenerate = False
+    if nb > LANES:
+        nb = LANES
+
+    _lanes(gw, 3, nb, gwv)
+    _lanes(gV, 9, nb, gv)
+    if c.check_finite:
+        bad = _bad_lane(gwv, 3)
+        if bad >= 0:
+            return _nonfinite(e, b0, bad, 0)
+        bad = _bad_lane(gv, 9)
+        if bad >= 0:
+            return _nonfinite(e, b0, bad, 1)
+    _lanes(V, 9, nb, v)
+    _lanes(w, 3, nb, wv)
+
+    for i in range(9):
+        for l in range(LANES):
+            C[i][l] = gwv[i // 3][l] if i % 4 == 0 else 0.0
+    # eigenvalues only: A_bar = V diag(dw) V^T, exact at any degeneracy
+    if gV != NULL:
+        for l in range(LANES):
+            lo = fabs(wv[0][l])
+            hi = fabs(wv[2][l])
+            tl = c.pol.rtol * (lo if lo > hi else hi)
+            degenerate |= (wv[1][l] - wv[0][l] <= tl) | (wv[2][l] - wv[1][l] <= tl)
+        if degenerate and c.pol.mode != EXACT:
+            for l in range(nb):
+                e.b = b0 + l
+                code = eigh_vjp_kernel(3, V + l * 9, w + l * 3,
+                                       NULL if gw == NULL else gw + l * 3, gV + l * 9,
+                                       out + l * 9, c.tri, work, &c.pol, e)
+                if code != OK:
+                    return code
+            return OK
+        _product3(v, True, gv, False, K)      # K = V^T dV
+        _eigh3_pair(0, 1, wv, K, C)
+        _eigh3_pair(0, 2, wv, K, C)
+        _eigh3_pair(1, 2, wv, K, C)
+    _product3(v, False, C, False, K)          # W = V C
+    _product3(K, False, v, True, C)           # A_bar = W V^T (symmetric)
+    # the cotangent of the triangle read: 2 x the off-diagonal on it, 0 off it
+    if c.tri != TRI_HERM:
+        for i in range(9):
+            wt = _TRI_WEIGHT[c.tri - 1][i]
+            for l in range(LANES):
+                C[i][l] = C[i][l] * wt
+    _unlanes9(C, nb, out)
+    return OK
+
+
+cdef bint eigh3_fast(int t, int n, const Policy* pol):
+    return (t == cnp.NPY_FLOAT64 and n == 3
+            and (pol.mode == STRICT or pol.mode == EXACT or pol.mode == SUBSPACE))
+
+
+cdef int _eigh3_vjp_blocks(void* c, Py_ssize_t blk, char* w, ErrInfo* e) noexcept nogil:
+    return eigh3_vjp_block(<EighCtx*> c, blk, w, e)

@@ -23,6 +23,7 @@ cdef struct SvdCtx:
     void* g2        # vjp: dVh (kk x n) | jvp: out dVh (kk x n) | svfun: D- (k x k, double) or NULL
     void* out       # vjp/svfun: (m x n) | jvp: out dU (m x kk)
     void* g3        # svfun (polar, g = 1): dP (n x n) or NULL
+    bint check_finite   # vjp, 3x3 lanes: the kernel checks the cotangents it loads
     Policy pol
 
 
@@ -439,14 +440,16 @@ cdef SvdCtx _svd_ctx(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, int kk, tuple
     c.Vh = cnp.PyArray_DATA(Vh)
     c.g1 = c.g2 = c.g3 = c.out = NULL
     c.gs = NULL
+    c.check_finite = False
     c.pol = read_policy(policy)
     return c
 
 
 def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, object gVh,
-            cnp.ndarray out, int kk, tuple policy, int nthreads=1):
+            cnp.ndarray out, int kk, tuple policy, int nthreads=1, bint check_finite=True):
     """Pullback of a stack of thin SVDs: U (B,m,k), s (B,k) float64, Vh (B,k,n);
     gU (B,m,kk), gs (B,kk) float64, gVh (B,kk,n), each or None; out (B,m,n).
+    check_finite: refuse a cotangent holding inf or nan (ValueError naming it).
     Returns None, or an error tuple for linalgad._errors."""
     cdef SvdCtx c = _svd_ctx(U, s, Vh, kk, policy)
     cdef ErrInfo e
@@ -468,12 +471,15 @@ def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, 
     c.out = cnp.PyArray_DATA(out)
     cdef item_fn fn = pick(t, _svd_vjp_f, _svd_vjp_d, _svd_vjp_c, _svd_vjp_z)
     if svd3_fast(t, c.m, c.n, kk, &c.pol):
+        c.check_finite = check_finite       # on the loaded lanes, no extra pass
         with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
             run_batch(_svd3_vjp_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
     else:
+        if check_finite:
+            check_finite_args((gU, gs, gVh), ("dU", "dS", "dVh"))
         with nogil:
             run_batch(fn, &c, B, wb, nthreads, &e)
-    return err_tuple(&e)
+    return status(&e, ("dU", "dS", "dVh"))
 
 
 def svd_jvp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray dA,

@@ -84,17 +84,19 @@ def matrix_stack(A, name="A", *, square=False, check_finite=True):
     return Stack(data, batch, sparse)
 
 
-def cotangent(x, name, shape, dtype, *, of):
+def cotangent(x, name, shape, dtype, *, of, finite=True):
     """Validate a cotangent/tangent ``x`` of an array of ``shape`` (a tuple)
     and ``dtype`` (``of`` names that array in messages). None stays None.
-    Returns a C-contiguous array of exactly that shape and dtype."""
+    Returns a C-contiguous array of exactly that shape and dtype.
+    ``finite=False`` leaves the inf/nan check to the core entry point that
+    reads ``x`` next (it checks while loading, without another pass)."""
     if x is None:
         return None
     if type(x) is np.ndarray and x.dtype == dtype and x.shape == shape and x.flags.c_contiguous:
         out = x   # fast path: already what the core needs (dtype equality implies native order)
     else:
         out = _convert(x, name, shape, dtype, of)
-    if out.size and not _core.all_finite(out):
+    if finite and out.size and not _core.all_finite(out):
         raise ValueError(f"{name} contains NaN or Inf")
     return out
 

@@ -441,6 +441,71 @@ def test_error_reports_the_batch_index_of_the_failing_matrix():
         pullback(*cots(res, 48))
 
 
+# --- the lane-vectorised path for 3x3 float64 stacks (linalgad/_small.pxi) ---------------
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("B", [1, 7, 8, 9, 37])
+@pytest.mark.parametrize("which", [(1, 1), (1, 0), (0, 1)])
+def test_small_3x3_path_equals_the_reference(B, which, uplo):
+    # B = 8, 9, 37: full blocks (register transposes) and a short last block
+    A = raw_input((B, 3, 3), np.float64, 60, uplo)
+    res, pullback = la.eigh_vjp(A, uplo=uplo)
+    c = [x if keep else None for x, keep in zip(cots(res, 61), which)]
+    want = ref.eigh_vjp(res.w, res.V, *c, uplo=uplo)
+    np.testing.assert_allclose(pullback(*c), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["strict", "subspace", "exact"])
+def test_small_3x3_path_hands_degenerate_lanes_to_the_general_kernel(mode):
+    A = raw_input((20, 3, 3), np.float64, 62, None)
+    A[13] = lt.random_matrix((3, 3), np.float64, kind="hermitian", seed=63, spectrum=[1.0, 1.0, 3.0])
+    res, pullback = la.eigh_vjp(A, degeneracy=mode)
+    assert np.isclose(res.w[13, 0], res.w[13, 1])
+    dw, dV = cots(res, 64)
+    keep = np.arange(20) != 13
+    # eigenvalues only: exact at the tie, in every lane
+    np.testing.assert_allclose(pullback(dw, None), ref.eigh_vjp(res.w, res.V, dw, None, uplo="L"),
+                               rtol=1e-10, atol=1e-12)
+    if mode == "strict":
+        with pytest.raises(la.DegeneracyError, match=r"of matrix \(13,\)"):
+            pullback(dw, dV)
+    elif mode == "subspace":
+        with pytest.raises(la.GaugeError, match=r"of matrix \(13,\)"):
+            pullback(dw, dV)     # these random cotangents rotate inside the block
+        dV2 = np.zeros_like(dV)
+        dV2[:, :, 2] = dV[:, :, 2]   # the vector outside the block: exact everywhere
+        # the twin's 1/gap inside the block meets skew(K) = 0 there: split
+        # the tie in its input so that 0 * inf does not turn into nan
+        w = res.w.copy()
+        w[13, 1] += 1e-12
+        np.testing.assert_allclose(pullback(dw, dV2), ref.eigh_vjp(w, res.V, dw, dV2, uplo="L"),
+                                   rtol=1e-9, atol=1e-11)
+    else:
+        with np.errstate(all="ignore"):
+            got = pullback(dw, dV)
+        # the computed gap is ~1e-16, not 0: IEEE gives a huge number or inf/nan
+        assert not np.isfinite(got[13]).all() or np.abs(got[13]).max() > 1e10
+        want = ref.eigh_vjp(res.w[keep], res.V[keep], dw[keep], dV[keep], uplo="L")
+        np.testing.assert_allclose(got[keep], want, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("n", [3, 4])
+@pytest.mark.parametrize("arg", ["dw", "dV"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_nonfinite_cotangent_anywhere_in_a_batch_is_refused_and_named(n, arg, bad):
+    # n = 3: the lane kernels check the lanes they load; n = 4: a pass in the core
+    A = raw_input((37, n, n), np.float64, 65, "L")
+    res, pullback = la.eigh_vjp(A)
+    c = dict(zip(("dw", "dV"), cots(res, 66)))
+    for b in (0, 17, 36):           # a first, a middle and the short last block
+        c2 = {k: v.copy() for k, v in c.items()}
+        c2[arg][(b, 1) if arg == "dw" else (b, 2, 1)] = bad
+        with pytest.raises(ValueError, match=f"{arg} contains NaN or Inf"):
+            pullback(**c2)
+    with pytest.raises(ValueError, match="dV contains NaN or Inf"):
+        la.eigh_vjp(A, gauge="canonical")[1](dV=np.full(res.V.shape, bad))
+
+
 @pytest.mark.parametrize("bad", ["nan", "inf"])
 def test_nan_and_inf_are_refused(bad):
     A = raw_input((3, 3), np.float64, 49, None)

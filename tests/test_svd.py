@@ -358,7 +358,7 @@ def test_pullback_reads_the_thread_count_when_it_runs(monkeypatch, rule, kernel,
     # set_num_threads between the forward and the pullback must take effect
     from linalgad import _core
     seen, real = [], getattr(_core, kernel)
-    monkeypatch.setattr(_core, kernel, lambda *a: (seen.append(a[-1]), real(*a))[1])
+    monkeypatch.setattr(_core, kernel, lambda *a, **k: (seen.append(a[-1]), real(*a, **k))[1])
     A = rand((6000, 3, 3), np.float64, 43)
     A = A + np.swapaxes(A, -1, -2) if rule == "eigh_vjp" else A
     old = la.set_num_threads(1)
@@ -432,6 +432,25 @@ def test_small_3x3_path_hands_degenerate_lanes_to_the_general_kernel(mode):
         assert not np.isfinite(got[13]).all() or np.abs(got[13]).max() > 1e10
         want = ref.svd_vjp(*(x[keep] for x in res), *(c[keep] for c in cots))
         np.testing.assert_allclose(got[keep], want, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("shape", [(37, 3, 3), (37, 4, 3)])
+@pytest.mark.parametrize("arg", ["dU", "dS", "dVh"])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+def test_a_nonfinite_cotangent_anywhere_in_a_batch_is_refused_and_named(shape, arg, bad):
+    # 3x3: the lane kernel checks the lanes it loads; 4x3: a pass in the core
+    A = rand(shape, np.float64, 52)
+    res, pullback = la.svd_vjp(A)
+    c = dict(zip(("dU", "dS", "dVh"), invariant_cotangents(res, 53)))
+    for b in (0, 17, 36):           # a first, a middle and the short last block
+        c2 = {k: v.copy() for k, v in c.items()}
+        c2[arg][(b, 2) if arg == "dS" else (b, 2, 1)] = bad
+        with pytest.raises(ValueError, match=f"{arg} contains NaN or Inf"):
+            pullback(**c2)
+    for kw in ({"gauge": "canonical"}, {"full_matrices": True}):   # checked before the transforms
+        res2, pb2 = la.svd_vjp(A, **kw)
+        with pytest.raises(ValueError, match="dU contains NaN or Inf"):
+            pb2(dU=np.full(res2.U.shape, bad))
 
 
 # --- reverse mode through the canonical gauge -------------------------------------------

@@ -157,16 +157,18 @@ def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
     # everything the pullback needs, computed once (it may run many times)
     rdt, wshape, Vshape, out_shape = real_dtype(st.dtype), res.w.shape, res.V.shape, st.shape(n, n)
 
+    # inf/nan in a cotangent: the core checks what it reads, unless dV is
+    # pulled through the gauge fixing first
     def pullback(dw=None, dV=None):
-        gw = cotangent(dw, "dw", wshape, rdt, of="w")
-        gV = cotangent(dV, "dV", Vshape, st.dtype, of="V")
+        gw = cotangent(dw, "dw", wshape, rdt, of="w", finite=fixed)
+        gV = cotangent(dV, "dV", Vshape, st.dtype, of="V", finite=fixed)
         if fixed and gV is not None:
             gV = np.ascontiguousarray(_fix("pull_eigh")(raw, (gw, gV))[1])
         if gw is not None:
             gw = gw.reshape(B, n) if rdt == np.float64 else gw.astype(np.float64).reshape(B, n)
         out = np.empty((B, n, n), st.dtype)
         err = _core.eigh_vjp(V, w64, gw, None if gV is None else gV.reshape(B, n, n),
-                             out, tri, policy, batch_threads(B, n))
+                             out, tri, policy, batch_threads(B, n), check_finite=not fixed)
         if err is not None:
             _raise(err, "eigh_vjp", st)
         return finish_cotangent(out.reshape(out_shape), st, project)

@@ -175,10 +175,14 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
     rdt = real_dtype(st.dtype)
     policy = opt.as_tuple()
 
+    # inf/nan in a cotangent: the core checks what it reads, unless the
+    # cotangents are transformed first (gauge pull, full -> thin)
+    early = fixed or full_matrices
+
     def pullback(dU=None, dS=None, dVh=None):
-        gU = cotangent(dU, "dU", res.U.shape, st.dtype, of="U")
-        gs = cotangent(dS, "dS", res.S.shape, rdt, of="S")
-        gVh = cotangent(dVh, "dVh", res.Vh.shape, st.dtype, of="Vh")
+        gU = cotangent(dU, "dU", res.U.shape, st.dtype, of="U", finite=early)
+        gs = cotangent(dS, "dS", res.S.shape, rdt, of="S", finite=early)
+        gVh = cotangent(dVh, "dVh", res.Vh.shape, st.dtype, of="Vh", finite=early)
         if fixed:
             gU, gs, gVh = (None if g is None else np.ascontiguousarray(g)
                            for g in _gauge.pull_svd(raw, (gU, gs, gVh)))
@@ -192,7 +196,7 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
             None if gU is None else gU.reshape(st.B, m, kk),
             None if gs is None else np.ascontiguousarray(gs, np.float64).reshape(st.B, kk),
             None if gVh is None else gVh.reshape(st.B, kk, n),
-            out, kk, policy, batch_threads(st.B, max(m, n)))
+            out, kk, policy, batch_threads(st.B, max(m, n)), check_finite=not early)
         if err is not None:
             _raise(err, "svd_vjp", st)
         return finish_cotangent(out, st, project)
