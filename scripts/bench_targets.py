@@ -205,12 +205,14 @@ def threads_worker(rule):
     """Subprocess: allowed two CPUs, BLAS at one thread; the batch loop timed
     with 1 and 2 threads, interleaved so drift hits both."""
     case = Case(rule, "float64", 3, (100_000,))
-    # svd_vjp/eigh_vjp fix the pullback's thread count when they are called
-    linalgad.set_num_threads(1)
-    one = case.vjp()[1]
-    linalgad.set_num_threads(2)
-    two = case.vjp()[1]
-    r, t1, t2 = ratio(lambda: one(*case.ct), lambda: two(*case.ct), 1.0, 9)
+
+    def at(threads):    # a pullback reads the thread count when it runs
+        def run():
+            linalgad.set_num_threads(threads)
+            case.pull()
+        return run
+
+    r, t1, t2 = ratio(at(1), at(2), 1.0, 9)
     print(json.dumps({"t1": t1, "t2": t2, "ratio": r}))
 
 
