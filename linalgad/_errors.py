@@ -16,7 +16,7 @@ class GaugeError(ValueError):
 
 # Status codes of linalgad/_policy.pxi (keep in step).
 E_DEGENERATE, E_RANKDEF, E_GAUGE_PHASE, E_GAUGE_BLOCK = 1, 2, 3, 4
-E_NEGATIVE, E_DOMAIN, E_ILLCOND, E_NOMEM = 5, 6, 7, 8
+E_NEGATIVE, E_DOMAIN, E_ILLCOND, E_NOMEM, E_NONFINITE = 5, 6, 7, 8, 9
 
 
 def _where(batch_shape, b):
@@ -25,6 +25,23 @@ def _where(batch_shape, b):
     import numpy as np
 
     return f" of matrix {tuple(int(i) for i in np.unravel_index(b, batch_shape))}"
+
+
+_SPAN_REMEDY = (
+    "make the loss see that block's vectors only through their span (e.g. the projector onto "
+    "it, which is a function of A)"
+)
+_LORENTZ_REMEDY = "to regularise, pass degeneracy='lorentz'"
+
+
+def _subspace_remedies(remedies):
+    """What to do when degeneracy='subspace' itself fails: the rule's
+    remedies without the clause that suggests 'subspace', after the span
+    condition that mode needs; 'lorentz' is always offered."""
+    alts = [c.strip() for c in remedies.split(";") if c.strip() and "subspace" not in c]
+    if not any("lorentz" in c for c in alts):
+        alts.append(_LORENTZ_REMEDY)
+    return "; ".join([_SPAN_REMEDY] + alts)
 
 
 def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
@@ -60,11 +77,13 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
             f"with gauge='canonical'."
         )
     if code == E_GAUGE_BLOCK:
+        # raised in degeneracy='subspace' mode: the rule's remedies minus the
+        # one that suggests that very mode
         raise GaugeError(
             f"{rule}: degeneracy='subspace' assumes the loss depends on the degenerate {values} "
             f"{i} and {j}{at} ({x:.6g}, {y:.6g}) only through the span of their vectors, but the "
             f"cotangent rotates inside that span (size {val:.3g} > {lim:.3g}), so the derivative is "
-            f"not defined; {remedies}."
+            f"not defined; {_subspace_remedies(remedies)}."
         )
     if code == E_NEGATIVE:
         raise ValueError(

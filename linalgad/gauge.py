@@ -7,7 +7,9 @@ largest modulus; entries within a relative ``tie_rtol`` of the largest are
 ties and the lowest index wins, so roundoff cannot flip it. A column whose
 largest modulus is below ``finfo.tiny`` (a zero column) is left alone. For
 the SVD the phases come from U and V follows (u_i and v_i share one phase);
-extra columns of ``full_matrices=True`` get their own pivots.
+extra columns of ``full_matrices=True`` get their own pivots. The polar
+factors of a full-rank matrix are unique: they have no gauge, and
+``gauge_fix`` returns a copy of a ``Polar``.
 
 Tangent of a fixed vector y = x * ph (ph = conj(x_p)/|x_p|):
 dy = dx * ph - i theta y with theta = Im(dx_p / x_p) (zero for real data);
@@ -187,22 +189,27 @@ def _kind(res):
         return "svd"
     if fields == ("w", "V"):
         return "eig" if type(res).__name__ == "Eig" or np.iscomplexobj(res[0]) else "eigh"
+    if fields == ("Q", "P"):
+        return "polar"
     return None
 
 
 def gauge_fix(res):
     """Put a result in the canonical gauge: an ``SVD``, ``Eigh`` or ``Eig``
-    named tuple, or a plain array whose columns are vectors."""
+    named tuple, or a plain array whose columns are vectors (new arrays for
+    the vectors). A ``Polar(Q, P)`` has no gauge: it comes back as a copy."""
     kind = _kind(res)
     if kind == "svd":
         return fix_svd(res)
     if kind in ("eigh", "eig"):
         return fix_eigh(res)
+    if kind == "polar":
+        return type(res)(*(np.array(x, copy=True) for x in res))
     if isinstance(res, np.ndarray) and res.ndim >= 2:
         return _fix_cols(res)[0]
     raise TypeError(
-        f"gauge_fix takes an SVD(U, S, Vh), Eigh(w, V) or Eig(w, V) result, or an array of "
-        f"column vectors; got {type(res).__name__}")
+        f"gauge_fix takes an SVD(U, S, Vh), Eigh(w, V), Eig(w, V) or Polar(Q, P) result, or an "
+        f"array of column vectors; got {type(res).__name__}")
 
 
 # ---------------------------------------------------------------- diagnostic
@@ -293,7 +300,7 @@ def gauge_report(res, cotangents, *, tol=None, gauge_tol=None):
     from ._options import options
 
     kind = _kind(res)
-    if kind is None:
+    if kind in (None, "polar"):  # a Polar has no gauge to report on
         raise TypeError("gauge_report takes an SVD(U, S, Vh), Eigh(w, V) or Eig(w, V) result")
     if kind == "svd":
         U, S, Vh = res

@@ -406,3 +406,85 @@ def test_pull_eigh_is_the_transpose_of_fix_eigh_jvp(dtype):
         rhs = _rdot_all(g.pull_eigh(res, ybar), tan)
         assert lhs == pytest.approx(rhs, rel=1e-11, abs=1e-11)
     assert g.pull_eigh(res, (None, None)) == (None, None)
+
+
+# ---------------------------------------------------------------- subspace-mode GaugeError
+
+def _rotating_cotangent(rule, dtype):
+    """A result with a degenerate pair (1, 2), its pullback in subspace mode,
+    and a cotangent Re<x_2, x_1> that rotates inside the block."""
+    if rule == "svd":
+        A = T.random_matrix((4, 4), dtype, spectrum=[3.0, 2.0, 2.0, 1.0], seed=20)
+        res, pullback = la.svd_vjp(A, degeneracy="subspace")
+        dU = np.zeros_like(res.U)
+        dU[:, 1] = res.U[:, 2]
+        return lambda: pullback(dU=dU)
+    if rule == "eigh":
+        A = T.random_matrix((4, 4), dtype, kind="hermitian", spectrum=[1.0, 2.0, 2.0, 3.0], seed=21)
+        res, pullback = la.eigh_vjp(A, degeneracy="subspace")
+        dV = np.zeros_like(res.V)
+        dV[:, 1] = res.V[:, 2]
+        return lambda: pullback(dV=dV)
+    S = T.random_matrix((4, 4), dtype, seed=22) + 3 * np.eye(4)       # eig: S diag S^-1
+    A = (S * np.array([1.0, 2.0, 2.0, 3.0])) @ np.linalg.inv(S)
+    res, pullback = la.eig_vjp(A, degeneracy="subspace")
+    i, j = np.flatnonzero(np.abs(res.w - 2.0) < 1e-6)
+    dV = np.zeros_like(res.V)
+    dV[:, i] = res.V[:, j]
+    return lambda: pullback(dV=dV)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("rule,alternative", [("svd", "polar_vjp"), ("eigh", "funm_vjp"),
+                                              ("eig", "eigh_vjp")])
+def test_subspace_gauge_error_does_not_suggest_subspace(rule, alternative, dtype):
+    """The GaugeError of degeneracy='subspace' is raised in that mode, so its
+    remedies must be the other ones (not the DegeneracyError's list)."""
+    with pytest.raises(la.GaugeError, match="rotates inside that span") as info:
+        _rotating_cotangent(rule, dtype)()
+    msg = str(info.value)
+    remedies = msg.split("so the derivative is not defined;", 1)[1]
+    assert "subspace" not in remedies, msg
+    assert alternative in remedies and "degeneracy='lorentz'" in remedies, msg
+    assert "only through their span" in remedies, msg
+
+
+def test_subspace_remedies_always_offer_lorentz():
+    from linalgad._errors import _subspace_remedies
+    assert "subspace" not in _subspace_remedies("pass degeneracy='subspace'")
+    assert "degeneracy='lorentz'" in _subspace_remedies("")
+
+
+# ---------------------------------------------------------------- polar: no gauge
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (2, 3, 4)])
+def test_polar_gauge_keyword_is_a_validated_no_op(shape, dtype):
+    """Q and P are unique for full-rank A: gauge='canonical' changes nothing,
+    a bad value is refused as by the other rules."""
+    A = T.random_matrix(shape, dtype, seed=23)
+    E = T.direction(A, seed=24)
+    want = la.polar(A)
+    for gauge in (None, "canonical"):
+        for a, b in zip(la.polar(A, gauge=gauge), want):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(la.polar_vjp(A, gauge=gauge)[0], want):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(la.polar_jvp(A, E, gauge=gauge)[1], la.polar_jvp(A, E)[1]):
+            np.testing.assert_array_equal(a, b)
+    for f in (lambda: la.polar(A, gauge="lapack"), lambda: la.polar_vjp(A, gauge=1),
+              lambda: la.polar_jvp(A, E, gauge="Canonical")):
+        with pytest.raises(ValueError, match="gauge must be None or 'canonical'"):
+            f()
+
+
+def test_gauge_fix_of_a_polar_result_is_a_copy_of_it():
+    A = T.random_matrix((2, 4, 3), np.complex128, seed=25)
+    res, _ = la.polar_vjp(A)                          # read-only factors
+    fixed = la.gauge_fix(res)
+    assert isinstance(fixed, la.Polar)
+    for a, b in zip(fixed, res):
+        np.testing.assert_array_equal(a, b)
+        assert not np.shares_memory(a, b) and a.flags.writeable
+    with pytest.raises(TypeError, match="gauge_report takes"):   # nothing to report on
+        la.gauge_report(res, (None, None))

@@ -5,7 +5,9 @@ Primal
     (n x n, Hermitian positive semi-definite), from the thin SVD.
 Gauge
     None: Q and P are functions of A wherever A has full rank, even when its
-    singular values are repeated (orthogonal/unitary A included).
+    singular values are repeated (orthogonal/unitary A included). So
+    ``gauge=`` takes None or "canonical" like the other rules and changes
+    nothing (validated, then ignored); ``gauge_fix`` copies a Polar.
 Rules (Z = U^H dQ V)
     dA = U ((Z - Z^H) o 1/(s_i + s_j)) Vh + (I - U U^H) dQ V S^-1 Vh
          + U S^-1 U^H dQ (I - V Vh)                          (Q part)
@@ -23,7 +25,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import _core
+from .. import _core, gauge as _gauge
 from ..project import finish_cotangent
 from .._errors import raise_core
 from .._options import batch_threads, options
@@ -60,18 +62,26 @@ def _polar_factors(st):
     return U, s, Vh, Q, P
 
 
-def polar(A):
-    """Polar decomposition of a stack (..., m, n): ``Polar(Q, P)``, A = Q @ P."""
+def polar(A, *, gauge=None):
+    """Polar decomposition of a stack (..., m, n): ``Polar(Q, P)``, A = Q @ P.
+
+    ``gauge``: None or "canonical", accepted for symmetry with svd/eigh/eig;
+    Q and P are unique for full-rank A (there is no gauge), so both give the
+    same result. Any other value raises ValueError.
+    """
+    _gauge.wants(gauge)
     st = matrix_stack(A)
     _, _, _, Q, P = _polar_factors(st)
     return Polar(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
 
 
-def polar_vjp(A, *, project=None, **opts):
+def polar_vjp(A, *, gauge=None, project=None, **opts):
     """Polar decomposition and its pullback ``pullback(dQ=None, dP=None) -> dA``.
 
+    ``gauge``: None or "canonical", a no-op (see :func:`polar`).
     ``project``: structure of the returned cotangent (see linalgad.project).
     """
+    _gauge.wants(gauge)
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     U, s, Vh, Q, P = _polar_factors(st)
@@ -91,8 +101,12 @@ def polar_vjp(A, *, project=None, **opts):
     return res, pullback
 
 
-def polar_jvp(A, dA, **opts):
-    """Polar decomposition and its tangent along dA: ``(Polar(Q, P), Polar(dQ, dP))``."""
+def polar_jvp(A, dA, *, gauge=None, **opts):
+    """Polar decomposition and its tangent along dA: ``(Polar(Q, P), Polar(dQ, dP))``.
+
+    ``gauge``: None or "canonical", a no-op (see :func:`polar`).
+    """
+    _gauge.wants(gauge)
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
