@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MODES", "Options", "options", "set_num_threads", "get_num_threads"]
+__all__ = ["MODES", "OPTION_NAMES", "Options", "options", "set_num_threads", "get_num_threads"]
 
 MODES = ("strict", "exact", "subspace", "lorentz", "taylor")
 
@@ -37,8 +37,29 @@ class Options:
         return (MODES.index(self.degeneracy), self.tol, self.eps, self.order, self.gauge_tol)
 
 
-def options(dtype, degeneracy="strict", tol=None, eps=None, order=None, gauge_tol=None):
-    """Validate the degeneracy/gauge options and fill in the dtype defaults."""
+OPTION_NAMES = ("degeneracy", "tol", "eps", "order", "gauge_tol")
+
+
+def _unknown(extra):
+    """TypeError for keywords that are no option (called through a rule's
+    **opts, so it names the options, not this function)."""
+    import difflib
+
+    def named(k):
+        close = difflib.get_close_matches(k, OPTION_NAMES, n=1)
+        return f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k)
+
+    s = "s" if len(extra) > 1 else ""
+    return TypeError(f"unknown option{s} {', '.join(named(k) for k in sorted(extra))}; "
+                     f"the options are {', '.join(OPTION_NAMES)}")
+
+
+def options(dtype, degeneracy="strict", tol=None, eps=None, order=None, gauge_tol=None, **extra):
+    """Validate the degeneracy/gauge options and fill in the dtype defaults.
+
+    Any other keyword raises TypeError naming it and listing the options."""
+    if extra:
+        raise _unknown(extra)
     if degeneracy not in MODES:
         raise ValueError(f"degeneracy must be one of {MODES}, got {degeneracy!r}")
     feps = float(np.finfo(np.dtype(dtype)).eps)

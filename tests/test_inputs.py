@@ -1,6 +1,8 @@
 """Bad input and memory layouts for the SVD and polar rules: a clear error or
 the right answer, and inputs are never modified."""
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -142,6 +144,33 @@ def test_options_are_validated():
         la.set_num_threads(0)
 
 
+_OPTION_TAKERS = {
+    "svd_vjp": lambda A, **kw: la.svd_vjp(A, **kw),
+    "svd_jvp": lambda A, **kw: la.svd_jvp(A, A, **kw),
+    "polar_vjp": lambda A, **kw: la.polar_vjp(A, **kw),
+    "polar_jvp": lambda A, **kw: la.polar_jvp(A, A, **kw),
+    "eigh_vjp": lambda A, **kw: la.eigh_vjp(A, **kw),
+    "eigh_jvp": lambda A, **kw: la.eigh_jvp(A, A, **kw),
+    "eig_vjp": lambda A, **kw: la.eig_vjp(A, **kw),
+    "eig_jvp": lambda A, **kw: la.eig_jvp(A, A, **kw),
+    "svfunm_vjp": lambda A, **kw: la.svfunm_vjp(A, np.sqrt, dg=lambda s: 0.5 / np.sqrt(s), **kw),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(_OPTION_TAKERS))
+def test_unknown_options_are_named_with_the_valid_ones(rule):
+    """An unknown keyword names itself and the options, not an internal function."""
+    A = np.eye(3) + 1
+    valid = "the options are degeneracy, tol, eps, order, gauge_tol"
+    with pytest.raises(TypeError, match=f"unknown option 'foo'; {valid}$") as info:
+        _OPTION_TAKERS[rule](A, foo=1)
+    assert "options()" not in str(info.value)
+    with pytest.raises(TypeError, match=r"unknown options 'bar', 'foo';"):
+        _OPTION_TAKERS[rule](A, foo=1, bar=2)
+    with pytest.raises(TypeError, match=r"'degenerasy' \(did you mean 'degeneracy'\?\)"):
+        _OPTION_TAKERS[rule](A, degenerasy="strict")
+
+
 @pytest.mark.parametrize("shape", [(0, 3, 3), (2, 0, 3), (2, 3, 0), (0, 0), (1, 1)])
 def test_empty_batches_and_empty_matrices(shape):
     A = np.zeros(shape)
@@ -187,6 +216,71 @@ def test_property_core_equals_reference_in_any_layout(problem):
     G = lt.direction(A, seed=seed)
     np.testing.assert_allclose(la.polar_vjp(X)[1](dQ=G), la.polar_jvp(X, G)[1].Q,
                                atol=1e-8 * max(1.0, 1.0 / scale))
+
+
+ALL_DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
+
+
+@st.composite
+def spectral_problems(draw):
+    """Every dtype, and spectra from random_matrix's knobs: its default
+    (well separated), a graded spectrum at a drawn scale, two leading values
+    ``gap`` apart, or a rank-deficient matrix (``rank`` < min(m, n))."""
+    batch = tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
+    m, n = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    k = min(m, n)
+    dtype = draw(st.sampled_from(ALL_DTYPES))
+    seed = draw(st.integers(0, 2**16))
+    knob = draw(st.sampled_from(["default", "spectrum", "gap", "rank"]))
+    knobs = {}
+    if knob == "spectrum":
+        # 1.5 decades, consecutive ratio >= 0.5: separated, s^-1 terms <= 30x
+        knobs["spectrum"] = np.logspace(0, -1.5, k) * draw(st.sampled_from([1.0, 1e-3, 1e3]))
+    elif knob == "gap" and k >= 2:
+        knobs["gap"] = draw(st.sampled_from([1e-2, 0.1, 0.5]))   # relative gap >= ~1.7e-3
+    elif knob == "rank" and k >= 2:
+        knobs["rank"] = draw(st.integers(1, k - 1))
+    return batch + (m, n), dtype, seed, knobs
+
+
+def _close_to_reference(got, want, dtype):
+    rtol, atol = lt.tolerance(dtype)
+    scale = max(np.abs(want).max(initial=0.0), 1e-300)
+    assert np.abs(got - want).max(initial=0.0) <= (rtol + atol) * scale
+
+
+def _up(x):
+    return None if x is None else np.asarray(x).astype(np.result_type(x, np.float64))
+
+
+@settings(max_examples=40, deadline=None)
+@given(spectral_problems())
+def test_property_rules_are_adjoint_on_random_spectra_in_every_dtype(problem):
+    """svd (truncated to the rank when rank-deficient), polar (full rank) and
+    eigh (square): the VJP/JVP dot-product test at the dtype's tolerance, and
+    the svd pullback against the float64 reference on the same factors."""
+    shape, dtype, seed, knobs = problem
+    A = lt.random_matrix(shape, dtype, seed=seed, **knobs)
+    k = knobs.get("rank")
+    svd_vjp = functools.partial(la.svd_vjp, k=k)
+    svd_jvp = functools.partial(la.svd_jvp, k=k)
+    res, pullback = svd_vjp(A)
+    _, dloss = lt.invariant_loss("svd", res, seed=seed + 1)
+    lt.check_adjoint(svd_vjp, svd_jvp, A, dloss, n_directions=2, seed=seed)
+    cots = dloss(res)
+    got = pullback(*cots)
+    assert got.dtype == np.dtype(dtype)
+    # with the discarded singular values zero the plain thin formula is exact
+    _close_to_reference(got, ref.svd_vjp(*map(_up, res), *map(_up, cots)), dtype)
+    if k is None:
+        _, dloss = lt.invariant_loss("polar", la.polar(A), seed=seed + 2)
+        lt.check_adjoint(la.polar_vjp, la.polar_jvp, A, dloss, n_directions=2, seed=seed)
+    if shape[-1] == shape[-2] and k is None:
+        H = lt.random_matrix(shape, dtype, kind="hermitian", seed=seed, **knobs)
+        eigh_vjp = functools.partial(la.eigh_vjp, uplo=None)
+        eigh_jvp = functools.partial(la.eigh_jvp, uplo=None)
+        _, dloss = lt.invariant_loss("eigh", la.eigh(H), seed=seed + 3)
+        lt.check_adjoint(eigh_vjp, eigh_jvp, H, dloss, n_directions=2, structure="hermitian", seed=seed)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.complex64])
