@@ -12,7 +12,9 @@ None       inferred: scipy.sparse -> "pattern"; real dtype -> real part
 "lower"    lower-triangular A: tril(G);  "upper": triu(G)
 "diagonal" diagonal A: the diagonal of G
 "pattern"  the stored entries of a sparse ``like`` (explicit zeros included)
-"dense"    the matrix seen as dense: G itself, as a dense array
+"dense"    no structure or pattern: every entry of the matrix seen as dense,
+           returned as a dense array in ``like``'s dtype, like all the others
+           (Re G for a real ``like``; "complex" keeps Im G)
 ========== ====================================================================
 
 With a sparse ``like`` every structure but "dense" keeps its pattern and
@@ -158,8 +160,10 @@ def project(G, like, *, structure=None):
     ``like``: the input (an array, a scipy.sparse matrix/array, or anything
     with ``shape`` and ``dtype``); ``G`` has its shape, dense or sparse.
     ``structure``: see the module docstring and docs/projection.md. The result
-    has ``like``'s dtype (complex for "complex"); with a sparse ``like`` it is
-    sparse in ``like``'s format except for "dense". Dense stacks (..., m, n)
+    has ``like``'s dtype for every structure but "complex" (so a complex G
+    and a real ``like`` give Re G, with "dense" too; "complex" gives the
+    complex dtype of ``like``'s precision); with a sparse ``like`` it is sparse
+    in ``like``'s format except for "dense". Dense stacks (..., m, n)
     are projected matrix by matrix. G is never modified.
     """
     sparse = like if is_sparse(like) else None
@@ -177,8 +181,9 @@ def finish_cotangent(G, stack, structure=None):
     ``G`` the rule's dense cotangent, shaped (B, m, n) or (..., m, n);
     ``stack`` the ``_validate.Stack`` of the input; ``structure`` the user's
     ``project=`` keyword (None: real part for real input, the stored pattern
-    returned sparse for scipy.sparse input; "dense"; "complex" keeps a
-    complex G for real input; any other structure of :func:`project`).
+    returned sparse for scipy.sparse input; "dense": dense, no structure,
+    still the real part for real input; "complex" keeps a complex G for real
+    input; any other structure of :func:`project`).
     Returns the array (..., m, n) or the sparse matrix the user gets; when
     there is nothing to project it is a view of G (the rule's own buffer),
     at a cost of under a microsecond.

@@ -102,6 +102,36 @@ def test_real_and_complex():
     assert project(G, np.zeros((1, 2), complex)).dtype == complex
 
 
+@pytest.mark.parametrize("like_dtype", [np.float64, np.float32, np.complex128, np.complex64, np.int32])
+def test_dense_applies_no_structure_and_takes_the_dtype_of_like(like_dtype):
+    """"dense" drops no entry and imposes no pattern, but like every structure
+    except "complex" it returns like's dtype: Re G for a real like (a real
+    input gets a real cotangent); "complex" is the dense way to keep Im G."""
+    G = _rand((2, 3, 3), True)
+    like = np.zeros(G.shape, like_dtype)
+    D = project(G, like, structure="dense")
+    real = np.dtype(like_dtype).kind != "c"
+    want_dtype = np.float64 if like_dtype == np.int32 else like_dtype
+    assert D.dtype == want_dtype
+    np.testing.assert_allclose(D, G.real if real else G, rtol=1e-6)
+    C = project(G, like, structure="complex")
+    assert C.dtype.kind == "c"
+    np.testing.assert_allclose(C, G, rtol=1e-6)
+    # a sparse like: "dense" is a dense array with every entry, still Re G
+    S = sp.csr_matrix(([1.0], ([0], [0])), shape=(3, 3))
+    Ds = project(G[0], S, structure="dense")
+    assert isinstance(Ds, np.ndarray) and Ds.dtype == np.float64
+    np.testing.assert_array_equal(Ds, G[0].real)
+    # and through a rule that works in complex arithmetic on a real input
+    A = np.array([[0.0, -2.0, 0.3], [1.0, 0.5, 0.0], [0.2, 0.0, 3.0]])  # complex pair
+    res, pullback = la.eig_vjp(A, project="dense")
+    _, dloss = T.invariant_loss("eig", res, seed=3)
+    got = pullback(*dloss(res))
+    full = la.eig_vjp(A, project="complex")[1](*dloss(res))
+    assert got.dtype == np.float64 and np.abs(full.imag).max() > 1e-3
+    np.testing.assert_allclose(got, full.real, rtol=1e-12, atol=1e-12)
+
+
 def test_hermitian_differs_from_symmetric_for_complex():
     G = np.array([[0, 1j], [0, 0]])
     np.testing.assert_allclose(project(G, G, structure="hermitian"), [[0, 0.5j], [-0.5j, 0]])
