@@ -688,6 +688,16 @@ def _weights(rng, like, cplx=None):
     return W
 
 
+def _herm_weights(rng, shape, cplx):
+    """Seeded Hermitian (real symmetric) weights of shape (..., p, p)."""
+    C = _weights(rng, np.empty(shape, complex if cplx else float))
+    return 0.5 * (C + _H(C))
+
+
+def _H(X):
+    return np.conj(X).swapaxes(-1, -2)
+
+
 def _cast(X, like):
     return np.asarray(X).astype(np.asarray(like).dtype)
 
@@ -696,7 +706,11 @@ def invariant_loss(kind, res, *, seed=0):
     """Standard gauge-invariant losses ``(loss, dloss)`` with seeded weights
     sized from an example result ``res``.
 
-    ``"svd"``: sum(ws*S) + sum(Wu*|U|^2) + sum(Wv*|Vh|^2), dloss = (2 Wu U, ws, 2 Wv Vh);
+    ``"svd"``: sum(ws*S) + sum(Wu*|U1|^2) + sum(Wv*|Vh1|^2) over the k = len(S)
+    paired vectors, dloss = (2 Wu U, ws, 2 Wv Vh); for a ``full_matrices=True``
+    result the extra columns U2 of U (rows Vh2 of Vh) enter only through their
+    projectors, + Re tr(Cu U2 U2^H) + Re tr(Cv Vh2^H Vh2) with Hermitian
+    weights, whose cotangents are 2 Cu U2 and 2 Vh2 Cv;
     ``"svdvals"``: sum(ws*S) (res an SVD or the array S);
     ``"polar"``: Re<G, Q> + Re<H, P>; ``"eigh"``: sum(c*w) + sum(W*|V|^2);
     ``"eigvalsh"``: sum(c*w) (res an Eigh or the array w);
@@ -704,20 +718,42 @@ def invariant_loss(kind, res, *, seed=0):
     weights following each eigenvalue of ``res`` (nearest match), so a
     reordering by LAPACK does not change the loss;
     ``"funm"``: Re<G, F> for an array F.
-    |U|^2 is invariant under phases, not under rotations inside a degenerate
-    block or of the extra columns of ``full_matrices=True``: use it on
-    separated spectra and thin factors.
+    |x|^2 is invariant under phases, not under rotations inside a degenerate
+    block: use these on separated spectra. The extra columns of
+    ``full_matrices=True`` (an arbitrary basis of a complement) are handled
+    by the projector terms, so "svd" is a function of A for thin and full
+    results alike.
     """
     rng = np.random.default_rng(seed)
     if kind == "svd":
         U, S, Vh = res
         ws, Wu, Wv = _weights(rng, S, False), _weights(rng, U, False), _weights(rng, Vh, False)
+        k = np.shape(S)[-1]
+        # full_matrices=True: extra vectors beyond the k paired ones
+        xu, xv = np.shape(U)[-1] > k, np.shape(Vh)[-2] > k
+        Wu[..., k:] = 0
+        Wv[..., k:, :] = 0
+        cplx = np.iscomplexobj(U)
+        Cu = _herm_weights(rng, np.shape(U)[:-1] + np.shape(U)[-2:-1], cplx) if xu else None
+        Cv = _herm_weights(rng, np.shape(Vh)[:-2] + np.shape(Vh)[-1:] * 2, cplx) if xv else None
 
         def loss(r):
-            return float(np.sum(ws * r[1]) + np.sum(Wu * np.abs(r[0]) ** 2) + np.sum(Wv * np.abs(r[2]) ** 2))
+            out = np.sum(ws * r[1]) + np.sum(Wu * np.abs(r[0]) ** 2) + np.sum(Wv * np.abs(r[2]) ** 2)
+            if xu:
+                U2 = np.asarray(r[0])[..., k:]
+                out += np.real(np.sum(Cu * np.conj(U2 @ _H(U2))))      # Re tr(Cu U2 U2^H)
+            if xv:
+                V2h = np.asarray(r[2])[..., k:, :]
+                out += np.real(np.sum(Cv * np.conj(_H(V2h) @ V2h)))    # Re tr(Cv Vh2^H Vh2)
+            return float(out)
 
         def dloss(r):
-            return (_cast(2 * Wu * r[0], r[0]), _cast(ws, r[1]), _cast(2 * Wv * r[2], r[2]))
+            dU, dVh = 2 * Wu * r[0], 2 * Wv * r[2]
+            if xu:
+                dU[..., k:] = 2 * Cu @ np.asarray(r[0])[..., k:]
+            if xv:
+                dVh[..., k:, :] = 2 * np.asarray(r[2])[..., k:, :] @ Cv
+            return (_cast(dU, r[0]), _cast(ws, r[1]), _cast(dVh, r[2]))
         return loss, dloss
     if kind in ("svdvals", "eigvalsh"):
         fieldname = "S" if kind == "svdvals" else "w"

@@ -146,6 +146,52 @@ def test_invariant_loss_is_gauge_invariant():
     assert loss(other) == pytest.approx(loss(res), rel=1e-14)
 
 
+def test_invariant_loss_svd_sees_the_extra_columns_only_through_projectors():
+    """A full_matrices=True result with >= 2 extra columns: rotating the
+    extra columns of U (rows of Vh) leaves the loss unchanged, its dloss is
+    still the gradient, and a thin result gets the same loss as before."""
+    rng = np.random.default_rng(2)
+    for shape, dtype in [((6, 3), np.complex128), ((3, 6), np.float64), ((2, 5, 2), np.complex128)]:
+        A = T.random_matrix(shape, dtype, seed=1)
+        res = la.svd(A, full_matrices=True)
+        k = res.S.shape[-1]
+        loss, dloss = T.invariant_loss("svd", res, seed=0)
+        Qu = T.random_matrix(shape[:-2] + (shape[-2] - k,) * 2, dtype, kind="unitary", seed=3)
+        Qv = T.random_matrix(shape[:-2] + (shape[-1] - k,) * 2, dtype, kind="unitary", seed=4)
+        U, Vh = res.U.copy(), res.Vh.copy()
+        U[..., k:] = U[..., k:] @ Qu
+        Vh[..., k:, :] = Qv @ Vh[..., k:, :]
+        assert loss(type(res)(U, res.S, Vh)) == pytest.approx(loss(res), rel=1e-13)
+        d = [rng.standard_normal(p.shape) + (1j * rng.standard_normal(p.shape) if np.iscomplexobj(p) else 0)
+             for p in res]
+        h = 1e-5
+        at = lambda t: loss(type(res)(*(p + t * e for p, e in zip(res, d))))
+        ad = sum(np.real(np.vdot(c, e)) for c, e in zip(dloss(res), d))
+        assert (at(h) - at(-h)) / (2 * h) == pytest.approx(ad, rel=1e-7, abs=1e-9)
+        # a thin result keeps the loss it always had (weights drawn S, U, Vh)
+        thin = la.svd(A)
+        l_thin, _ = T.invariant_loss("svd", thin, seed=0)
+        r0 = np.random.default_rng(0)
+        ws, Wu, Wv = (r0.standard_normal(np.shape(x)) for x in (thin.S, thin.U, thin.Vh))
+        l_old = np.sum(ws * thin.S) + np.sum(Wu * np.abs(thin.U) ** 2) + np.sum(Wv * np.abs(thin.Vh) ** 2)
+        assert l_thin(thin) == pytest.approx(l_old, rel=1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(6, 3), (3, 6), (2, 5, 3), (2, 3, 5)])
+def test_svd_full_matrices_with_extra_columns_passes_the_checks(shape, dtype):
+    """invariant_loss('svd') is a function of A for full results too, so the
+    checks pass on svd_vjp/svd_jvp(full_matrices=True) with >= 2 extra
+    columns (before: GaugeError "extra columns of U")."""
+    A = T.random_matrix(shape, dtype, seed=6)
+    loss, dloss = T.invariant_loss("svd", la.svd(A, full_matrices=True), seed=7)
+    vjp = lambda X: la.svd_vjp(X, full_matrices=True)
+    jvp = lambda X, E: la.svd_jvp(X, E, full_matrices=True)
+    assert T.check_vjp(vjp, A, loss, dloss).ok
+    assert T.check_jvp(jvp, A, loss, dloss).ok
+    assert T.check_adjoint(vjp, jvp, A, dloss).ok
+
+
 # ---------------------------------------------------------------- correct rules pass
 
 def _svd_case(shape, dtype, seed=0):
