@@ -15,10 +15,12 @@
 #       A_bar = V^{-H} Z V^H, formed as its conjugate transpose (V Z^H) V^{-1}
 #       with one LU of V (getrf) and a right solve (getrs): no inverse.
 #       Cost (complex GEMMs): V^H dV' 1, V Z^H 1, getrf 1/3, getrs 1 = 3.3.
+#       Tiny n (n^3 <= SMALL_GEMM): small_inverse forms V^-1 by Gauss-Jordan
+#       and its exact condition number; a GEMM with it beats getrs there.
 # JVP:  P = V^{-1} dA V (as P^T = (V^T dA^T) V^{-T});  dw = diag P;
 #       X = V (F o P);  dV_j = X_j + c_j v_j with c_j = -Re(v_j^H X_j)
 #       [- i Im(X_{k_j j}) / v_{k_j j}] (lapack): 3.3 GEMMs.
-# cond(V) (LAPACK estimate, infinity norm) above cond_max: E_ILLCOND.
+# cond(V) (LAPACK estimate, infinity norm; exact for tiny n) above cond_max: E_ILLCOND.
 
 
 cdef inline cdouble_t cinv_gap(cdouble_t d, const Gap* g, bint* flag) noexcept nogil:
