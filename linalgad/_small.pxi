@@ -9,6 +9,8 @@
 #         (X-Y)_ij/2(s_j + s_i), M_ii = dS_i, dA = U M Vh.
 #   eigh  K = V^T dV, C_ij = (K_ij - K_ji)/2(w_j - w_i), C_ii = dw_i,
 #         A_bar = V C V^T, finished for the triangle read (tri).
+#   polar (svfun_kernel with g = 1) Z = U^T dQ V + S X, X = Vh herm(dP) V,
+#         C_ij = (Z_ij - Z_ji)/(s_i + s_j) + X_ij, C_ii = X_ii, dA = U C Vh.
 # A block with a pair within tol whose vectors carry a cotangent (or a mode
 # other than strict/exact/subspace) is handed to the general kernel matrix
 # by matrix, so errors and every degeneracy mode keep their one
@@ -203,6 +205,100 @@ cdef bint svd3_fast(int t, int m, int n, int kk, const Policy* pol):
 
 cdef int _svd3_vjp_blocks(void* c, Py_ssize_t blk, char* w, ErrInfo* e) noexcept nogil:
     return svd3_vjp_block(<SvdCtx*> c, blk, w, e)
+
+
+# --- polar --------------------------------------------------------------------------
+
+cdef inline void _polar3_pair(int i, int j, double sv[][LANES], double Z[][LANES],
+                              double C[][LANES]) noexcept nogil:
+    cdef int l
+    cdef double y
+    for l in range(LANES):
+        y = (Z[i * 3 + j][l] - Z[j * 3 + i][l]) / (sv[i][l] + sv[j][l])
+        C[i * 3 + j][l] = C[i * 3 + j][l] + y
+        C[j * 3 + i][l] = C[j * 3 + i][l] - y
+
+
+cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
+    cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
+    cdef int i, j, l, code, bad
+    cdef double u[9][LANES]
+    cdef double vh[9][LANES]
+    cdef double gq[9][LANES]
+    cdef double gp[9][LANES]
+    cdef double sv[3][LANES]
+    cdef double T[9][LANES]
+    cdef double Z[9][LANES]
+    cdef double C[9][LANES]
+    cdef double tl
+    cdef const double* U = (<const double*> c.U) + b0 * 9
+    cdef const double* Vh = (<const double*> c.Vh) + b0 * 9
+    cdef const double* G = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
+    cdef const double* gP = NULL if c.g3 == NULL else (<const double*> c.g3) + b0 * 9
+    cdef const double* s = c.s + b0 * 3
+    cdef double* out = (<double*> c.out) + b0 * 9
+    cdef bint degenerate = False
+    if nb > LANES:
+        nb = LANES
+
+    _lanes(G, 9, nb, gq)
+    _lanes(gP, 9, nb, gp)
+    if c.check_finite:
+        bad = _bad_lane(gq, 9)
+        if bad >= 0:
+            return _nonfinite(e, b0, bad, 0)
+        bad = _bad_lane(gp, 9)
+        if bad >= 0:
+            return _nonfinite(e, b0, bad, 1)
+    _lanes(U, 9, nb, u)
+    _lanes(Vh, 9, nb, vh)
+    _lanes(s, 3, nb, sv)
+
+    # rank deficiency (two singular values summing to ~0): the general kernel decides
+    for l in range(LANES):
+        tl = c.pol.rtol * sv[0][l]
+        degenerate |= sv[1][l] + sv[2][l] <= tl
+    if degenerate and c.pol.mode != EXACT:
+        for l in range(nb):
+            e.b = b0 + l
+            code = svfun_kernel(3, 3, 3, U + l * 9, s + l * 3, Vh + l * 9,
+                                NULL if G == NULL else G + l * 9, NULL, NULL,
+                                NULL if gP == NULL else gP + l * 9, out + l * 9, work, &c.pol, e)
+            if code != OK:
+                return code
+        return OK
+
+    _product3(u, True, gq, False, T)          # T = U^T dQ
+    _product3(T, False, vh, True, Z)          # Z = T V
+    for i in range(9):
+        for l in range(LANES):
+            C[i][l] = 0.0
+    if gP != NULL:
+        for i in range(3):                    # T = herm(dP)
+            for j in range(3):
+                for l in range(LANES):
+                    T[i * 3 + j][l] = 0.5 * (gp[i * 3 + j][l] + gp[j * 3 + i][l])
+        _product3(vh, False, T, False, gp)    # W = Vh herm(dP)
+        _product3(gp, False, vh, True, C)     # C = X = W V
+        for i in range(9):
+            for l in range(LANES):
+                Z[i][l] = Z[i][l] + sv[i // 3][l] * C[i][l]
+    _polar3_pair(0, 1, sv, Z, C)
+    _polar3_pair(0, 2, sv, Z, C)
+    _polar3_pair(1, 2, sv, Z, C)
+    _product3(u, False, C, False, T)          # U C
+    _product3(T, False, vh, False, Z)         # dA = (U C) Vh
+    _unlanes9(Z, nb, out)
+    return OK
+
+
+cdef bint polar3_fast(int t, int m, int n, object gv, object Dm, const Policy* pol):
+    return (t == cnp.NPY_FLOAT64 and m == 3 and n == 3 and gv is None and Dm is None
+            and (pol.mode == STRICT or pol.mode == EXACT or pol.mode == SUBSPACE))
+
+
+cdef int _polar3_blocks(void* c, Py_ssize_t blk, char* w, ErrInfo* e) noexcept nogil:
+    return polar3_block(<SvdCtx*> c, blk, w, e)
 
 
 # --- eigh ---------------------------------------------------------------------------

@@ -507,13 +507,14 @@ def svd_jvp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray dA,
 
 def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
                 object gv, object Dm, cnp.ndarray out, tuple policy, int nthreads=1,
-                object gP=None):
+                object gP=None, tuple check_finite=None):
     """Derivative of U diag(g(s)) Vh applied to G (B,m,n): a cotangent of the
     function (pullback) or a tangent of A (pushforward; the map is self-adjoint).
     gv (B,k) = g(s) or None for g = 1; Dm (B,k,k) first divided differences or
     None for zero; G None for zero. gP (B,n,n): polar only (g = 1), the
-    cotangent of P = Q^H A, added to the pullback.
-    Returns None or an error tuple."""
+    cotangent of P = Q^H A, added to the pullback. check_finite: the names of
+    G and gP, to refuse inf or nan in them (ValueError naming it); None: not
+    checked here. Returns None or an error tuple."""
     cdef SvdCtx c = _svd_ctx(U, s, Vh, 0, policy)
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(U)
@@ -537,6 +538,13 @@ def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
         check_real(Dm, "Dm", 3)
         c.g2 = cnp.PyArray_DATA(<cnp.ndarray> Dm)
     cdef item_fn fn = pick(t, _svfun_f, _svfun_d, _svfun_c, _svfun_z)
-    with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
-    return err_tuple(&e)
+    if polar3_fast(t, c.m, c.n, gv, Dm, &c.pol):
+        c.check_finite = check_finite is not None    # on the loaded lanes
+        with nogil:     # 3x3 float64 polar stacks: LANES matrices per item (_small.pxi)
+            run_batch(_polar3_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
+    else:
+        if check_finite is not None:
+            check_finite_args((G, gP), check_finite)
+        with nogil:
+            run_batch(fn, &c, B, wb, nthreads, &e)
+    return status(&e, check_finite)

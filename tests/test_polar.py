@@ -76,3 +76,45 @@ def test_rank_deficient_input_is_refused_in_strict_mode(shape):
         pb(dQ=lt.direction(A, seed=11))
     dA = la.polar_vjp(A, degeneracy="lorentz")[1](dQ=lt.direction(A, seed=11))
     assert np.isfinite(dA).all()
+
+
+# --- the lane-vectorised path for 3x3 float64 stacks (linalgad/_small.pxi) ---------------
+
+@pytest.mark.parametrize("B", [1, 7, 8, 9, 37])
+@pytest.mark.parametrize("which", [(1, 1), (1, 0), (0, 1)])
+@pytest.mark.parametrize("kind", ["general", "orthogonal"])
+def test_small_3x3_path_equals_the_reference(B, which, kind):
+    # B = 8, 9, 37: full blocks (register transposes) and a short last block;
+    # orthogonal input: every singular value 1, the fully degenerate SVD
+    A = lt.random_matrix((B, 3, 3), np.float64, kind="unitary" if kind == "orthogonal" else "general",
+                         seed=12)
+    res, pb = la.polar_vjp(A)
+    c = [lt.direction(x, seed=13 + i) if keep else None
+         for i, (x, keep) in enumerate(zip(res, which))]
+    np.testing.assert_allclose(pb(*c), ref.polar_vjp(A, *c), rtol=1e-10, atol=1e-12)
+
+
+def test_small_3x3_path_hands_rank_deficient_lanes_to_the_general_kernel():
+    A = lt.random_matrix((20, 3, 3), np.float64, seed=14)
+    A[13] = lt.random_matrix((3, 3), np.float64, rank=1, seed=15)
+    _, pb = la.polar_vjp(A)
+    G = lt.direction(A, seed=16)
+    with pytest.raises(la.DegeneracyError, match=r"of matrix \(13,\).*rank-deficient"):
+        pb(dQ=G)
+    keep = np.arange(20) != 13
+    got = la.polar_vjp(A, degeneracy="subspace")[1](dQ=G)
+    np.testing.assert_allclose(got[keep], ref.polar_vjp(A[keep], G[keep]), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [3, 4])
+@pytest.mark.parametrize("arg", ["dQ", "dP"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_nonfinite_cotangent_anywhere_in_a_batch_is_refused_and_named(n, arg, bad):
+    # n = 3: the lane kernel checks the lanes it loads; n = 4: a pass in the core
+    A = lt.random_matrix((37, n, n), np.float64, seed=17)
+    res, pb = la.polar_vjp(A)
+    for b in (0, 17, 36):
+        c = {"dQ": lt.direction(res.Q, seed=18), "dP": lt.direction(res.P, seed=19)}
+        c[arg][b, 2, 1] = bad
+        with pytest.raises(ValueError, match=f"{arg} contains NaN or Inf"):
+            pb(**c)

@@ -43,12 +43,14 @@ def _herm(X):
     return 0.5 * (X + X.conj().swapaxes(-1, -2))
 
 
-def _apply(U, s, Vh, G, st, opt, rule, gP=None):
+def _apply(U, s, Vh, G, st, opt, rule, gP=None, check_finite=None):
     """The derivative of Q = U Vh applied to G (cotangent of Q or tangent of A);
-    gP, the cotangent of P, adds its term (in the kernel: no A H or Q H stack)."""
+    gP, the cotangent of P, adds its term (in the kernel: no A H or Q H stack).
+    check_finite: the names of G and gP when the core is to refuse inf/nan in them."""
     out = np.empty((st.B, st.m, st.n), st.dtype)
     err = _core.svfun_apply(U, np.ascontiguousarray(s, dtype=np.float64), Vh, G, None, None, out,
-                            opt.as_tuple(), batch_threads(st.B, max(st.m, st.n)), gP)
+                            opt.as_tuple(), batch_threads(st.B, max(st.m, st.n)), gP,
+                            check_finite=check_finite)
     if err is not None:
         raise_core(err, rule=rule, values="singular values", vectors="Q", remedies=_REMEDIES,
                    batch_shape=st.batch)
@@ -90,12 +92,14 @@ def polar_vjp(A, *, gauge=None, project=None, **opts):
         a.flags.writeable = False
 
     def pullback(dQ=None, dP=None):
-        gQ = cotangent(dQ, "dQ", res.Q.shape, st.dtype, of="Q")
-        gP = cotangent(dP, "dP", res.P.shape, st.dtype, of="P")
+        # inf/nan: the core checks the cotangents as it reads them
+        gQ = cotangent(dQ, "dQ", res.Q.shape, st.dtype, of="Q", finite=False)
+        gP = cotangent(dP, "dP", res.P.shape, st.dtype, of="P", finite=False)
         if gQ is None and gP is None:
             return finish_cotangent(np.zeros((st.B, st.m, st.n), st.dtype), st, project)
         out = _apply(U, s, Vh, None if gQ is None else gQ.reshape(st.B, st.m, st.n), st, opt,
-                     "polar_vjp", None if gP is None else gP.reshape(st.B, st.n, st.n))
+                     "polar_vjp", None if gP is None else gP.reshape(st.B, st.n, st.n),
+                     check_finite=("dQ", "dP"))
         return finish_cotangent(out, st, project)
 
     return res, pullback
