@@ -49,10 +49,11 @@ cdef int _funm_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
 
 
 def funm_apply(cnp.ndarray V, cnp.ndarray w, cnp.ndarray D, cnp.ndarray G, cnp.ndarray out,
-               int tri_in, int tri_out, tuple policy, int nthreads=1):
+               int tri_in, int tri_out, tuple policy, int nthreads=1, str check_finite=None):
     """Daleckii-Krein map of a stack: V (B,n,n), w (B,n) float64, D (B,n,n)
     float64 divided differences, G (B,n,n) read as tri_in says; out (B,n,n)
-    finished as tri_out says (0 Hermitian, 1 lower, 2 upper)."""
+    finished as tri_out says (0 Hermitian, 1 lower, 2 upper). check_finite:
+    the name of G, to refuse inf or nan in it (ValueError naming it)."""
     cdef EighCtx c = _eigh_ctx(V, w, tri_in, policy)
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
@@ -70,6 +71,13 @@ def funm_apply(cnp.ndarray V, cnp.ndarray w, cnp.ndarray D, cnp.ndarray G, cnp.n
     c.g1 = cnp.PyArray_DATA(G)
     c.out = cnp.PyArray_DATA(out)
     cdef item_fn fn = pick(t, _funm_f, _funm_d, _funm_c, _funm_z)
-    with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
-    return err_tuple(&e)
+    if funm3_fast(t, c.n):
+        c.check_finite = check_finite is not None    # on the loaded lanes
+        with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
+            run_batch(_funm3_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
+    else:
+        if check_finite is not None:
+            check_finite_args((G,), (check_finite,))
+        with nogil:
+            run_batch(fn, &c, B, wb, nthreads, &e)
+    return status(&e, (check_finite,))

@@ -9,6 +9,8 @@
 #         (X-Y)_ij/2(s_j + s_i), M_ii = dS_i, dA = U M Vh.
 #   eigh  K = V^T dV, C_ij = (K_ij - K_ji)/2(w_j - w_i), C_ii = dw_i,
 #         A_bar = V C V^T, finished for the triangle read (tri).
+#   funm  (funm_kernel) H = G read as tri_in says, out = V (D o (V^T H V)) V^T
+#         finished for tri_out; no 1/gap, so no lane is ever handed over.
 #   polar (svfun_kernel with g = 1) Z = U^T dQ V + S X, X = Vh herm(dP) V,
 #         C_ij = (Z_ij - Z_ji)/(s_i + s_j) + X_ij, C_ii = X_ii, dA = U C Vh.
 # A block with a pair within tol whose vectors carry a cotangent (or a mode
@@ -393,3 +395,61 @@ cdef bint eigh3_fast(int t, int n, const Policy* pol):
 
 cdef int _eigh3_vjp_blocks(void* c, Py_ssize_t blk, char* w, ErrInfo* e) noexcept nogil:
     return eigh3_vjp_block(<EighCtx*> c, blk, w, e)
+
+
+# --- functions of a symmetric matrix -------------------------------------------------
+
+cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
+    cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
+    cdef int i, j, l, bad
+    cdef double v[9][LANES]
+    cdef double d[9][LANES]
+    cdef double g[9][LANES]
+    cdef double H[9][LANES]
+    cdef double R[9][LANES]
+    cdef double x, wt
+    if nb > LANES:
+        nb = LANES
+    _lanes((<const double*> c.g1) + b0 * 9, 9, nb, g)
+    if c.check_finite:
+        bad = _bad_lane(g, 9)
+        if bad >= 0:
+            return _nonfinite(e, b0, bad, 0)
+    _lanes((<const double*> c.V) + b0 * 9, 9, nb, v)
+    _lanes(c.gw + b0 * 9, 9, nb, d)
+    # H: the symmetric matrix G stands for (hermitise)
+    for i in range(3):
+        for l in range(LANES):
+            H[i * 4][l] = g[i * 4][l]
+        for j in range(i):
+            for l in range(LANES):
+                if c.tri == TRI_LOWER:
+                    x = g[i * 3 + j][l]
+                elif c.tri == TRI_UPPER:
+                    x = g[j * 3 + i][l]
+                else:
+                    x = 0.5 * (g[i * 3 + j][l] + g[j * 3 + i][l])
+                H[i * 3 + j][l] = x
+                H[j * 3 + i][l] = x
+    _product3(v, True, H, False, R)           # V^T H
+    _product3(R, False, v, False, H)          # (V^T H) V
+    for i in range(9):
+        for l in range(LANES):
+            H[i][l] = d[i][l] * H[i][l]       # C = D o R
+    _product3(v, False, H, False, R)          # V C
+    _product3(R, False, v, True, H)           # (V C) V^T
+    if c.tri2 != TRI_HERM:
+        for i in range(9):
+            wt = _TRI_WEIGHT[c.tri2 - 1][i]
+            for l in range(LANES):
+                H[i][l] = H[i][l] * wt
+    _unlanes9(H, nb, (<double*> c.out) + b0 * 9)
+    return OK
+
+
+cdef bint funm3_fast(int t, int n):
+    return t == cnp.NPY_FLOAT64 and n == 3
+
+
+cdef int _funm3_blocks(void* c, Py_ssize_t blk, char* w, ErrInfo* e) noexcept nogil:
+    return funm3_block(<EighCtx*> c, blk, w, e)

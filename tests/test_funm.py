@@ -284,3 +284,36 @@ def test_property_core_equals_reference_in_any_layout(n, batch, dtype, uplo, nam
     scale = max(np.abs(want).max(initial=0.0), np.abs(want_t).max(initial=0.0), 1.0)
     np.testing.assert_allclose(got, want, atol=tol * scale)
     np.testing.assert_allclose(got_t, want_t, atol=tol * scale)
+
+
+# --- the lane-vectorised path for 3x3 float64 stacks (linalgad/_small.pxi) ---------------
+
+@pytest.mark.parametrize("uplo", UPLOS)
+@pytest.mark.parametrize("B", [1, 7, 8, 9, 37])
+def test_small_3x3_path_equals_the_reference(B, uplo):
+    # B = 8, 9, 37: full blocks (register transposes) and a short last block;
+    # the tangent is read as uplo says, the cotangent finished for it
+    A = hermitian_input((B, 3, 3), np.float64, 30, "psd", uplo)
+    A[B // 2] = lt.random_matrix((3, 3), np.float64, kind="psd", spectrum=[1.0, 1.0, 2.0], seed=31)
+    G = lt.direction(A, seed=32)
+    got = la.funm_vjp(A, "sqrt", uplo=uplo)[1](G)
+    want = ref.funm_vjp(A, np.sqrt, lambda x: 0.5 / np.sqrt(x), G, uplo)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    got = la.funm_jvp(A, G, "sqrt", uplo=uplo)[1]
+    want = ref.funm_jvp(A, G, np.sqrt, lambda x: 0.5 / np.sqrt(x), uplo)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [3, 4])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+def test_a_nonfinite_cotangent_or_tangent_anywhere_in_a_batch_is_refused_and_named(n, bad):
+    # n = 3: the lane kernel checks the lanes it loads; n = 4: a pass in the core
+    A = lt.random_matrix((37, n, n), np.float64, kind="hermitian", seed=33)
+    F, pb = la.funm_vjp(A, "exp")
+    for b in (0, 17, 36):
+        G = lt.direction(A, seed=34)
+        G[b, 0, n - 1] = bad
+        with pytest.raises(ValueError, match="dF contains NaN or Inf"):
+            pb(G)
+        with pytest.raises(ValueError, match="dA contains NaN or Inf"):
+            la.funm_jvp(A, G, "exp", uplo="L")     # even where the triangle read ignores it

@@ -51,9 +51,11 @@ def _prepare(A, f, df, uplo, rule):
 _POLICY = options(np.float64).as_tuple()   # the kernel has no 1/gap: the policy is unused
 
 
-def _apply(st, w, V, D, G, tri_in, tri_out, rule):
+def _apply(st, w, V, D, G, tri_in, tri_out, rule, name):
+    """The Daleckii-Krein map of G; the core refuses inf/nan in it (``name``)."""
     out = np.empty((st.B, st.n, st.n), st.dtype)
-    err = _core.funm_apply(V, w, D, G, out, tri_in, tri_out, _POLICY, batch_threads(st.B, st.n))
+    err = _core.funm_apply(V, w, D, G, out, tri_in, tri_out, _POLICY, batch_threads(st.B, st.n),
+                           check_finite=name)
     if err is not None:  # pragma: no cover - the kernel has no failure mode today
         raise_core(err, rule=rule, values="eigenvalues", vectors="V[:, {i}]", remedies="",
                    batch_shape=st.batch)
@@ -79,10 +81,10 @@ def funm_vjp(A, f, *, df=None, uplo=None, project=None):
     tri_out = _TRI[uplo]
 
     def pullback(dF=None):
-        g = cotangent(dF, "dF", F.shape, st.dtype, of="F")
+        g = cotangent(dF, "dF", F.shape, st.dtype, of="F", finite=False)
         if g is None:
             return finish(np.zeros((st.B, n, n), st.dtype), st, project, "funm_vjp")
-        out = _apply(st, w, V, D, g.reshape(st.B, n, n), _TRI[None], tri_out, "funm_vjp")
+        out = _apply(st, w, V, D, g.reshape(st.B, n, n), _TRI[None], tri_out, "funm_vjp", "dF")
         return finish(out, st, project, "funm_vjp")
 
     return F, pullback
@@ -92,6 +94,6 @@ def funm_jvp(A, dA, f, *, df=None, uplo=None):
     """f(A) and its tangent along ``dA`` (read as ``uplo`` says): ``(F, dF)``."""
     st, uplo, w, V, D, F = _prepare(A, f, df, uplo, "funm_jvp")
     n = st.n
-    g = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.B, n, n)
-    dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp")
+    g = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A", finite=False).reshape(st.B, n, n)
+    dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp", "dA")
     return F.reshape(st.shape(n, n)), dF.reshape(st.shape(n, n))
