@@ -283,6 +283,7 @@ cdef struct EighCtx:
     void* out       # vjp/funm: (n x n) | jvp: out dV
     int tri2        # funm: how to finish the output
     bint check_finite   # vjp, 3x3 lanes: the kernel checks the cotangents it loads
+    item_fn one     # 3x3 lanes: the general kernel for one matrix (degenerate lanes)
     Policy pol
 
 
@@ -367,6 +368,7 @@ def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out
     cdef item_fn fn = pick(t, _eigh_vjp_f, _eigh_vjp_d, _eigh_vjp_c, _eigh_vjp_z)
     if eigh3_fast(t, c.n, &c.pol):
         c.check_finite = check_finite       # on the loaded lanes, no extra pass
+        c.one = fn
         with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
             run_batch(_eigh3_vjp_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
     else:

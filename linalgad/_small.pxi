@@ -15,7 +15,8 @@
 #         C_ij = (Z_ij - Z_ji)/(s_i + s_j) + X_ij, C_ii = X_ii, dA = U C Vh.
 # A block with a pair within tol whose vectors carry a cotangent (or a mode
 # other than strict/exact/subspace) is handed to the general kernel matrix
-# by matrix, so errors and every degeneracy mode keep their one
+# by matrix (through the context's `one`, the per-matrix adapter run_batch
+# would call), so errors and every degeneracy mode keep their one
 # implementation; tests check the two paths agree.
 #
 # These kernels move more data than they compute on: the loads and stores
@@ -88,6 +89,20 @@ cdef inline int _bad_lane(double x[][LANES], int size) noexcept nogil:
 cdef inline int _nonfinite(ErrInfo* e, Py_ssize_t b0, int lane, int arg) noexcept nogil:
     e.b = b0 + lane
     return set_err(e, E_NONFINITE, arg, arg, 0.0, 0.0, 0.0, 0.0)
+
+
+cdef inline int _one_by_one(item_fn one, void* c, Py_ssize_t b0, Py_ssize_t nb, char* work,
+                            ErrInfo* e) noexcept nogil:
+    # a block with a degenerate lane: the general kernel, matrix by matrix
+    # (called through the context's pointer, so it is not inlined here)
+    cdef Py_ssize_t l
+    cdef int code
+    for l in range(nb):
+        e.b = b0 + l
+        code = one(c, b0 + l, work, e)
+        if code != OK:
+            return code
+    return OK
 
 
 cdef inline void _product3(double a[][LANES], bint ta, double b[][LANES], bint tb,
@@ -176,16 +191,7 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
             degenerate |= ((sv[0][l] - sv[1][l] <= tl) | (sv[1][l] - sv[2][l] <= tl)
                            | (sv[1][l] + sv[2][l] <= tl))
         if degenerate and c.pol.mode != EXACT:
-            for l in range(nb):
-                e.b = b0 + l
-                code = svd_vjp_kernel(3, 3, 3, 3, U + l * 9, s + l * 3, Vh + l * 9,
-                                      NULL if gU == NULL else gU + l * 9,
-                                      NULL if gs == NULL else gs + l * 3,
-                                      NULL if gVh == NULL else gVh + l * 9,
-                                      out + l * 9, work, &c.pol, e)
-                if code != OK:
-                    return code
-            return OK
+            return _one_by_one(c.one, c, b0, nb, work, e)
         _product3(u, True, gu, False, J)      # J = U^T dU
         _product3(vh, False, gv, True, K)     # K = Vh dVh^T
         for i in range(3):
@@ -261,14 +267,7 @@ cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
         tl = c.pol.rtol * sv[0][l]
         degenerate |= sv[1][l] + sv[2][l] <= tl
     if degenerate and c.pol.mode != EXACT:
-        for l in range(nb):
-            e.b = b0 + l
-            code = svfun_kernel(3, 3, 3, U + l * 9, s + l * 3, Vh + l * 9,
-                                NULL if G == NULL else G + l * 9, NULL, NULL,
-                                NULL if gP == NULL else gP + l * 9, out + l * 9, work, &c.pol, e)
-            if code != OK:
-                return code
-        return OK
+        return _one_by_one(c.one, c, b0, nb, work, e)
 
     _product3(u, True, gq, False, T)          # T = U^T dQ
     _product3(T, False, vh, True, Z)          # Z = T V
@@ -364,14 +363,7 @@ cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noe
             tl = c.pol.rtol * (lo if lo > hi else hi)
             degenerate |= (wv[1][l] - wv[0][l] <= tl) | (wv[2][l] - wv[1][l] <= tl)
         if degenerate and c.pol.mode != EXACT:
-            for l in range(nb):
-                e.b = b0 + l
-                code = eigh_vjp_kernel(3, V + l * 9, w + l * 3,
-                                       NULL if gw == NULL else gw + l * 3, gV + l * 9,
-                                       out + l * 9, c.tri, work, &c.pol, e)
-                if code != OK:
-                    return code
-            return OK
+            return _one_by_one(c.one, c, b0, nb, work, e)
         _product3(v, True, gv, False, K)      # K = V^T dV
         _eigh3_pair(0, 1, wv, K, C)
         _eigh3_pair(0, 2, wv, K, C)

@@ -24,6 +24,7 @@ cdef struct SvdCtx:
     void* out       # vjp/svfun: (m x n) | jvp: out dU (m x kk)
     void* g3        # svfun (polar, g = 1): dP (n x n) or NULL
     bint check_finite   # vjp, 3x3 lanes: the kernel checks the cotangents it loads
+    item_fn one     # 3x3 lanes: the general kernel for one matrix (degenerate lanes)
     Policy pol
 
 
@@ -472,6 +473,7 @@ def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, 
     cdef item_fn fn = pick(t, _svd_vjp_f, _svd_vjp_d, _svd_vjp_c, _svd_vjp_z)
     if svd3_fast(t, c.m, c.n, kk, &c.pol):
         c.check_finite = check_finite       # on the loaded lanes, no extra pass
+        c.one = fn
         with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
             run_batch(_svd3_vjp_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
     else:
@@ -540,6 +542,7 @@ def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
     cdef item_fn fn = pick(t, _svfun_f, _svfun_d, _svfun_c, _svfun_z)
     if polar3_fast(t, c.m, c.n, gv, Dm, &c.pol):
         c.check_finite = check_finite is not None    # on the loaded lanes
+        c.one = fn
         with nogil:     # 3x3 float64 polar stacks: LANES matrices per item (_small.pxi)
             run_batch(_polar3_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
     else:
