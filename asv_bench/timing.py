@@ -1,4 +1,4 @@
-"""Timing helpers for scripts/bench_targets.py and scripts/bench_svd_issue2.py
+"""Timing helpers for scripts/bench_targets.py and scripts/bench_pullbacks.py
 (outside the benchmarks package, so asv does not collect it).
 
 ``pin_single_thread()`` must run before numpy is imported: it sets the

@@ -163,7 +163,7 @@ def small_targets(t, with_peers):
 
 
 def batch_targets(t, with_peers):
-    for rule in ("svd", "eigh"):
+    for rule in ("svd", "eigh", "polar", "funm", "eig"):
         try:
             case = Case(rule, "float64", 3, (100_000,))
         except NotImplementedError as exc:
@@ -172,7 +172,7 @@ def batch_targets(t, with_peers):
         A = case.A
         r, tp, tbb = ratio(case.pull, lambda: A * A)
         peers = None
-        if with_peers:
+        if with_peers and rule in ("svd", "eigh", "eig"):    # the rules peers.py knows
             peers = {}
             for peer in ("torch", "jax"):
                 pb = peer_pullback(peer, rule, "float64", 3, (100_000,))
