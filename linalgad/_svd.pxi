@@ -63,17 +63,21 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
         return OK
     g = make_gap(pol, s[0])
 
-    # J = U^H dU, K = V^H dV = Vh dVh^H (k x kk; columns past kk are zero)
+    # J = U^H dU, K = V^H dV = Vh dVh^H (k x kk; columns past kk are zero);
+    # the gauge threshold (from max |J|, |K|) is needed by the phase check
+    # (complex) and the block checks of subspace/taylor only: skip those
+    # passes otherwise
+    fa = cplx or pol.mode == SUBSPACE or pol.mode == TAYLOR
     if hasU:
         if kk < k:
             zero_block(k, k, J, ld)
         gemm(c'C', c'N', k, kk, m, one, U, k, gU, kk, zero, J, ld)
-        c = max_abs(k, k, J, ld)
+        c = max_abs(k, k, J, ld) if fa else 0.0
     if hasV:
         if kk < k:
             zero_block(k, k, K, ld)
         gemm(c'N', c'C', k, kk, n, one, Vh, n, gVh, n, zero, K, ld)
-        a = max_abs(k, k, K, ld)
+        a = max_abs(k, k, K, ld) if fa else 0.0
         if a > c:
             c = a
     glim = pol.gauge_tol * c
