@@ -86,9 +86,26 @@ cdef inline int _bad_lane(double x[][LANES], int size) noexcept nogil:
     return -1
 
 
-cdef inline int _nonfinite(ErrInfo* e, Py_ssize_t b0, int lane, int arg) noexcept nogil:
-    e.b = b0 + lane
-    return set_err(e, E_NONFINITE, arg, arg, 0.0, 0.0, 0.0, 0.0)
+cdef inline int _load_cotangent(const double* src, int size, Py_ssize_t nb, double dst[][LANES],
+                                bint check, int arg, Py_ssize_t b0, ErrInfo* e) noexcept nogil:
+    # _lanes, then (check) E_NONFINITE naming argument `arg` and the matrix
+    # of the first lane holding an inf or nan
+    cdef int bad
+    _lanes(src, size, nb, dst)
+    if check and src != NULL:
+        bad = _bad_lane(dst, size)
+        if bad >= 0:
+            e.b = b0 + bad
+            return set_err(e, E_NONFINITE, arg, arg, 0.0, 0.0, 0.0, 0.0)
+    return OK
+
+
+cdef inline void _diag3(double d[][LANES], double M[][LANES]) noexcept nogil:
+    # M = diag(d) for 3x3 lane matrices
+    cdef int i, l
+    for i in range(9):
+        for l in range(LANES):
+            M[i][l] = d[i // 3][l] if i % 4 == 0 else 0.0
 
 
 cdef inline int _one_by_one(item_fn one, void* c, Py_ssize_t b0, Py_ssize_t nb, char* work,
@@ -140,7 +157,7 @@ cdef inline void _svd3_pair(int i, int j, double sv[][LANES], double J[][LANES],
 
 cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
     cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
-    cdef int i, l, code, bad
+    cdef int l, code
     cdef double u[9][LANES]
     cdef double vh[9][LANES]
     cdef double gu[9][LANES]
@@ -162,29 +179,18 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
     if nb > LANES:
         nb = LANES
 
-    _lanes(gU, 9, nb, gu)
-    _lanes(gs, 3, nb, gsv)
-    _lanes(gVh, 9, nb, gv)
-    if c.check_finite:
-        bad = _bad_lane(gu, 9)
-        if bad >= 0:
-            return _nonfinite(e, b0, bad, 0)
-        bad = _bad_lane(gsv, 3)
-        if bad >= 0:
-            return _nonfinite(e, b0, bad, 1)
-        bad = _bad_lane(gv, 9)
-        if bad >= 0:
-            return _nonfinite(e, b0, bad, 2)
+    code = _load_cotangent(gU, 9, nb, gu, c.check_finite, 0, b0, e)
+    code = code or _load_cotangent(gs, 3, nb, gsv, c.check_finite, 1, b0, e)
+    code = code or _load_cotangent(gVh, 9, nb, gv, c.check_finite, 2, b0, e)
+    if code != OK:
+        return code
     _lanes(U, 9, nb, u)
     _lanes(Vh, 9, nb, vh)
     _lanes(s, 3, nb, sv)
 
     # singular values only: dA = U diag(dS) Vh, exact at any degeneracy
-    if not vec:
-        for i in range(9):
-            for l in range(LANES):
-                M[i][l] = gsv[i // 3][l] if i % 4 == 0 else 0.0
-    else:
+    _diag3(gsv, M)
+    if vec:
         # any pair within tol: let the general kernel decide (error, or its mode)
         for l in range(LANES):
             tl = c.pol.rtol * sv[0][l]
@@ -194,9 +200,6 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
             return _one_by_one(c.one, c, b0, nb, work, e)
         _product3(u, True, gu, False, J)      # J = U^T dU
         _product3(vh, False, gv, True, K)     # K = Vh dVh^T
-        for i in range(3):
-            for l in range(LANES):
-                M[i * 4][l] = gsv[i][l]
         _svd3_pair(0, 1, sv, J, K, M)
         _svd3_pair(0, 2, sv, J, K, M)
         _svd3_pair(1, 2, sv, J, K, M)
@@ -229,7 +232,7 @@ cdef inline void _polar3_pair(int i, int j, double sv[][LANES], double Z[][LANES
 
 cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
     cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
-    cdef int i, j, l, code, bad
+    cdef int i, j, l, code
     cdef double u[9][LANES]
     cdef double vh[9][LANES]
     cdef double gq[9][LANES]
@@ -249,15 +252,10 @@ cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     if nb > LANES:
         nb = LANES
 
-    _lanes(G, 9, nb, gq)
-    _lanes(gP, 9, nb, gp)
-    if c.check_finite:
-        bad = _bad_lane(gq, 9)
-        if bad >= 0:
-            return _nonfinite(e, b0, bad, 0)
-        bad = _bad_lane(gp, 9)
-        if bad >= 0:
-            return _nonfinite(e, b0, bad, 1)
+    code = _load_cotangent(G, 9, nb, gq, c.check_finite, 0, b0, e)
+    code = code or _load_cotangent(gP, 9, nb, gp, c.check_finite, 1, b0, e)
+    if code != OK:
+        return code
     _lanes(U, 9, nb, u)
     _lanes(Vh, 9, nb, vh)
     _lanes(s, 3, nb, sv)
@@ -323,7 +321,7 @@ cdef double[2][9] _TRI_WEIGHT = [[1, 0, 0, 2, 1, 0, 2, 2, 1],
 
 cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
     cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
-    cdef int i, j, l, code, bad
+    cdef int i, l, code
     cdef double v[9][LANES]
     cdef double gv[9][LANES]
     cdef double wv[3][LANES]
@@ -340,21 +338,14 @@ cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noe
     if nb > LANES:
         nb = LANES
 
-    _lanes(gw, 3, nb, gwv)
-    _lanes(gV, 9, nb, gv)
-    if c.check_finite:
-        bad = _bad_lane(gwv, 3)
-        if bad >= 0:
-            return _nonfinite(e, b0, bad, 0)
-        bad = _bad_lane(gv, 9)
-        if bad >= 0:
-            return _nonfinite(e, b0, bad, 1)
+    code = _load_cotangent(gw, 3, nb, gwv, c.check_finite, 0, b0, e)
+    code = code or _load_cotangent(gV, 9, nb, gv, c.check_finite, 1, b0, e)
+    if code != OK:
+        return code
     _lanes(V, 9, nb, v)
     _lanes(w, 3, nb, wv)
 
-    for i in range(9):
-        for l in range(LANES):
-            C[i][l] = gwv[i // 3][l] if i % 4 == 0 else 0.0
+    _diag3(gwv, C)
     # eigenvalues only: A_bar = V diag(dw) V^T, exact at any degeneracy
     if gV != NULL:
         for l in range(LANES):
@@ -393,7 +384,7 @@ cdef int _eigh3_vjp_blocks(void* c, Py_ssize_t blk, char* w, ErrInfo* e) noexcep
 
 cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
     cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
-    cdef int i, j, l, bad
+    cdef int i, j, l, code
     cdef double v[9][LANES]
     cdef double d[9][LANES]
     cdef double g[9][LANES]
@@ -402,11 +393,9 @@ cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     cdef double x, wt
     if nb > LANES:
         nb = LANES
-    _lanes((<const double*> c.g1) + b0 * 9, 9, nb, g)
-    if c.check_finite:
-        bad = _bad_lane(g, 9)
-        if bad >= 0:
-            return _nonfinite(e, b0, bad, 0)
+    code = _load_cotangent((<const double*> c.g1) + b0 * 9, 9, nb, g, c.check_finite, 0, b0, e)
+    if code != OK:
+        return code
     _lanes((<const double*> c.V) + b0 * 9, 9, nb, v)
     _lanes(c.gw + b0 * 9, 9, nb, d)
     # H: the symmetric matrix G stands for (hermitise)
