@@ -54,6 +54,10 @@ _CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 _clock = time.perf_counter
 
 
+def clock_name():
+    return next(k for k, v in _CLOCKS.items() if v is _clock)
+
+
 def set_clock(name):
     """"wall" (perf_counter) or "cpu" (process CPU time: on a pinned
     single-thread process it excludes the time other jobs hold the core,
