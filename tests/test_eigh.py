@@ -609,6 +609,42 @@ def test_large_matrices_take_the_blocked_blas_path_and_agree_with_the_reference(
         np.testing.assert_allclose(got, want, atol=tol * np.abs(want).max())
 
 
+@pytest.mark.parametrize("mode", ["strict", "subspace", "exact", "lorentz"])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_large_matrices_with_and_without_a_tie_in_every_mode(dtype, mode):
+    """n = 40 (the trmm path): separated spectra take the branch-free pair
+    loop in strict/subspace/exact, a tie the per-pair policy; both agree
+    with the twin where the answer is defined."""
+    spectrum = np.linspace(1.0, 5.0, 40)
+    A = lt.random_matrix((40, 40), dtype, kind="hermitian", spectrum=spectrum, seed=53)
+    res, pullback = la.eigh_vjp(A, degeneracy=mode)
+    c = cots(res, 54)
+    want = ref.eigh_vjp(res.w, res.V, *c, uplo="L")
+    if mode == "lorentz":    # 1/gap broadened: close to the exact rule on this spectrum
+        np.testing.assert_allclose(pullback(*c), want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
+    else:
+        np.testing.assert_allclose(pullback(*c), want, atol=1e-11 * np.abs(want).max())
+    spectrum[20] = spectrum[21]          # eigenvalues 20 and 21 tie
+    A = lt.random_matrix((40, 40), dtype, kind="hermitian", spectrum=spectrum, seed=55)
+    res, pullback = la.eigh_vjp(A, degeneracy=mode)
+    dw, dV = cots(res, 56)
+    if mode == "strict":
+        with pytest.raises(la.DegeneracyError, match="eigenvalues 20 and 21"):
+            pullback(dw, dV)
+    elif mode == "subspace":
+        with pytest.raises(la.GaugeError, match="eigenvalues 20 and 21"):
+            pullback(dw, dV)
+    if mode == "exact":
+        return                           # IEEE: 0/gap is nan if LAPACK's gap is exactly 0
+    dV[:, 20:22] = 0                     # the tie's vectors untouched: exact in the other modes
+    w = res.w.copy()
+    w[21] += 1e-12 * w[-1]               # the twin's 1/gap meets skew(K) = 0 there
+    got = pullback(dw, dV)
+    want = ref.eigh_vjp(w, res.V, dw, dV, uplo="L")
+    tol = 1e-4 if mode == "lorentz" else 1e-10
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
 @pytest.mark.parametrize("K", [1, 3, 10])
 def test_taylor_is_the_gradient_of_K_steps_of_power_iteration(K):
     """v_{k+1} = A v_k / |A v_k| from the converged top eigenvector v_0 (held
