@@ -120,6 +120,27 @@ cdef object status(ErrInfo* e, tuple names):
     return err_tuple(e)
 
 
+cdef object run_entry(item_fn fn, item_fn lanes, void* ctx, bint* lane_check, item_fn* lane_one,
+                      Py_ssize_t B, size_t work_bytes, int nthreads, tuple arrays, tuple names):
+    """The common tail of the vjp entry points. lanes (a _small.pxi block
+    kernel, or NULL): run it over blocks of LANES matrices, with fn as its
+    per-matrix fallback and the inf/nan check of `arrays` done on the loaded
+    lanes; otherwise check `arrays` in one pass, then run fn. names: the
+    arrays' names for the error, or None for no check. Returns status()."""
+    cdef ErrInfo e
+    if lanes != NULL:
+        lane_check[0] = names is not None
+        lane_one[0] = fn
+        with nogil:
+            run_batch(lanes, ctx, (B + LANES - 1) // LANES, work_bytes, nthreads, &e)
+    else:
+        if names is not None:
+            check_finite_args(arrays, names)
+        with nogil:
+            run_batch(fn, ctx, B, work_bytes, nthreads, &e)
+    return status(&e, names)
+
+
 # --- the rules ---------------------------------------------------------------------
 
 include "_svd.pxi"

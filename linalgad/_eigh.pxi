@@ -363,7 +363,6 @@ def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out
     part, 1 lower triangle read, 2 upper. check_finite: refuse a cotangent
     holding inf or nan (ValueError naming it). Returns None or an error tuple."""
     cdef EighCtx c = _eigh_ctx(V, w, tri, policy)
-    cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
     cdef size_t wb = itemsize(t) * c.n * c.n + 32 * c.n + 64
@@ -378,17 +377,9 @@ def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out
         c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gV)
     c.out = cnp.PyArray_DATA(out)
     cdef item_fn fn = pick(t, _eigh_vjp_f, _eigh_vjp_d, _eigh_vjp_c, _eigh_vjp_z)
-    if eigh3_fast(t, c.n, &c.pol):
-        c.check_finite = check_finite       # on the loaded lanes, no extra pass
-        c.one = fn
-        with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
-            run_batch(_eigh3_vjp_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
-    else:
-        if check_finite:
-            check_finite_args((gw, gV), ("dw", "dV"))
-        with nogil:
-            run_batch(fn, &c, B, wb, nthreads, &e)
-    return status(&e, ("dw", "dV"))
+    return run_entry(fn, _eigh3_vjp_blocks if eigh3_fast(t, c.n, &c.pol) else <item_fn> NULL,
+                     &c, &c.check_finite, &c.one, B, wb, nthreads, (gw, gV),
+                     ("dw", "dV") if check_finite else None)
 
 
 def eigh_jvp(cnp.ndarray V, cnp.ndarray w, cnp.ndarray dA, cnp.ndarray dw, cnp.ndarray dV,

@@ -55,7 +55,6 @@ def funm_apply(cnp.ndarray V, cnp.ndarray w, cnp.ndarray D, cnp.ndarray G, cnp.n
     finished as tri_out says (0 Hermitian, 1 lower, 2 upper). check_finite:
     the name of G, to refuse inf or nan in it (ValueError naming it)."""
     cdef EighCtx c = _eigh_ctx(V, w, tri_in, policy)
-    cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
     cdef size_t wb = itemsize(t) * c.n * c.n + 64
@@ -71,13 +70,5 @@ def funm_apply(cnp.ndarray V, cnp.ndarray w, cnp.ndarray D, cnp.ndarray G, cnp.n
     c.g1 = cnp.PyArray_DATA(G)
     c.out = cnp.PyArray_DATA(out)
     cdef item_fn fn = pick(t, _funm_f, _funm_d, _funm_c, _funm_z)
-    if funm3_fast(t, c.n):
-        c.check_finite = check_finite is not None    # on the loaded lanes
-        with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
-            run_batch(_funm3_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
-    else:
-        if check_finite is not None:
-            check_finite_args((G,), (check_finite,))
-        with nogil:
-            run_batch(fn, &c, B, wb, nthreads, &e)
-    return status(&e, (check_finite,))
+    return run_entry(fn, _funm3_blocks if funm3_fast(t, c.n) else <item_fn> NULL, &c, &c.check_finite,
+                     &c.one, B, wb, nthreads, (G,), None if check_finite is None else (check_finite,))

@@ -457,7 +457,6 @@ def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, 
     check_finite: refuse a cotangent holding inf or nan (ValueError naming it).
     Returns None, or an error tuple for linalgad._errors."""
     cdef SvdCtx c = _svd_ctx(U, s, Vh, kk, policy)
-    cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
     cdef size_t wb = itemsize(t) * (3 * c.k * (c.k + 8) + 24 + max(c.m, c.n) * c.k) + 9 * c.k + 64
@@ -475,17 +474,9 @@ def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, 
         c.gs = <double*> cnp.PyArray_DATA(<cnp.ndarray> gs)
     c.out = cnp.PyArray_DATA(out)
     cdef item_fn fn = pick(t, _svd_vjp_f, _svd_vjp_d, _svd_vjp_c, _svd_vjp_z)
-    if svd3_fast(t, c.m, c.n, kk, &c.pol):
-        c.check_finite = check_finite       # on the loaded lanes, no extra pass
-        c.one = fn
-        with nogil:     # 3x3 float64 stacks: LANES matrices per item (_small.pxi)
-            run_batch(_svd3_vjp_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
-    else:
-        if check_finite:
-            check_finite_args((gU, gs, gVh), ("dU", "dS", "dVh"))
-        with nogil:
-            run_batch(fn, &c, B, wb, nthreads, &e)
-    return status(&e, ("dU", "dS", "dVh"))
+    return run_entry(fn, _svd3_vjp_blocks if svd3_fast(t, c.m, c.n, kk, &c.pol) else <item_fn> NULL,
+                     &c, &c.check_finite, &c.one, B, wb, nthreads, (gU, gs, gVh),
+                     ("dU", "dS", "dVh") if check_finite else None)
 
 
 def svd_jvp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray dA,
@@ -522,7 +513,6 @@ def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
     G and gP, to refuse inf or nan in them (ValueError naming it); None: not
     checked here. Returns None or an error tuple."""
     cdef SvdCtx c = _svd_ctx(U, s, Vh, 0, policy)
-    cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
     cdef size_t wb = itemsize(t) * (2 * c.k * (c.k + 8) + 16 + max(c.m, c.n) * c.k) + 8 * c.k + 64
@@ -544,14 +534,5 @@ def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
         check_real(Dm, "Dm", 3)
         c.g2 = cnp.PyArray_DATA(<cnp.ndarray> Dm)
     cdef item_fn fn = pick(t, _svfun_f, _svfun_d, _svfun_c, _svfun_z)
-    if polar3_fast(t, c.m, c.n, gv, Dm, &c.pol):
-        c.check_finite = check_finite is not None    # on the loaded lanes
-        c.one = fn
-        with nogil:     # 3x3 float64 polar stacks: LANES matrices per item (_small.pxi)
-            run_batch(_polar3_blocks, &c, (B + LANES - 1) // LANES, wb, nthreads, &e)
-    else:
-        if check_finite is not None:
-            check_finite_args((G, gP), check_finite)
-        with nogil:
-            run_batch(fn, &c, B, wb, nthreads, &e)
-    return status(&e, check_finite)
+    return run_entry(fn, _polar3_blocks if polar3_fast(t, c.m, c.n, gv, Dm, &c.pol) else <item_fn> NULL,
+                     &c, &c.check_finite, &c.one, B, wb, nthreads, (G, gP), check_finite)
