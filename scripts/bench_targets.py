@@ -70,9 +70,9 @@ def peer_pullback(peer, rule, dtype, n, batch=()):
     if importlib.util.find_spec(peer) is None:
         return None
     from benchmarks import peers
-    A, ct = peers._inputs(rule, dtype, n, batch)
+    A = peers._input(rule, dtype, n, batch)
     try:
-        pb = (peers.jax_pullback if peer == "jax" else peers.torch_pullback)(rule, A, ct)
+        pb = (peers.jax_pullback if peer == "jax" else peers.torch_pullback)(rule, A)
         pb()
     except Exception as exc:  # report, do not fail the table
         print(f"# {peer} {rule}: {type(exc).__name__}: {exc}", file=sys.stderr)

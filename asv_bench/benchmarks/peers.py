@@ -29,25 +29,30 @@ def _have(name):
     return importlib.util.find_spec(name) is not None
 
 
-def _inputs(rule, dtype, n, batch=()):
-    g = generator("peer", rule, dtype, n, batch)
+def _input(rule, dtype, n, batch=()):
     if rule == "svd":
-        A = svd_input(n, dtype, "generic", batch)
-        U, S, Vh = np.linalg.svd(A, full_matrices=False)
-        ct = (vector_cotangent(g, U, "generic"), value_cotangent(g, S),
-              row_cotangent(g, Vh, "generic"))
-    elif rule == "eigh":
-        A = herm_input(n, dtype, "generic", batch)
-        w, V = np.linalg.eigh(A)
-        ct = (value_cotangent(g, w), vector_cotangent(g, V, "generic"))
-    else:
-        A = eig_input(n, dtype, "generic", batch)
-        w, V = np.linalg.eig(A)
-        ct = (value_cotangent(g, w), vector_cotangent(g, V, "generic"))
-    return A, ct
+        return svd_input(n, dtype, "generic", batch)
+    if rule == "eigh":
+        return herm_input(n, dtype, "generic", batch)
+    return eig_input(n, dtype, "generic", batch)
 
 
-def jax_pullback(rule, A, ct):
+def _cotangents(rule, outs):
+    """Generic-mode cotangents built from the peer's own outputs (NumPy arrays).
+
+    Phase invariance holds only for the vectors they were made from: another
+    LAPACK's eigenvectors differ by phases (and eig's order may too), and
+    PyTorch then rightly rejects the loss as gauge dependent."""
+    g = generator("peer", rule, outs[0].dtype.name, outs[0].shape)
+    if rule == "svd":
+        U, S, Vh = outs
+        return (vector_cotangent(g, U, "generic"), value_cotangent(g, S),
+                row_cotangent(g, Vh, "generic"))
+    w, V = outs
+    return (value_cotangent(g, w), vector_cotangent(g, V, "generic"))
+
+
+def jax_pullback(rule, A):
     """A zero-argument callable running JAX's reverse pass alone."""
     if "jax" not in __import__("sys").modules:
         os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
@@ -65,13 +70,13 @@ def jax_pullback(rule, A, ct):
         def f(X):
             w, v = jax.lax.linalg.eig(X, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
             return (w, v)
-    _, f_vjp = jax.vjp(f, jnp.asarray(A))
+    outs, f_vjp = jax.vjp(f, jnp.asarray(A))
+    cts = tuple(jnp.asarray(c) for c in _cotangents(rule, [np.asarray(o) for o in outs]))
     pb = jax.jit(lambda fv, c: fv(c))
-    cts = tuple(jnp.asarray(c) for c in ct)
     return lambda: pb(f_vjp, cts)[0].block_until_ready()
 
 
-def torch_pullback(rule, A, ct):
+def torch_pullback(rule, A):
     import torch
     torch.set_num_threads(1)
     X = torch.from_numpy(np.array(A)).requires_grad_(True)
@@ -81,7 +86,7 @@ def torch_pullback(rule, A, ct):
         outs = torch.linalg.eigh(X)
     else:
         outs = torch.linalg.eig(X)
-    cts = [torch.from_numpy(np.array(c)) for c in ct]
+    cts = [torch.from_numpy(c) for c in _cotangents(rule, [o.detach().numpy() for o in outs])]
     return lambda: torch.autograd.grad(tuple(outs), X, cts, retain_graph=True)
 
 
@@ -92,8 +97,8 @@ class _Peer:
         if not _have(peer):
             raise NotImplementedError(f"{peer} is not importable")
         self._old_cpus = pin_threads({min(os.sched_getaffinity(0))})
-        A, ct = _inputs(rule, dtype, n, batch)
-        self.pullback = (jax_pullback if peer == "jax" else torch_pullback)(rule, A, ct)
+        A = _input(rule, dtype, n, batch)
+        self.pullback = (jax_pullback if peer == "jax" else torch_pullback)(rule, A)
         self.pullback()  # compile / warm up
 
     def teardown(self, *params):
