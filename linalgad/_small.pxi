@@ -312,11 +312,31 @@ cdef inline void _eigh3_pair(int i, int j, double wv[][LANES], double K[][LANES]
         C[j * 3 + i][l] = x
 
 
-# TRI_LOWER, TRI_UPPER: the weight of each entry of the symmetric A_bar in
-# the cotangent of the triangle read (the two triangles hold the same
-# values up to roundoff, so the upper one is weighted in place, not mirrored)
-cdef double[2][9] _TRI_WEIGHT = [[1, 0, 0, 2, 1, 0, 2, 2, 1],
-                                 [1, 2, 2, 0, 1, 2, 0, 0, 1]]
+cdef inline void _sym_product3(double a[][LANES], double b[][LANES], bint tb, int tri,
+                               double c[][LANES]) noexcept nogil:
+    # c = a op(b) for a product known to be symmetric: its lower triangle
+    # (6 of 9 dot products), stored as the cotangent of the triangle read
+    # (TRI_HERM both halves; TRI_LOWER 2 x the off-diagonal below, zeros
+    # above; TRI_UPPER the mirror image), so no weighting pass follows
+    cdef int i, j, k, l
+    cdef int sb_k = 1 if tb else 3, sb_j = 3 if tb else 1
+    cdef double x
+    for i in range(3):
+        for j in range(i + 1):
+            for l in range(LANES):
+                x = (a[i * 3][l] * b[j * sb_j][l] + a[i * 3 + 1][l] * b[sb_k + j * sb_j][l]
+                     + a[i * 3 + 2][l] * b[2 * sb_k + j * sb_j][l])
+                if i == j:
+                    c[i * 4][l] = x
+                elif tri == TRI_HERM:
+                    c[i * 3 + j][l] = x
+                    c[j * 3 + i][l] = x
+                elif tri == TRI_LOWER:
+                    c[i * 3 + j][l] = 2.0 * x
+                    c[j * 3 + i][l] = 0.0
+                else:
+                    c[i * 3 + j][l] = 0.0
+                    c[j * 3 + i][l] = 2.0 * x
 
 
 cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
@@ -328,7 +348,7 @@ cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noe
     cdef double gwv[3][LANES]
     cdef double K[9][LANES]
     cdef double C[9][LANES]
-    cdef double tl, lo, hi, wt
+    cdef double tl, lo, hi
     cdef const double* V = (<const double*> c.V) + b0 * 9
     cdef const double* gV = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
     cdef const double* gw = NULL if c.gw == NULL else c.gw + b0 * 3
@@ -360,13 +380,7 @@ cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noe
         _eigh3_pair(0, 2, wv, K, C)
         _eigh3_pair(1, 2, wv, K, C)
     _product3(v, False, C, False, K)          # W = V C
-    _product3(K, False, v, True, C)           # A_bar = W V^T (symmetric)
-    # the cotangent of the triangle read: 2 x the off-diagonal on it, 0 off it
-    if c.tri != TRI_HERM:
-        for i in range(9):
-            wt = _TRI_WEIGHT[c.tri - 1][i]
-            for l in range(LANES):
-                C[i][l] = C[i][l] * wt
+    _sym_product3(K, v, True, c.tri, C)       # A_bar = W V^T, for the triangle read
     _unlanes9(C, nb, out)
     return OK
 
@@ -390,7 +404,7 @@ cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     cdef double g[9][LANES]
     cdef double H[9][LANES]
     cdef double R[9][LANES]
-    cdef double x, wt
+    cdef double x
     if nb > LANES:
         nb = LANES
     code = _load_cotangent((<const double*> c.g1) + b0 * 9, 9, nb, g, c.check_finite, 0, b0, e)
@@ -413,17 +427,12 @@ cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
                 H[i * 3 + j][l] = x
                 H[j * 3 + i][l] = x
     _product3(v, True, H, False, R)           # V^T H
-    _product3(R, False, v, False, H)          # (V^T H) V
+    _sym_product3(R, v, False, TRI_HERM, H)   # (V^T H) V
     for i in range(9):
         for l in range(LANES):
             H[i][l] = d[i][l] * H[i][l]       # C = D o R
     _product3(v, False, H, False, R)          # V C
-    _product3(R, False, v, True, H)           # (V C) V^T
-    if c.tri2 != TRI_HERM:
-        for i in range(9):
-            wt = _TRI_WEIGHT[c.tri2 - 1][i]
-            for l in range(LANES):
-                H[i][l] = H[i][l] * wt
+    _sym_product3(R, v, True, c.tri2, H)      # (V C) V^T, for the triangle written
     _unlanes9(H, nb, (<double*> c.out) + b0 * 9)
     return OK
 
