@@ -19,7 +19,8 @@ def _herm(X):
 
 class Case:
     """``primal()``, ``vjp()`` (forward + pullback), ``pullback(*ct)``,
-    ``jvp()``; ``out_bytes``: size of the pullback's result."""
+    ``jvp()``; ``res``: the primal outputs the pullback was made with;
+    ``out_bytes``: size of the pullback's result."""
 
     def __init__(self, rule, dtype, n, batch=(), mode="generic"):
         need(*_NEEDS[rule])
@@ -39,6 +40,7 @@ class Case:
             self._vjp = lambda: linalgad.svd_vjp(A, **o)
             self._jvp = lambda: linalgad.svd_jvp(A, dA, **o)
             res, self.pullback = self._vjp()
+            self.res = res
             self.ct = (vector_cotangent(g, res.U, mode), value_cotangent(g, res.S),
                        row_cotangent(g, res.Vh, mode))
         elif rule == "polar":
@@ -46,6 +48,7 @@ class Case:
             self._vjp = lambda: linalgad.polar_vjp(A)
             self._jvp = lambda: linalgad.polar_jvp(A, dA)
             res, self.pullback = self._vjp()
+            self.res = res
             self.ct = (gaussian(g, res.Q.shape, dtype), gaussian(g, res.P.shape, dtype))
         elif rule in ("eigh", "eig"):
             vjp, jvp = getattr(linalgad, rule + "_vjp"), getattr(linalgad, rule + "_jvp")
@@ -55,6 +58,7 @@ class Case:
             self._vjp = lambda: vjp(A, **o)
             self._jvp = lambda: jvp(A, dA, **o)
             (w, V), self.pullback = self._vjp()
+            self.res = (w, V)
             self.ct = (value_cotangent(g, np.asarray(w)),
                        vector_cotangent(g, np.asarray(V), mode if rule == "eigh" else "generic"))
         else:  # funm, f = exp
@@ -63,6 +67,7 @@ class Case:
             self._vjp = lambda: linalgad.funm_vjp(A, "exp")
             self._jvp = lambda: linalgad.funm_jvp(A, dA, "exp")
             F, self.pullback = self._vjp()
+            self.res = F
             self.ct = (gaussian(g, np.shape(F), dtype),)
         self.out_bytes = A.nbytes
 
