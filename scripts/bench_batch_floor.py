@@ -33,8 +33,9 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "asv_bench"))
 import timing  # noqa: E402  (no numpy: pins before numpy is imported)
 
-CPU = timing.pin_single_thread(sys.argv[sys.argv.index("--cpu") + 1] if "--cpu" in sys.argv else None)
-CLOCK = timing.set_clock("wall" if "--wall" in sys.argv else "cpu")
+if __name__ == "__main__":  # bench_targets.py imports floor_call and pins itself
+    CPU = timing.pin_single_thread(sys.argv[sys.argv.index("--cpu") + 1] if "--cpu" in sys.argv else None)
+    CLOCK = timing.set_clock("wall" if "--wall" in sys.argv else "cpu")
 
 import numpy as np  # noqa: E402
 
@@ -128,6 +129,18 @@ def ptr(x):
     return x.ctypes.data_as(P)
 
 
+FLOOR_RULES = ("svd", "eigh", "eig")  # the rules whose residuals are their outputs
+
+
+def floor_of(lib, case):
+    """(callable, MB moved): the traffic floor of a Case's pullback."""
+    res = case.res
+    read = (res.U, res.S, res.Vh) if case.rule == "svd" else res
+    arrays = [np.ascontiguousarray(a).view(np.float64) for a in (*read, *case.ct)]  # complex as pairs
+    out = np.empty_like(case.A)
+    return floor_call(lib, arrays, out), (sum(a.nbytes for a in arrays) + out.nbytes) / 1e6
+
+
 def floor_call(lib, arrays, out):
     arrays = [np.ascontiguousarray(a) for a in arrays]
     ptrs = (P * len(arrays))(*[ptr(a) for a in arrays])
@@ -146,18 +159,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         lib, flags = compile_c(tmp)
         rows = []
-        for rule in ("svd", "eigh", "eig"):  # the rules whose residuals are their outputs
+        for rule in FLOOR_RULES:
             case = Case(rule, "float64", 3, (100_000,))
-            A = case.A
-            res = case.res
-            read = (res.U, res.S, res.Vh) if rule == "svd" else res
-            read = [np.asarray(a).view(np.float64) for a in read]  # complex as pairs
+            A, res = case.A, case.res
             out = np.empty_like(A)
             bb = lambda: A * A  # noqa: E731
             mine = timing.ratio(case.pull, bb)
-            ct = [np.ascontiguousarray(c).view(np.float64) for c in case.ct]
-            floor = timing.ratio(floor_call(lib, (*read, *ct), out), bb)
-            moved = (sum(a.nbytes for a in (*read, *ct)) + A.nbytes) / 1e6
+            floor_fn, moved = floor_of(lib, case)
+            floor = timing.ratio(floor_fn, bb)
             rows.append((f"{rule} pullback (linalgad)", mine, moved))
             rows.append((f"{rule}: traffic floor (read its inputs, write dA)", floor, moved))
             if rule == "svd":

@@ -17,6 +17,9 @@ The two-thread figure runs in a subprocess allowed two CPUs, with the batch
 loop at one and at two threads (BLAS stays at one); memory in a fresh
 pinned subprocess. JAX's and PyTorch's figure for the same quantity is
 shown when they are importable (reverse pass alone on stored residuals).
+The 3x3 batch rows of svd, eigh and eig also give their traffic floor: the
+same ratio for one C pass that only reads the arrays the pullback reads and
+writes dA (scripts/bench_batch_floor.py), the least any code could take.
 
 The inputs are the asv suite's (asv_bench/benchmarks/common.py): spectra
 with well-separated values, phase-invariant cotangents, default options.
@@ -173,6 +176,26 @@ def batch_targets(t, with_peers):
         t.add(**json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+def traffic_floor(case):
+    """The ratio to B * B of one pass reading what the pullback reads and
+    writing dA (scripts/bench_batch_floor.py), or None (another rule, no C
+    compiler)."""
+    import tempfile
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_batch_floor as bf
+    if case.rule not in bf.FLOOR_RULES:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            lib, _ = bf.compile_c(tmp)
+        except SystemExit as exc:
+            print(f"# no traffic floor: {exc}", file=sys.stderr)
+            return None
+        fn, _ = bf.floor_of(lib, case)
+        A = case.A
+        return ratio(fn, lambda: A * A)[0]
+
+
 def batch_worker(rule, with_peers):
     label = f"100,000 3x3 {rule} pullback / B*B (float64, 1 thread)"
     t = Table()
@@ -189,7 +212,11 @@ def batch_worker(rule, with_peers):
             for peer in ("torch", "jax"):
                 pb = peer_pullback(peer, rule, "float64", 3, (100_000,))
                 peers[peer] = None if pb is None else f"{ratio(pb, lambda: A * A)[0]:.1f}"
-        t.add(label, r, "<= 5", bool(r <= 5), "", peers, note=f"{tp * 1e3:.2f} ms vs B*B {tbb * 1e3:.3f} ms")
+        note = f"{tp * 1e3:.2f} ms vs B*B {tbb * 1e3:.3f} ms"
+        floor = traffic_floor(case)
+        if floor is not None:
+            note += f"; traffic floor {floor:.1f}"
+        t.add(label, r, "<= 5", bool(r <= 5), "", peers, note=note)
     print(json.dumps(t.rows[0]))
 
 
