@@ -50,3 +50,4 @@ def _failures(out):
             if line.rstrip().endswith(" failed") or " failed (" in line
             or line.strip().split(":")[0].endswith(("Error", "Exception"))]
     return "\n".join(keep[:60]) + "\n...\n"
+
