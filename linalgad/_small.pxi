@@ -22,7 +22,11 @@
 # These kernels move more data than they compute on: the loads and stores
 # go through _lanes.h (register transposes with AVX-512), and the
 # finiteness of the cotangents is checked here, on the loaded lanes, rather
-# than in a separate pass over the stacks.
+# than in a separate pass over the stacks. Each kernel (`*_lanes`) sees
+# exactly LANES matrices and indexes its lane arrays with constants only, so
+# the compiler keeps them in registers (a runtime-indexed path for a short
+# last block, inlined beside the fast one, cost a third of eigh's time);
+# _block pads a short last block with copies of its first matrix instead.
 
 cdef extern from "_lanes.h" nogil:
     enum: LANES_SIMD
@@ -34,70 +38,108 @@ cdef enum:
     LANES = 8     # _lanes.h is written for 8
 
 
-cdef inline void _lanes(const double* src, int size, Py_ssize_t nb, double dst[][LANES]) noexcept nogil:
-    # dst[r][l] = src[l * size + r]: matrix l of a block in lane l; missing
-    # lanes (a short last block) repeat lane 0, a NULL source gives zeros
-    cdef int r, l
+ctypedef int (*lanes_fn)(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                        char* work, ErrInfo* e) noexcept nogil
+
+cdef enum:
+    MAX_IN = 6    # inputs of a lane kernel at most (svd: U, s, Vh, dU, dS, dVh)
+
+
+cdef double _ZEROS[9 * LANES]    # an absent cotangent's block (zero-initialised, never written)
+
+
+cdef inline const double* _given(const double* src) noexcept nogil:
+    # src, or zeros for an absent (NULL) input: a pointer select, so that
+    # _lanes has one definition of its lanes (with a NULL branch beside
+    # the loads the compiler kept them in memory: 1.2 ns of eigh's 11)
     if src == NULL:
-        for r in range(size):
-            for l in range(LANES):
-                dst[r][l] = 0.0
-        return
-    if nb >= LANES:
-        if LANES_SIMD and size == 9:
-            lanes_load9(src, dst)
-            return
-        if LANES_SIMD and size == 3:
-            lanes_load3(src, dst)
-            return
+        return &_ZEROS[0]
+    return src
+
+
+cdef inline void _lanes(const double* src, int size, double dst[][LANES]) noexcept nogil:
+    # dst[r][l] = src[l * size + r]: matrix l of a full block in lane l
+    cdef int r, l
+    if LANES_SIMD and size == 9:
+        lanes_load9(src, dst)
+    elif LANES_SIMD and size == 3:
+        lanes_load3(src, dst)
+    else:
         for l in range(LANES):
             for r in range(size):
                 dst[r][l] = src[l * size + r]
-        return
-    for l in range(LANES):
-        for r in range(size):
-            dst[r][l] = src[(l if l < nb else 0) * size + r]
 
 
-cdef inline void _unlanes9(double src[][LANES], Py_ssize_t nb, double* dst) noexcept nogil:
-    # the inverse of _lanes for the first nb lanes
+cdef inline void _unlanes9(double src[][LANES], double* dst) noexcept nogil:
+    # the inverse of _lanes for a full block of 3x3 matrices
     cdef int r, l
-    if nb >= LANES and LANES_SIMD:
+    if LANES_SIMD:
         lanes_store9(src, dst)
         return
-    for l in range(nb if nb < LANES else LANES):
+    for l in range(LANES):
         for r in range(9):
             dst[l * 9 + r] = src[r][l]
 
 
-cdef inline int _bad_lane(double x[][LANES], int size) noexcept nogil:
-    # the first lane holding an inf or nan, or -1: x * 0 is 0 for a finite x
-    # and nan otherwise (one multiply-add per entry, vectorised over lanes)
-    cdef double acc[LANES]
+cdef inline void _finite_acc(double x[][LANES], int size, double acc[LANES]) noexcept nogil:
+    # acc += x * 0 lane by lane: it stays 0 while every entry is finite and
+    # turns nan at an inf or nan (one multiply-add per entry, over the lanes)
     cdef int r, l
-    for l in range(LANES):
-        acc[l] = 0.0
     for r in range(size):
         for l in range(LANES):
             acc[l] = acc[l] + x[r][l] * 0.0
-    for l in range(LANES):
-        if acc[l] != 0.0:
-            return l
-    return -1
 
 
-cdef inline int _load_cotangent(const double* src, int size, Py_ssize_t nb, double dst[][LANES],
-                                bint check, int arg, Py_ssize_t b0, ErrInfo* e) noexcept nogil:
-    # _lanes, then (check) E_NONFINITE naming argument `arg` and the matrix
-    # of the first lane holding an inf or nan
-    cdef int bad
-    _lanes(src, size, nb, dst)
-    if check and src != NULL:
-        bad = _bad_lane(dst, size)
-        if bad >= 0:
-            e.b = b0 + bad
-            return set_err(e, E_NONFINITE, arg, arg, 0.0, 0.0, 0.0, 0.0)
+cdef inline bint _any_lane(const double acc[LANES]) noexcept nogil:
+    # one test for the block (a tree, not a chain of eight compares)
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) != 0.0
+
+
+cdef int _report_nonfinite(const double** src, const int* size, int first, int last,
+                           Py_ssize_t b0, Py_ssize_t nb, ErrInfo* e) noexcept nogil:
+    # the slow path once a block failed _any_lane: E_NONFINITE naming the
+    # first argument in src[first:last] (argument k - first) holding an inf
+    # or nan and, in it, the first matrix; read from the sources, so the
+    # kernels' lane arrays never leave their registers
+    cdef int k, r
+    cdef Py_ssize_t l
+    for k in range(first, last):
+        if src[k] == NULL:
+            continue
+        for l in range(nb):
+            for r in range(size[k]):
+                if not (src[k][l * size[k] + r] * 0.0 == 0.0):
+                    e.b = b0 + l
+                    return set_err(e, E_NONFINITE, k - first, k - first, 0.0, 0.0, 0.0, 0.0)
     return OK
+
+
+cdef int _block(lanes_fn kernel, void* c, Py_ssize_t B, Py_ssize_t blk, int nin,
+                const double** src, const int* size, double* out, char* work,
+                ErrInfo* e) noexcept nogil:
+    # block blk of a stack of B matrices: src[k] (size[k] doubles a matrix,
+    # or NULL) and out already point at its first matrix. A short last block
+    # runs on copies padded with its first matrix, into a scratch output.
+    cdef Py_ssize_t b0 = blk * LANES, nb = B - b0, l
+    cdef double pad[MAX_IN * 9 * LANES]
+    cdef double tmp[9 * LANES]
+    cdef const double* p[MAX_IN]
+    cdef int k, r, code
+    if nb >= LANES:
+        return kernel(c, src, out, b0, LANES, work, e)
+    for k in range(nin):
+        if src[k] == NULL:
+            p[k] = NULL
+            continue
+        for l in range(LANES):
+            for r in range(size[k]):
+                pad[k * 9 * LANES + l * size[k] + r] = src[k][(l if l < nb else 0) * size[k] + r]
+        p[k] = pad + k * 9 * LANES
+    code = kernel(c, p, tmp, b0, nb, work, e)
+    if code == OK:
+        for l in range(nb * 9):
+            out[l] = tmp[l]
+    return code
 
 
 cdef inline void _diag3(double d[][LANES], double M[][LANES]) noexcept nogil:
@@ -155,9 +197,14 @@ cdef inline void _svd3_pair(int i, int j, double sv[][LANES], double J[][LANES],
         M[j * 3 + i][l] = d - q
 
 
-cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
-    cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
-    cdef int l, code
+cdef int[6] _SVD3_SIZE = [9, 3, 9, 9, 3, 9]
+
+
+cdef int svd3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                    char* work, ErrInfo* e) noexcept nogil:
+    # src: U, s, Vh, dU, dS, dVh (the last three NULL-able) of LANES matrices
+    cdef SvdCtx* c = <SvdCtx*> ctx
+    cdef int l
     cdef double u[9][LANES]
     cdef double vh[9][LANES]
     cdef double gu[9][LANES]
@@ -167,26 +214,24 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
     cdef double J[9][LANES]
     cdef double K[9][LANES]
     cdef double M[9][LANES]
+    cdef double acc[LANES]
     cdef double tl
-    cdef const double* U = (<const double*> c.U) + b0 * 9
-    cdef const double* Vh = (<const double*> c.Vh) + b0 * 9
-    cdef const double* gU = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
-    cdef const double* gVh = NULL if c.g2 == NULL else (<const double*> c.g2) + b0 * 9
-    cdef const double* gs = NULL if c.gs == NULL else c.gs + b0 * 3
-    cdef const double* s = c.s + b0 * 3
-    cdef double* out = (<double*> c.out) + b0 * 9
-    cdef bint vec = gU != NULL or gVh != NULL, degenerate = False
-    if nb > LANES:
-        nb = LANES
+    cdef bint vec = src[3] != NULL or src[5] != NULL, degenerate = False
 
-    code = _load_cotangent(gU, 9, nb, gu, c.check_finite, 0, b0, e)
-    code = code or _load_cotangent(gs, 3, nb, gsv, c.check_finite, 1, b0, e)
-    code = code or _load_cotangent(gVh, 9, nb, gv, c.check_finite, 2, b0, e)
-    if code != OK:
-        return code
-    _lanes(U, 9, nb, u)
-    _lanes(Vh, 9, nb, vh)
-    _lanes(s, 3, nb, sv)
+    _lanes(src[0], 9, u)
+    _lanes(src[1], 3, sv)
+    _lanes(src[2], 9, vh)
+    _lanes(_given(src[3]), 9, gu)
+    _lanes(_given(src[4]), 3, gsv)
+    _lanes(_given(src[5]), 9, gv)
+    if c.check_finite:
+        for l in range(LANES):
+            acc[l] = 0.0
+        _finite_acc(gu, 9, acc)
+        _finite_acc(gsv, 3, acc)
+        _finite_acc(gv, 9, acc)
+        if _any_lane(acc):
+            return _report_nonfinite(src, _SVD3_SIZE, 3, 6, b0, nb, e)
 
     # singular values only: dA = U diag(dS) Vh, exact at any degeneracy
     _diag3(gsv, M)
@@ -205,8 +250,20 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
         _svd3_pair(1, 2, sv, J, K, M)
     _product3(u, False, M, False, J)          # W = U M
     _product3(J, False, vh, False, K)         # dA = W Vh
-    _unlanes9(K, nb, out)
+    _unlanes9(K, out)
     return OK
+
+
+cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
+    cdef Py_ssize_t b0 = blk * LANES
+    cdef const double* src[6]
+    src[0] = (<const double*> c.U) + b0 * 9
+    src[1] = c.s + b0 * 3
+    src[2] = (<const double*> c.Vh) + b0 * 9
+    src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
+    src[4] = NULL if c.gs == NULL else c.gs + b0 * 3
+    src[5] = NULL if c.g2 == NULL else (<const double*> c.g2) + b0 * 9
+    return _block(svd3_lanes, c, c.B, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint svd3_fast(int t, int m, int n, int kk, const Policy* pol):
@@ -230,9 +287,14 @@ cdef inline void _polar3_pair(int i, int j, double sv[][LANES], double Z[][LANES
         C[j * 3 + i][l] = C[j * 3 + i][l] - y
 
 
-cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
-    cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
-    cdef int i, j, l, code
+cdef int[5] _POLAR3_SIZE = [9, 3, 9, 9, 9]
+
+
+cdef int polar3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                      char* work, ErrInfo* e) noexcept nogil:
+    # src: U, s, Vh, dQ, dP (the last two NULL-able) of LANES matrices
+    cdef SvdCtx* c = <SvdCtx*> ctx
+    cdef int i, j, l
     cdef double u[9][LANES]
     cdef double vh[9][LANES]
     cdef double gq[9][LANES]
@@ -241,24 +303,22 @@ cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     cdef double T[9][LANES]
     cdef double Z[9][LANES]
     cdef double C[9][LANES]
+    cdef double acc[LANES]
     cdef double tl
-    cdef const double* U = (<const double*> c.U) + b0 * 9
-    cdef const double* Vh = (<const double*> c.Vh) + b0 * 9
-    cdef const double* G = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
-    cdef const double* gP = NULL if c.g3 == NULL else (<const double*> c.g3) + b0 * 9
-    cdef const double* s = c.s + b0 * 3
-    cdef double* out = (<double*> c.out) + b0 * 9
     cdef bint degenerate = False
-    if nb > LANES:
-        nb = LANES
 
-    code = _load_cotangent(G, 9, nb, gq, c.check_finite, 0, b0, e)
-    code = code or _load_cotangent(gP, 9, nb, gp, c.check_finite, 1, b0, e)
-    if code != OK:
-        return code
-    _lanes(U, 9, nb, u)
-    _lanes(Vh, 9, nb, vh)
-    _lanes(s, 3, nb, sv)
+    _lanes(src[0], 9, u)
+    _lanes(src[1], 3, sv)
+    _lanes(src[2], 9, vh)
+    _lanes(_given(src[3]), 9, gq)
+    _lanes(_given(src[4]), 9, gp)
+    if c.check_finite:
+        for l in range(LANES):
+            acc[l] = 0.0
+        _finite_acc(gq, 9, acc)
+        _finite_acc(gp, 9, acc)
+        if _any_lane(acc):
+            return _report_nonfinite(src, _POLAR3_SIZE, 3, 5, b0, nb, e)
 
     # rank deficiency (two singular values summing to ~0): the general kernel decides
     for l in range(LANES):
@@ -272,7 +332,7 @@ cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     for i in range(9):
         for l in range(LANES):
             C[i][l] = 0.0
-    if gP != NULL:
+    if src[4] != NULL:
         for i in range(3):                    # T = herm(dP)
             for j in range(3):
                 for l in range(LANES):
@@ -287,8 +347,19 @@ cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     _polar3_pair(1, 2, sv, Z, C)
     _product3(u, False, C, False, T)          # U C
     _product3(T, False, vh, False, Z)         # dA = (U C) Vh
-    _unlanes9(Z, nb, out)
+    _unlanes9(Z, out)
     return OK
+
+
+cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
+    cdef Py_ssize_t b0 = blk * LANES
+    cdef const double* src[5]
+    src[0] = (<const double*> c.U) + b0 * 9
+    src[1] = c.s + b0 * 3
+    src[2] = (<const double*> c.Vh) + b0 * 9
+    src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
+    src[4] = NULL if c.g3 == NULL else (<const double*> c.g3) + b0 * 9
+    return _block(polar3_lanes, c, c.B, blk, 5, src, _POLAR3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint polar3_fast(int t, int m, int n, object gv, object Dm, const Policy* pol):
@@ -317,10 +388,16 @@ cdef inline void _sym_product3(double a[][LANES], double b[][LANES], bint tb, in
     # c = a op(b) for a product known to be symmetric: its lower triangle
     # (6 of 9 dot products), stored as the cotangent of the triangle read
     # (TRI_HERM both halves; TRI_LOWER 2 x the off-diagonal below, zeros
-    # above; TRI_UPPER the mirror image), so no weighting pass follows
-    cdef int i, j, k, l
+    # above; TRI_UPPER the mirror image), so no weighting pass follows. The
+    # triangle not read gets exact zeros through a select, not a multiply
+    # by 0 (an inf would give nan) and not a branch per tri (three versions
+    # of c would push it out of registers)
+    cdef int i, j, l
     cdef int sb_k = 1 if tb else 3, sb_j = 3 if tb else 1
     cdef double x
+    cdef double wl = 1.0 if tri == TRI_HERM else (2.0 if tri == TRI_LOWER else 0.0)
+    cdef double wu = 1.0 if tri == TRI_HERM else (2.0 if tri == TRI_UPPER else 0.0)
+    cdef bint keep_l = tri != TRI_UPPER, keep_u = tri != TRI_LOWER
     for i in range(3):
         for j in range(i + 1):
             for l in range(LANES):
@@ -328,46 +405,44 @@ cdef inline void _sym_product3(double a[][LANES], double b[][LANES], bint tb, in
                      + a[i * 3 + 2][l] * b[2 * sb_k + j * sb_j][l])
                 if i == j:
                     c[i * 4][l] = x
-                elif tri == TRI_HERM:
-                    c[i * 3 + j][l] = x
-                    c[j * 3 + i][l] = x
-                elif tri == TRI_LOWER:
-                    c[i * 3 + j][l] = 2.0 * x
-                    c[j * 3 + i][l] = 0.0
                 else:
-                    c[i * 3 + j][l] = 0.0
-                    c[j * 3 + i][l] = 2.0 * x
+                    c[i * 3 + j][l] = x * wl if keep_l else 0.0
+                    c[j * 3 + i][l] = x * wu if keep_u else 0.0
 
 
-cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
-    cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
-    cdef int i, l, code
+cdef int[4] _EIGH3_SIZE = [9, 3, 3, 9]
+
+
+cdef int eigh3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                     char* work, ErrInfo* e) noexcept nogil:
+    # src: V, w, dw, dV (the last two NULL-able) of LANES matrices
+    cdef EighCtx* c = <EighCtx*> ctx
+    cdef int l
     cdef double v[9][LANES]
     cdef double gv[9][LANES]
     cdef double wv[3][LANES]
     cdef double gwv[3][LANES]
     cdef double K[9][LANES]
     cdef double C[9][LANES]
+    cdef double acc[LANES]
     cdef double tl, lo, hi
-    cdef const double* V = (<const double*> c.V) + b0 * 9
-    cdef const double* gV = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
-    cdef const double* gw = NULL if c.gw == NULL else c.gw + b0 * 3
-    cdef const double* w = c.w + b0 * 3
-    cdef double* out = (<double*> c.out) + b0 * 9
     cdef bint degenerate = False
-    if nb > LANES:
-        nb = LANES
 
-    code = _load_cotangent(gw, 3, nb, gwv, c.check_finite, 0, b0, e)
-    code = code or _load_cotangent(gV, 9, nb, gv, c.check_finite, 1, b0, e)
-    if code != OK:
-        return code
-    _lanes(V, 9, nb, v)
-    _lanes(w, 3, nb, wv)
+    _lanes(src[0], 9, v)
+    _lanes(src[1], 3, wv)
+    _lanes(_given(src[2]), 3, gwv)
+    _lanes(_given(src[3]), 9, gv)
+    if c.check_finite:
+        for l in range(LANES):
+            acc[l] = 0.0
+        _finite_acc(gwv, 3, acc)
+        _finite_acc(gv, 9, acc)
+        if _any_lane(acc):
+            return _report_nonfinite(src, _EIGH3_SIZE, 2, 4, b0, nb, e)
 
     _diag3(gwv, C)
     # eigenvalues only: A_bar = V diag(dw) V^T, exact at any degeneracy
-    if gV != NULL:
+    if src[3] != NULL:
         for l in range(LANES):
             lo = fabs(wv[0][l])
             hi = fabs(wv[2][l])
@@ -381,8 +456,18 @@ cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noe
         _eigh3_pair(1, 2, wv, K, C)
     _product3(v, False, C, False, K)          # W = V C
     _sym_product3(K, v, True, c.tri, C)       # A_bar = W V^T, for the triangle read
-    _unlanes9(C, nb, out)
+    _unlanes9(C, out)
     return OK
+
+
+cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
+    cdef Py_ssize_t b0 = blk * LANES
+    cdef const double* src[4]
+    src[0] = (<const double*> c.V) + b0 * 9
+    src[1] = c.w + b0 * 3
+    src[2] = NULL if c.gw == NULL else c.gw + b0 * 3
+    src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
+    return _block(eigh3_lanes, c, c.B, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint eigh3_fast(int t, int n, const Policy* pol):
@@ -396,22 +481,30 @@ cdef int _eigh3_vjp_blocks(void* c, Py_ssize_t blk, char* w, ErrInfo* e) noexcep
 
 # --- functions of a symmetric matrix -------------------------------------------------
 
-cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
-    cdef Py_ssize_t b0 = blk * LANES, nb = c.B - b0
-    cdef int i, j, l, code
+cdef int[3] _FUNM3_SIZE = [9, 9, 9]
+
+
+cdef int funm3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                     char* work, ErrInfo* e) noexcept nogil:
+    # src: V, D (the divided differences), G of LANES matrices
+    cdef EighCtx* c = <EighCtx*> ctx
+    cdef int i, j, l
     cdef double v[9][LANES]
     cdef double d[9][LANES]
     cdef double g[9][LANES]
     cdef double H[9][LANES]
     cdef double R[9][LANES]
+    cdef double acc[LANES]
     cdef double x
-    if nb > LANES:
-        nb = LANES
-    code = _load_cotangent((<const double*> c.g1) + b0 * 9, 9, nb, g, c.check_finite, 0, b0, e)
-    if code != OK:
-        return code
-    _lanes((<const double*> c.V) + b0 * 9, 9, nb, v)
-    _lanes(c.gw + b0 * 9, 9, nb, d)
+    _lanes(src[0], 9, v)
+    _lanes(src[1], 9, d)
+    _lanes(src[2], 9, g)
+    if c.check_finite:
+        for l in range(LANES):
+            acc[l] = 0.0
+        _finite_acc(g, 9, acc)
+        if _any_lane(acc):
+            return _report_nonfinite(src, _FUNM3_SIZE, 2, 3, b0, nb, e)
     # H: the symmetric matrix G stands for (hermitise)
     for i in range(3):
         for l in range(LANES):
@@ -433,8 +526,17 @@ cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
             H[i][l] = d[i][l] * H[i][l]       # C = D o R
     _product3(v, False, H, False, R)          # V C
     _sym_product3(R, v, True, c.tri2, H)      # (V C) V^T, for the triangle written
-    _unlanes9(H, nb, (<double*> c.out) + b0 * 9)
+    _unlanes9(H, out)
     return OK
+
+
+cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
+    cdef Py_ssize_t b0 = blk * LANES
+    cdef const double* src[3]
+    src[0] = (<const double*> c.V) + b0 * 9
+    src[1] = c.gw + b0 * 9
+    src[2] = (<const double*> c.g1) + b0 * 9
+    return _block(funm3_lanes, c, c.B, blk, 3, src, _FUNM3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint funm3_fast(int t, int n):
