@@ -41,6 +41,15 @@ cdef enum:
 ctypedef int (*lanes_fn)(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
                         char* work, ErrInfo* e) noexcept nogil
 
+# Two compiled versions of a kernel body, chosen by a tag type: work under a
+# runtime `if` would give a lane array two definitions, and the merge keeps
+# it in memory (2 ns of eigh's 11); a fused tag makes each flag a constant
+ctypedef signed char full_t       # every cotangent given that the body can take
+ctypedef unsigned char part_t     # the optional one absent
+ctypedef fused variant_t:
+    full_t
+    part_t
+
 cdef enum:
     MAX_IN = 6    # inputs of a lane kernel at most (svd: U, s, Vh, dU, dS, dVh)
 
@@ -200,9 +209,11 @@ cdef inline void _svd3_pair(int i, int j, double sv[][LANES], double J[][LANES],
 cdef int[6] _SVD3_SIZE = [9, 3, 9, 9, 3, 9]
 
 
-cdef int svd3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
-                    char* work, ErrInfo* e) noexcept nogil:
-    # src: U, s, Vh, dU, dS, dVh (the last three NULL-able) of LANES matrices
+cdef int _svd3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+               char* work, ErrInfo* e, variant_t* tag) noexcept nogil:
+    # src: U, s, Vh, dU, dS, dVh (the last three NULL-able; dU or dVh given
+    # in the full_t version)
+    cdef bint vec = variant_t is full_t
     cdef SvdCtx* c = <SvdCtx*> ctx
     cdef int l
     cdef double u[9][LANES]
@@ -216,20 +227,22 @@ cdef int svd3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, P
     cdef double M[9][LANES]
     cdef double acc[LANES]
     cdef double tl
-    cdef bint vec = src[3] != NULL or src[5] != NULL, degenerate = False
+    cdef bint degenerate = False
 
     _lanes(src[0], 9, u)
     _lanes(src[1], 3, sv)
     _lanes(src[2], 9, vh)
-    _lanes(_given(src[3]), 9, gu)
     _lanes(_given(src[4]), 3, gsv)
-    _lanes(_given(src[5]), 9, gv)
+    if vec:
+        _lanes(_given(src[3]), 9, gu)
+        _lanes(_given(src[5]), 9, gv)
     if c.check_finite:
         for l in range(LANES):
             acc[l] = 0.0
-        _finite_acc(gu, 9, acc)
         _finite_acc(gsv, 3, acc)
-        _finite_acc(gv, 9, acc)
+        if vec:
+            _finite_acc(gu, 9, acc)
+            _finite_acc(gv, 9, acc)
         if _any_lane(acc):
             return _report_nonfinite(src, _SVD3_SIZE, 3, 6, b0, nb, e)
 
@@ -254,6 +267,16 @@ cdef int svd3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, P
     return OK
 
 
+cdef int _svd3_vectors(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                       char* work, ErrInfo* e) noexcept nogil:
+    return _svd3(c, src, out, b0, nb, work, e, <full_t*> NULL)
+
+
+cdef int _svd3_values(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                      char* work, ErrInfo* e) noexcept nogil:
+    return _svd3(c, src, out, b0, nb, work, e, <part_t*> NULL)
+
+
 cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
     cdef Py_ssize_t b0 = blk * LANES
     cdef const double* src[6]
@@ -263,7 +286,7 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
     src[4] = NULL if c.gs == NULL else c.gs + b0 * 3
     src[5] = NULL if c.g2 == NULL else (<const double*> c.g2) + b0 * 9
-    return _block(svd3_lanes, c, c.B, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_svd3_vectors if src[3] != NULL or src[5] != NULL else _svd3_values, c, c.B, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint svd3_fast(int t, int m, int n, int kk, const Policy* pol):
@@ -290,9 +313,10 @@ cdef inline void _polar3_pair(int i, int j, double sv[][LANES], double Z[][LANES
 cdef int[5] _POLAR3_SIZE = [9, 3, 9, 9, 9]
 
 
-cdef int polar3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
-                      char* work, ErrInfo* e) noexcept nogil:
-    # src: U, s, Vh, dQ, dP (the last two NULL-able) of LANES matrices
+cdef int _polar3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                 char* work, ErrInfo* e, variant_t* tag) noexcept nogil:
+    # src: U, s, Vh, dQ, dP (dQ NULL-able; dP given in the full_t version)
+    cdef bint with_p = variant_t is full_t
     cdef SvdCtx* c = <SvdCtx*> ctx
     cdef int i, j, l
     cdef double u[9][LANES]
@@ -311,12 +335,14 @@ cdef int polar3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0,
     _lanes(src[1], 3, sv)
     _lanes(src[2], 9, vh)
     _lanes(_given(src[3]), 9, gq)
-    _lanes(_given(src[4]), 9, gp)
+    if with_p:
+        _lanes(src[4], 9, gp)
     if c.check_finite:
         for l in range(LANES):
             acc[l] = 0.0
         _finite_acc(gq, 9, acc)
-        _finite_acc(gp, 9, acc)
+        if with_p:
+            _finite_acc(gp, 9, acc)
         if _any_lane(acc):
             return _report_nonfinite(src, _POLAR3_SIZE, 3, 5, b0, nb, e)
 
@@ -332,7 +358,7 @@ cdef int polar3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0,
     for i in range(9):
         for l in range(LANES):
             C[i][l] = 0.0
-    if src[4] != NULL:
+    if with_p:
         for i in range(3):                    # T = herm(dP)
             for j in range(3):
                 for l in range(LANES):
@@ -351,6 +377,16 @@ cdef int polar3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0,
     return OK
 
 
+cdef int _polar3_qp(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                    char* work, ErrInfo* e) noexcept nogil:
+    return _polar3(c, src, out, b0, nb, work, e, <full_t*> NULL)
+
+
+cdef int _polar3_q(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                   char* work, ErrInfo* e) noexcept nogil:
+    return _polar3(c, src, out, b0, nb, work, e, <part_t*> NULL)
+
+
 cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
     cdef Py_ssize_t b0 = blk * LANES
     cdef const double* src[5]
@@ -359,7 +395,7 @@ cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     src[2] = (<const double*> c.Vh) + b0 * 9
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
     src[4] = NULL if c.g3 == NULL else (<const double*> c.g3) + b0 * 9
-    return _block(polar3_lanes, c, c.B, blk, 5, src, _POLAR3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_polar3_qp if src[4] != NULL else _polar3_q, c, c.B, blk, 5, src, _POLAR3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint polar3_fast(int t, int m, int n, object gv, object Dm, const Policy* pol):
@@ -413,9 +449,10 @@ cdef inline void _sym_product3(double a[][LANES], double b[][LANES], bint tb, in
 cdef int[4] _EIGH3_SIZE = [9, 3, 3, 9]
 
 
-cdef int eigh3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
-                     char* work, ErrInfo* e) noexcept nogil:
-    # src: V, w, dw, dV (the last two NULL-able) of LANES matrices
+cdef int _eigh3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                char* work, ErrInfo* e, variant_t* tag) noexcept nogil:
+    # src: V, w, dw, dV (dw NULL-able; dV given in the full_t version)
+    cdef bint vec = variant_t is full_t
     cdef EighCtx* c = <EighCtx*> ctx
     cdef int l
     cdef double v[9][LANES]
@@ -431,18 +468,20 @@ cdef int eigh3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, 
     _lanes(src[0], 9, v)
     _lanes(src[1], 3, wv)
     _lanes(_given(src[2]), 3, gwv)
-    _lanes(_given(src[3]), 9, gv)
+    if vec:
+        _lanes(src[3], 9, gv)
     if c.check_finite:
         for l in range(LANES):
             acc[l] = 0.0
         _finite_acc(gwv, 3, acc)
-        _finite_acc(gv, 9, acc)
+        if vec:
+            _finite_acc(gv, 9, acc)
         if _any_lane(acc):
             return _report_nonfinite(src, _EIGH3_SIZE, 2, 4, b0, nb, e)
 
     _diag3(gwv, C)
     # eigenvalues only: A_bar = V diag(dw) V^T, exact at any degeneracy
-    if src[3] != NULL:
+    if vec:
         for l in range(LANES):
             lo = fabs(wv[0][l])
             hi = fabs(wv[2][l])
@@ -460,6 +499,16 @@ cdef int eigh3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, 
     return OK
 
 
+cdef int _eigh3_vectors(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                        char* work, ErrInfo* e) noexcept nogil:
+    return _eigh3(c, src, out, b0, nb, work, e, <full_t*> NULL)
+
+
+cdef int _eigh3_values(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                       char* work, ErrInfo* e) noexcept nogil:
+    return _eigh3(c, src, out, b0, nb, work, e, <part_t*> NULL)
+
+
 cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
     cdef Py_ssize_t b0 = blk * LANES
     cdef const double* src[4]
@@ -467,7 +516,7 @@ cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noe
     src[1] = c.w + b0 * 3
     src[2] = NULL if c.gw == NULL else c.gw + b0 * 3
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
-    return _block(eigh3_lanes, c, c.B, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_eigh3_vectors if c.g1 != NULL else _eigh3_values, c, c.B, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint eigh3_fast(int t, int n, const Policy* pol):
