@@ -544,7 +544,8 @@ cdef int funm3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, 
     cdef double H[9][LANES]
     cdef double R[9][LANES]
     cdef double acc[LANES]
-    cdef double x
+    cdef double x, wl
+    cdef bint use_l, use_u
     _lanes(src[0], 9, v)
     _lanes(src[1], 9, d)
     _lanes(src[2], 9, g)
@@ -554,18 +555,18 @@ cdef int funm3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, 
         _finite_acc(g, 9, acc)
         if _any_lane(acc):
             return _report_nonfinite(src, _FUNM3_SIZE, 2, 3, b0, nb, e)
-    # H: the symmetric matrix G stands for (hermitise)
+    # H: the symmetric matrix G stands for (hermitise), one weighted sum for
+    # every tri (a branch per tri would keep H in memory); the triangle not
+    # read is selected away, not multiplied by 0, so an inf there stays out
+    wl = 0.5 if c.tri == TRI_HERM else 1.0
+    use_l = c.tri != TRI_UPPER
+    use_u = c.tri != TRI_LOWER
     for i in range(3):
         for l in range(LANES):
             H[i * 4][l] = g[i * 4][l]
         for j in range(i):
             for l in range(LANES):
-                if c.tri == TRI_LOWER:
-                    x = g[i * 3 + j][l]
-                elif c.tri == TRI_UPPER:
-                    x = g[j * 3 + i][l]
-                else:
-                    x = 0.5 * (g[i * 3 + j][l] + g[j * 3 + i][l])
+                x = wl * ((g[i * 3 + j][l] if use_l else 0.0) + (g[j * 3 + i][l] if use_u else 0.0))
                 H[i * 3 + j][l] = x
                 H[j * 3 + i][l] = x
     _product3(v, True, H, False, R)           # V^T H
