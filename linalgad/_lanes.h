@@ -81,12 +81,26 @@ static inline void lanes_store9(double src[][8], double *dst)
     }
 }
 
+/* is any of the 8 lanes nonzero or nan? (one compare into a mask: a sum
+   tree or lane-by-lane tests use the shuffle unit the transposes need) */
+static inline int lanes_any(const double acc[8])
+{
+    return _mm512_cmp_pd_mask(_mm512_loadu_pd(acc), _mm512_setzero_pd(), _CMP_NEQ_UQ) != 0;
+}
+
 #else
 #define LANES_SIMD 0
 /* never called when LANES_SIMD is 0 (the Cython loops run instead) */
 static inline void lanes_load9(const double *src, double dst[][8]) { (void)src; (void)dst; }
 static inline void lanes_load3(const double *src, double dst[][8]) { (void)src; (void)dst; }
 static inline void lanes_store9(double src[][8], double *dst) { (void)src; (void)dst; }
+static inline int lanes_any(const double acc[8])
+{
+    int l, any = 0;
+    for (l = 0; l < 8; l++)
+        any |= !(acc[l] == 0.0);
+    return any;
+}
 #endif
 
 #endif

@@ -33,6 +33,7 @@ cdef extern from "_lanes.h" nogil:
     void lanes_load9(const double* src, double dst[][8])
     void lanes_load3(const double* src, double dst[][8])
     void lanes_store9(double src[][8], double* dst)
+    bint lanes_any(const double acc[8])
 
 cdef enum:
     LANES = 8     # _lanes.h is written for 8
@@ -100,8 +101,8 @@ cdef inline void _finite_acc(double x[][LANES], int size, double acc[LANES]) noe
 
 
 cdef inline bint _any_lane(const double acc[LANES]) noexcept nogil:
-    # one test for the block (a tree, not a chain of eight compares)
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) != 0.0
+    # one test for the block (_lanes.h: a compare into a mask with AVX-512)
+    return lanes_any(acc)
 
 
 cdef int _report_nonfinite(const double** src, const int* size, int first, int last,
