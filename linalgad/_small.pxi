@@ -25,7 +25,7 @@
 # than in a separate pass over the stacks. Each kernel (`*_lanes`) sees
 # exactly LANES matrices and indexes its lane arrays with constants only, so
 # the compiler keeps them in registers (a runtime-indexed path for a short
-# last block, inlined beside the fast one, cost a third of eigh's time);
+# last block beside the fast one cost 1.2 ns of eigh's 12 a matrix);
 # _block pads a short last block with copies of its first matrix instead.
 
 cdef extern from "_lanes.h" nogil:
@@ -100,14 +100,9 @@ cdef inline void _finite_acc(double x[][LANES], int size, double acc[LANES]) noe
             acc[l] = acc[l] + x[r][l] * 0.0
 
 
-cdef inline bint _any_lane(const double acc[LANES]) noexcept nogil:
-    # one test for the block (_lanes.h: a compare into a mask with AVX-512)
-    return lanes_any(acc)
-
-
 cdef int _report_nonfinite(const double** src, const int* size, int first, int last,
                            Py_ssize_t b0, Py_ssize_t nb, ErrInfo* e) noexcept nogil:
-    # the slow path once a block failed _any_lane: E_NONFINITE naming the
+    # the slow path once a block failed lanes_any: E_NONFINITE naming the
     # first argument in src[first:last] (argument k - first) holding an inf
     # or nan and, in it, the first matrix; read from the sources, so the
     # kernels' lane arrays never leave their registers
@@ -244,7 +239,7 @@ cdef int _svd3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         if vec:
             _finite_acc(gu, 9, acc)
             _finite_acc(gv, 9, acc)
-        if _any_lane(acc):
+        if lanes_any(acc):     # one test a block (_lanes.h)
             return _report_nonfinite(src, _SVD3_SIZE, 3, 6, b0, nb, e)
 
     # singular values only: dA = U diag(dS) Vh, exact at any degeneracy
@@ -287,7 +282,8 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
     src[4] = NULL if c.gs == NULL else c.gs + b0 * 3
     src[5] = NULL if c.g2 == NULL else (<const double*> c.g2) + b0 * 9
-    return _block(_svd3_vectors if src[3] != NULL or src[5] != NULL else _svd3_values, c, c.B, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_svd3_vectors if src[3] != NULL or src[5] != NULL else _svd3_values,
+                  c, c.B, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint svd3_fast(int t, int m, int n, int kk, const Policy* pol):
@@ -344,7 +340,7 @@ cdef int _polar3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_s
         _finite_acc(gq, 9, acc)
         if with_p:
             _finite_acc(gp, 9, acc)
-        if _any_lane(acc):
+        if lanes_any(acc):
             return _report_nonfinite(src, _POLAR3_SIZE, 3, 5, b0, nb, e)
 
     # rank deficiency (two singular values summing to ~0): the general kernel decides
@@ -396,7 +392,8 @@ cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     src[2] = (<const double*> c.Vh) + b0 * 9
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
     src[4] = NULL if c.g3 == NULL else (<const double*> c.g3) + b0 * 9
-    return _block(_polar3_qp if src[4] != NULL else _polar3_q, c, c.B, blk, 5, src, _POLAR3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_polar3_qp if src[4] != NULL else _polar3_q,
+                  c, c.B, blk, 5, src, _POLAR3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint polar3_fast(int t, int m, int n, object gv, object Dm, const Policy* pol):
@@ -477,7 +474,7 @@ cdef int _eigh3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ss
         _finite_acc(gwv, 3, acc)
         if vec:
             _finite_acc(gv, 9, acc)
-        if _any_lane(acc):
+        if lanes_any(acc):
             return _report_nonfinite(src, _EIGH3_SIZE, 2, 4, b0, nb, e)
 
     _diag3(gwv, C)
@@ -517,7 +514,8 @@ cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noe
     src[1] = c.w + b0 * 3
     src[2] = NULL if c.gw == NULL else c.gw + b0 * 3
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
-    return _block(_eigh3_vectors if c.g1 != NULL else _eigh3_values, c, c.B, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_eigh3_vectors if c.g1 != NULL else _eigh3_values,
+                  c, c.B, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint eigh3_fast(int t, int n, const Policy* pol):
@@ -554,7 +552,7 @@ cdef int funm3_lanes(void* ctx, const double** src, double* out, Py_ssize_t b0, 
         for l in range(LANES):
             acc[l] = 0.0
         _finite_acc(g, 9, acc)
-        if _any_lane(acc):
+        if lanes_any(acc):
             return _report_nonfinite(src, _FUNM3_SIZE, 2, 3, b0, nb, e)
     # H: the symmetric matrix G stands for (hermitise), one weighted sum for
     # every tri (a branch per tri would keep H in memory); the triangle not

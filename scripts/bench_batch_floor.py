@@ -33,7 +33,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "asv_bench"))
 import timing  # noqa: E402  (no numpy: pins before numpy is imported)
 
-if __name__ == "__main__":  # bench_targets.py imports floor_call and pins itself
+if __name__ == "__main__":  # bench_targets.py imports floor_of and compile_c, and pins itself
     CPU = timing.pin_single_thread(sys.argv[sys.argv.index("--cpu") + 1] if "--cpu" in sys.argv else None)
     CLOCK = timing.set_clock("wall" if "--wall" in sys.argv else "cpu")
 
