@@ -1,5 +1,6 @@
-"""Timing helpers for scripts/bench_targets.py and scripts/bench_pullbacks.py
-(outside the benchmarks package, so asv does not collect it).
+"""Timing helpers for scripts/bench_targets.py, bench_pullbacks.py and
+bench_batch_floor.py (outside the benchmarks package, so asv does not
+collect it).
 
 ``pin_single_thread()`` must run before numpy is imported: it sets the
 thread variables of every BLAS/OpenMP runtime to 1 and binds the process to
@@ -109,5 +110,55 @@ def ratio(f, ref, min_time=0.3, repeat=9):
             for _ in range(k):
                 h()
             acc.append((_clock() - t) / k)
+    tf, tr = np.array(tf), np.array(tr)
+    return float(np.median(tf / tr)), float(np.median(tf)), float(np.median(tr))
+
+
+L3_SIZE_FILE = "/sys/devices/system/cpu/cpu0/cache/index3/size"
+_UNITS = {"K": 2**10, "M": 2**20, "G": 2**30}
+
+
+def flush_bytes(size_file=L3_SIZE_FILE):
+    """Bytes to write to empty the caches: 3 x the L3 (sysfs), at least
+    64 MiB; 96 MiB when sysfs does not say."""
+    try:
+        with open(size_file) as fh:
+            s = fh.read().strip().upper()
+        l3 = int(s[:-1]) * _UNITS[s[-1]] if s[-1] in _UNITS else int(s)
+    except (OSError, ValueError, IndexError):
+        return 96 * 2**20
+    return max(3 * l3, 64 * 2**20)
+
+
+_FLUSH = []  # the flush buffer, allocated on first use and kept
+
+
+def evict():
+    """Push every cache line of earlier data out: write the flush buffer."""
+    import numpy as np
+    if not _FLUSH:
+        _FLUSH.append(np.zeros(flush_bytes() // 8))
+    np.add(_FLUSH[0], 1.0, out=_FLUSH[0])
+
+
+def ratio_from_memory(f, ref, repeat=15):
+    """As ``ratio``, with f's and ref's data coming from memory: each sample
+    is evict, one call of f, evict, one call of ref. B * B of a 100,000 3x3
+    stack (14 MB) stays in L3 between back-to-back calls while a pullback
+    (40 MB) cannot, so in cache the reference is 3x faster than in a
+    program whose stack was made earlier. This protocol reproduces issue 6's
+    peer figures (JAX ~10, PyTorch 35-60, a plain C loop ~3 x B * B).
+    Returns (median of the per-sample ratios, median seconds of f, of ref)."""
+    import numpy as np
+    for _ in range(2):
+        f()
+        ref()
+    tf, tr = [], []
+    for _ in range(repeat):
+        for h, acc in ((f, tf), (ref, tr)):
+            evict()
+            t = _clock()
+            h()
+            acc.append(_clock() - t)
     tf, tr = np.array(tf), np.array(tr)
     return float(np.median(tf / tr)), float(np.median(tf)), float(np.median(tr))

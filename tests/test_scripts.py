@@ -1,5 +1,6 @@
 """The benchmark scripts the closing notes quote run to the end on the
-installed package (run, not timed: no speed is asserted here)."""
+installed package (run, not timed: no speed is asserted here), and the
+from-memory protocol of asv_bench/timing.py does what it says (fake clock)."""
 
 import json
 import os
@@ -38,3 +39,51 @@ def test_bench_targets_batch_worker_reports_a_ratio_and_its_floor():
     assert row["value"] > 0 and row["limit"] == "<= 5", row
     if HAVE_CC:
         assert "traffic floor" in row["note"], row
+
+
+def _timing():
+    sys.path.insert(0, str(ROOT / "asv_bench"))
+    try:
+        import timing
+    finally:
+        sys.path.remove(str(ROOT / "asv_bench"))
+    return timing
+
+
+def test_ratio_from_memory_evicts_before_every_timed_call(monkeypatch):
+    # a fake clock that only the two callables advance: f's samples cost
+    # 2, 9, 4, 30, 8 and ref's 1, 3, 2, 5, 2, so the median of the per-sample
+    # ratios (3) differs from the ratio of the medians (8 / 2)
+    timing = _timing()
+    cost = {"f": iter([0, 0] + [2, 9, 4, 30, 8]), "ref": iter([0, 0] + [1, 3, 2, 5, 2])}
+    now, log = [0.0], []
+
+    def call(name):
+        def h():
+            log.append(name)
+            now[0] += next(cost[name])
+        return h
+
+    def clock():
+        log.append("clock")
+        return now[0]
+
+    monkeypatch.setattr(timing, "_clock", clock)
+    monkeypatch.setattr(timing, "evict", lambda: log.append("evict"))
+    r, tf, tr = timing.ratio_from_memory(call("f"), call("ref"), repeat=5)
+    assert log[:4] == ["f", "ref", "f", "ref"]  # the warm-up, untimed
+    timed = log[4:]
+    assert timed == ["evict", "clock", "f", "clock", "evict", "clock", "ref", "clock"] * 5
+    assert (r, tf, tr) == (3.0, 8.0, 2.0)
+
+
+def test_flush_bytes_is_three_l3_and_at_least_64_mib(tmp_path):
+    timing = _timing()
+    size = tmp_path / "size"
+    size.write_text("32768K\n")
+    assert timing.flush_bytes(size) == 96 * 2**20
+    size.write_text("8M\n")
+    assert timing.flush_bytes(size) == 64 * 2**20
+    size.write_text("64M\n")
+    assert timing.flush_bytes(size) == 192 * 2**20
+    assert timing.flush_bytes(tmp_path / "missing") == 96 * 2**20
