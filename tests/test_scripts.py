@@ -37,6 +37,7 @@ def test_bench_targets_batch_worker_reports_a_ratio_and_its_floor():
     row = json.loads(_script("bench_targets.py", "--batch-worker", "eigh", "no-peers", "cpu")
                      .strip().splitlines()[-1])
     assert row["value"] > 0 and row["limit"] == "<= 5", row
+    assert "from memory" in row["target"] and "in cache: " in row["note"], row
     if HAVE_CC:
         assert "traffic floor" in row["note"], row
 
