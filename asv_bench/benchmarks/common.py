@@ -185,6 +185,45 @@ def median_time(f, min_time=0.05, repeat=5, clock=CPU_TIMER):
     return float(np.median(samples))
 
 
+def _flush_bytes():
+    """3 x the L3 (sysfs), at least 64 MiB; 96 MiB if sysfs does not say
+    (as asv_bench/timing.py, which this package cannot import)."""
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as fh:
+            s = fh.read().strip().upper()
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        l3 = int(s[:-1]) * units[s[-1]] if s[-1] in units else int(s)
+    except (OSError, ValueError, IndexError):
+        return 96 * 2**20
+    return max(3 * l3, 64 * 2**20)
+
+
+_FLUSH = []  # allocated on first use (not in the forkserver, not in peakmem jobs)
+
+
+def evict():
+    """Push earlier data out of the caches: write a buffer of 3 x the L3."""
+    if not _FLUSH:
+        _FLUSH.append(np.zeros(_flush_bytes() // 8))
+    np.add(_FLUSH[0], 1.0, out=_FLUSH[0])
+
+
+def median_time_from_memory(f, repeat=7, clock=CPU_TIMER):
+    """Median seconds of one call with its data coming from memory: two
+    warm-up calls, then `repeat` samples of (evict, time one call). A
+    100,000 3x3 stack's B * B stays in L3 between back-to-back calls while
+    a pullback's arrays cannot (docs/benchmarks.md, the 3x3 batch target)."""
+    f()
+    f()
+    samples = []
+    for _ in range(repeat):
+        evict()
+        t = clock()
+        f()
+        samples.append(clock() - t)
+    return float(np.median(samples))
+
+
 _GEMM = {}
 
 
