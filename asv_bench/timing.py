@@ -114,31 +114,11 @@ def ratio(f, ref, min_time=0.3, repeat=9):
     return float(np.median(tf / tr)), float(np.median(tf)), float(np.median(tr))
 
 
-L3_SIZE_FILE = "/sys/devices/system/cpu/cpu0/cache/index3/size"
-_UNITS = {"K": 2**10, "M": 2**20, "G": 2**30}
-
-
-def flush_bytes(size_file=L3_SIZE_FILE):
-    """Bytes to write to empty the caches: 3 x the L3 (sysfs), at least
-    64 MiB; 96 MiB when sysfs does not say."""
-    try:
-        with open(size_file) as fh:
-            s = fh.read().strip().upper()
-        l3 = int(s[:-1]) * _UNITS[s[-1]] if s[-1] in _UNITS else int(s)
-    except (OSError, ValueError, IndexError):
-        return 96 * 2**20
-    return max(3 * l3, 64 * 2**20)
-
-
-_FLUSH = []  # the flush buffer, allocated on first use and kept
-
-
 def evict():
-    """Push every cache line of earlier data out: write the flush buffer."""
-    import numpy as np
-    if not _FLUSH:
-        _FLUSH.append(np.zeros(flush_bytes() // 8))
-    np.add(_FLUSH[0], 1.0, out=_FLUSH[0])
+    """Push every cache line of earlier data out (benchmarks.common.evict:
+    imported here, not at the top, since this module must load before numpy)."""
+    from benchmarks.common import evict as _evict
+    _evict()
 
 
 def ratio_from_memory(f, ref, repeat=15):

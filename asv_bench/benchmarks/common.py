@@ -185,26 +185,30 @@ def median_time(f, min_time=0.05, repeat=5, clock=CPU_TIMER):
     return float(np.median(samples))
 
 
-def _flush_bytes():
-    """3 x the L3 (sysfs), at least 64 MiB; 96 MiB if sysfs does not say
-    (as asv_bench/timing.py, which this package cannot import)."""
+L3_SIZE_FILE = "/sys/devices/system/cpu/cpu0/cache/index3/size"
+_UNITS = {"K": 2**10, "M": 2**20, "G": 2**30}
+
+
+def flush_bytes(size_file=L3_SIZE_FILE):
+    """Bytes to write to empty the caches: 3 x the L3 (sysfs), at least
+    64 MiB; 96 MiB when sysfs does not say."""
     try:
-        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as fh:
+        with open(size_file) as fh:
             s = fh.read().strip().upper()
-        units = {"K": 2**10, "M": 2**20, "G": 2**30}
-        l3 = int(s[:-1]) * units[s[-1]] if s[-1] in units else int(s)
+        l3 = int(s[:-1]) * _UNITS[s[-1]] if s[-1] in _UNITS else int(s)
     except (OSError, ValueError, IndexError):
         return 96 * 2**20
     return max(3 * l3, 64 * 2**20)
 
 
-_FLUSH = []  # allocated on first use (not in the forkserver, not in peakmem jobs)
+_FLUSH = []  # allocated on first use (not in the forkserver, not in peakmem jobs), then kept
 
 
 def evict():
-    """Push earlier data out of the caches: write a buffer of 3 x the L3."""
+    """Push earlier data out of the caches: write a buffer of 3 x the L3
+    (also what asv_bench/timing.py's from-memory ratio uses)."""
     if not _FLUSH:
-        _FLUSH.append(np.zeros(_flush_bytes() // 8))
+        _FLUSH.append(np.zeros(flush_bytes() // 8))
     np.add(_FLUSH[0], 1.0, out=_FLUSH[0])
 
 
