@@ -739,14 +739,16 @@ cdef double _EIG3_COND = 1e6
 
 
 cdef inline void _cproduct3(double a[][LANES], bint ta, bint ca, double b[][LANES],
-                            double c[][LANES]) noexcept nogil:
+                            double c[][LANES], bint offdiag) noexcept nogil:
     # c = op(a) b for complex 3x3 lane matrices; op transposes when ta and
-    # conjugates when ca
+    # conjugates when ca; offdiag: the diagonal of c is left alone
     cdef int i, j, l, a0, a1, a2, b0, b1, b2
     cdef int sa_i = 1 if ta else 3, sa_p = 3 if ta else 1
     cdef double s = -1.0 if ca else 1.0
     for i in range(3):
         for j in range(3):
+            if offdiag and i == j:
+                continue
             a0 = 2 * (i * sa_i)
             a1 = 2 * (i * sa_i + sa_p)
             a2 = 2 * (i * sa_i + 2 * sa_p)
@@ -789,12 +791,6 @@ cdef inline void _cofactor3(double v[][LANES], int r, int s, double C[][LANES]) 
                                      - v[b][l] * v[q + 1][l] - v[b + 1][l] * v[q][l])
 
 
-cdef inline double _crow(double m[][LANES], int i, int l) noexcept nogil:
-    # sum over row i of |re| + |im| (>= the row's 1-norm)
-    return (fabs(m[6 * i][l]) + fabs(m[6 * i + 1][l]) + fabs(m[6 * i + 2][l])
-            + fabs(m[6 * i + 3][l]) + fabs(m[6 * i + 4][l]) + fabs(m[6 * i + 5][l]))
-
-
 cdef inline double _ccol(double m[][LANES], int j, int l) noexcept nogil:
     return (fabs(m[2 * j][l]) + fabs(m[2 * j + 1][l]) + fabs(m[2 * (3 + j)][l])
             + fabs(m[2 * (3 + j) + 1][l]) + fabs(m[2 * (6 + j)][l]) + fabs(m[2 * (6 + j) + 1][l]))
@@ -809,28 +805,32 @@ cdef inline void _eig3_project(double v[][LANES], double g[][LANES], int j, bint
                                const double* gtol2, double* bad) noexcept nogil:
     # column j of dV' = dV - Re(g_j) v_j [- i Im(g_j) / v_kj e_k] in place,
     # g_j = v_j^H dV_j; "norm": bad[l] set where Im(g_j)^2 > gtol2 |dV|^2
-    # (gtol2 = gauge_tol^2 times the largest squared column norm, below)
+    # (gtol2 = gauge_tol^2 times the largest squared column norm, below).
+    # Sums as trees and the pivot's reciprocal from v alone: this is the
+    # kernel's critical path (the products below wait for it)
     cdef int l
     cdef int e0 = 2 * j, e1 = 2 * (3 + j), e2 = 2 * (6 + j)
-    cdef double gr, gi, n0, n1, n2, vk, q
-    cdef bint s1, s2
+    cdef double gr, gi, n0, n1, n2, m1, m2, rk
     for l in range(LANES):
-        gr = (v[e0][l] * g[e0][l] + v[e0 + 1][l] * g[e0 + 1][l] + v[e1][l] * g[e1][l]
-              + v[e1 + 1][l] * g[e1 + 1][l] + v[e2][l] * g[e2][l] + v[e2 + 1][l] * g[e2 + 1][l])
-        gi = (v[e0][l] * g[e0 + 1][l] - v[e0 + 1][l] * g[e0][l] + v[e1][l] * g[e1 + 1][l]
-              - v[e1 + 1][l] * g[e1][l] + v[e2][l] * g[e2 + 1][l] - v[e2 + 1][l] * g[e2][l])
+        gr = ((v[e0][l] * g[e0][l] + v[e0 + 1][l] * g[e0 + 1][l])
+              + (v[e1][l] * g[e1][l] + v[e1 + 1][l] * g[e1 + 1][l])
+              + (v[e2][l] * g[e2][l] + v[e2 + 1][l] * g[e2 + 1][l]))
+        gi = ((v[e0][l] * g[e0 + 1][l] - v[e0 + 1][l] * g[e0][l])
+              + (v[e1][l] * g[e1 + 1][l] - v[e1 + 1][l] * g[e1][l])
+              + (v[e2][l] * g[e2 + 1][l] - v[e2 + 1][l] * g[e2][l]))
         if lapack_norm:
-            # the pivot row k: the entry of largest modulus (first on ties)
+            # the pivot row k: the entry of largest modulus (first on ties),
+            # as 0/1 weights m (exact: q is finite)
             n0 = v[e0][l] * v[e0][l] + v[e0 + 1][l] * v[e0 + 1][l]
             n1 = v[e1][l] * v[e1][l] + v[e1 + 1][l] * v[e1 + 1][l]
             n2 = v[e2][l] * v[e2][l] + v[e2 + 1][l] * v[e2 + 1][l]
-            s1 = n1 > n0
-            s2 = n2 > (n1 if s1 else n0)
-            vk = v[e2][l] if s2 else (v[e1][l] if s1 else v[e0][l])
-            q = gi / vk
-            g[e0 + 1][l] = g[e0 + 1][l] - gr * v[e0 + 1][l] - (0.0 if s1 or s2 else q)
-            g[e1 + 1][l] = g[e1 + 1][l] - gr * v[e1 + 1][l] - (q if s1 and not s2 else 0.0)
-            g[e2 + 1][l] = g[e2 + 1][l] - gr * v[e2 + 1][l] - (q if s2 else 0.0)
+            m2 = 1.0 if n2 > (n1 if n1 > n0 else n0) else 0.0
+            m1 = (1.0 if n1 > n0 else 0.0) * (1.0 - m2)
+            rk = 1.0 / (v[e2][l] if m2 != 0.0 else (v[e1][l] if m1 != 0.0 else v[e0][l]))
+            gi = gi * rk
+            g[e0 + 1][l] = g[e0 + 1][l] - gr * v[e0 + 1][l] - gi * (1.0 - m1 - m2)
+            g[e1 + 1][l] = g[e1 + 1][l] - gr * v[e1 + 1][l] - gi * m1
+            g[e2 + 1][l] = g[e2 + 1][l] - gr * v[e2 + 1][l] - gi * m2
         else:
             bad[l] = bad[l] + (1.0 if gi * gi > gtol2[l] else 0.0)
             g[e0 + 1][l] = g[e0 + 1][l] - gr * v[e0 + 1][l]
@@ -886,7 +886,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     cdef double R[9][LANES]
     cdef double bad[LANES]
     cdef double lim2[LANES]
-    cdef double dr, di, dd, nv, ni, cr, ci
+    cdef double dr, di, dd, ni, cr, ci
     cdef double acc[LANES]
     cdef double lim = c.cond_max / 2 if c.cond_max / 2 < _EIG3_COND else _EIG3_COND
 
@@ -920,9 +920,10 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
             ci = C[2 * i + 1][l]
             C[2 * i][l] = cr * dr - ci * di
             C[2 * i + 1][l] = cr * di + ci * dr
-        nv = _max3(_crow(v, 0, l), _crow(v, 1, l), _crow(v, 2, l))
-        ni = _max3(_ccol(C, 0, l), _ccol(C, 1, l), _ccol(C, 2, l))     # rows of V^{-1}
-        bad[l] = 0.0 if nv * ni <= lim else 1.0                    # nan: handed over too
+        # cond(V) <= 3 ||V^{-1}|| (unit columns: |v_ij| <= 1), which
+        # |re| + |im| over the rows of V^{-1} (the columns of P) bounds
+        ni = _max3(_ccol(C, 0, l), _ccol(C, 1, l), _ccol(C, 2, l))
+        bad[l] = 0.0 if 3.0 * ni <= lim else 1.0                  # nan: handed over too
 
     for i in range(18):
         for l in range(LANES):
@@ -939,7 +940,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
                     + g[16][l] * g[16][l] + g[17][l] * g[17][l])
         for i in range(3):
             _eig3_project(v, g, i, c.lapack_norm, lim2, bad)
-        _cproduct3(v, True, True, g, Z)                 # Z = V^H dV'
+        _cproduct3(v, True, True, g, Z, True)           # Z = V^H dV' (its diagonal is dw)
         for l in range(LANES):
             # make_gap's tol^2 with room for its rounding (no sqrt: a flag
             # at the margin only hands the block over)
@@ -955,7 +956,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         for l in range(LANES):
             Z[8 * i][l] = gw[2 * i][l]
             Z[8 * i + 1][l] = gw[2 * i + 1][l]
-    _cproduct3(C, False, True, Z, g)                    # X = V^{-H} Z = conj(P) Z
+    _cproduct3(C, False, True, Z, g, False)             # X = V^{-H} Z = conj(P) Z
     _re_product_h3(g, v, R)                             # A_bar = Re(X V^H)
     _unlanes9(R, out)
     return OK

@@ -450,16 +450,20 @@ def test_small_3x3_path_equals_the_reference(B, norm, which):
 
 
 def test_small_3x3_path_differentiates_the_lapack_phase_convention():
-    # a phase-dependent cotangent: exact for "lapack", refused for "norm"
+    # a phase-dependent cotangent on every column (so each pivot row occurs):
+    # exact for "lapack", refused for "norm"
     A = stack3(20, 62)
     res, pullback = la.eig_vjp(A)
     gw, gV = cots(res, 63)
-    gV = gV.copy()
-    gV[13, :, 1] += 1j * res.V[13, :, 1]
+    gV = gV + 1j * res.V * np.random.default_rng(63).uniform(0.5, 1.5, (20, 1, 3))
+    pivots = np.abs(res.V).argmax(axis=1)
+    assert all((pivots == k).any() for k in range(3))
     np.testing.assert_allclose(pullback(gw, gV), ref.eig_vjp(res.w, res.V, gw, gV).real,
                                atol=1e-12 * np.abs(pullback(gw, gV)).max())
+    one = cots(res, 63)[1].copy()
+    one[13] = gV[13]
     with pytest.raises(la.GaugeError, match=r"phase .*matrix \(13,\)"):
-        la.eig_vjp(A, normalization="norm")[1](gw, gV)
+        la.eig_vjp(A, normalization="norm")[1](gw, one)
 
 
 def _with_repeated(B, seed, at):
@@ -508,8 +512,25 @@ def test_small_3x3_path_hands_ill_conditioned_lanes_to_the_general_kernel():
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * np.abs(want[13]).max())
     keep = np.arange(20) != 13
     np.testing.assert_allclose(got[keep], want[keep], atol=1e-12 * np.abs(want[keep]).max())
-    with pytest.raises(la.DegeneracyError, match=r"condition number .*matrix \(13,\)|matrix \(13,\).*condition"):
+    with pytest.raises(la.DegeneracyError, match=r"matrix \(13,\).*condition number"):
         la.eig_vjp(A, cond_max=1e5)[1](gw, gV)
+
+
+def test_small_3x3_path_refuses_what_the_general_kernel_refuses_just_below_cond_max():
+    A = stack3(20, 70)
+    A[13] = [[1.0, 1.0, 0.0], [1e-6, 1.0, 0.0], [0.0, 0.0, 3.0]]    # cond ~ 2e3
+    res = la.eig(A)
+    Vr = res.V[13].real                                              # real spectrum: V = Vr
+    cond = np.linalg.norm(Vr, np.inf) * np.linalg.norm(np.linalg.inv(Vr), np.inf)
+    gw, gV = cots(res, 71)
+    for cmax, refused in ((0.9 * cond, True), (1.1 * cond, False)):
+        pullback = la.eig_vjp(A, cond_max=cmax)[1]
+        if refused:
+            with pytest.raises(la.DegeneracyError, match=r"matrix \(13,\)"):
+                pullback(gw, gV)
+        else:
+            want = la.eig_vjp(A, cond_max=cmax, project="complex")[1](gw, gV).real
+            np.testing.assert_allclose(pullback(gw, gV), want, rtol=1e-8, atol=1e-9 * np.abs(want).max())
 
 
 @pytest.mark.parametrize("arg", ["dw", "dV"])
