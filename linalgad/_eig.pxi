@@ -905,8 +905,15 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
             return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
 
     # P = C / det(V) = V^{-T}, and the bound on cond(V)
-    for i in range(9):
-        _cofactor3(v, i // 3, i % 3, C)
+    _cofactor3(v, 0, 0, C)                # one call per entry: a loop over them
+    _cofactor3(v, 0, 1, C)                # would not vectorise
+    _cofactor3(v, 0, 2, C)
+    _cofactor3(v, 1, 0, C)
+    _cofactor3(v, 1, 1, C)
+    _cofactor3(v, 1, 2, C)
+    _cofactor3(v, 2, 0, C)
+    _cofactor3(v, 2, 1, C)
+    _cofactor3(v, 2, 2, C)
     for l in range(LANES):
         dr = (v[0][l] * C[0][l] - v[1][l] * C[1][l] + v[2][l] * C[2][l] - v[3][l] * C[3][l]
               + v[4][l] * C[4][l] - v[5][l] * C[5][l])
@@ -938,8 +945,16 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
                     + g[14][l] * g[14][l] + g[15][l] * g[15][l],
                     g[4][l] * g[4][l] + g[5][l] * g[5][l] + g[10][l] * g[10][l] + g[11][l] * g[11][l]
                     + g[16][l] * g[16][l] + g[17][l] * g[17][l])
-        for i in range(3):
-            _eig3_project(v, g, i, c.lapack_norm, lim2, bad)
+        # a constant flag per call site: with c.lapack_norm inside its loop
+        # the projection was not vectorised
+        if c.lapack_norm:
+            _eig3_project(v, g, 0, True, lim2, bad)
+            _eig3_project(v, g, 1, True, lim2, bad)
+            _eig3_project(v, g, 2, True, lim2, bad)
+        else:
+            _eig3_project(v, g, 0, False, lim2, bad)
+            _eig3_project(v, g, 1, False, lim2, bad)
+            _eig3_project(v, g, 2, False, lim2, bad)
         _cproduct3(v, True, True, g, Z, True)           # Z = V^H dV' (its diagonal is dw)
         for l in range(LANES):
             # make_gap's tol^2 with room for its rounding (no sqrt: a flag
