@@ -305,8 +305,11 @@ cdef int eig_jvp_kernel(int n, const scalar_t* V, const cdouble_t* w, const scal
 
 cdef struct EigCtx:
     int n
+    Py_ssize_t B
     bint lapack_norm
+    bint check_finite   # the lane kernel checks the cotangents it loads
     double cond_max
+    item_fn one         # the per-matrix kernel a lane block hands over to
     void* V
     cdouble_t* w
     cdouble_t* gw   # vjp: dw or NULL | jvp: out dw
@@ -368,6 +371,9 @@ cdef EigCtx _eig_ctx(cnp.ndarray V, cnp.ndarray w, bint lapack_norm, double cond
         raise ValueError("V must be square")
     check_cw(w, "w", V.shape[0], V.shape[1])
     c.n = <int> V.shape[1]
+    c.B = V.shape[0]
+    c.one = NULL
+    c.check_finite = False
     c.lapack_norm = lapack_norm
     c.cond_max = cond_max
     c.V = cnp.PyArray_DATA(V)
@@ -676,12 +682,14 @@ cdef int _eig_vjp_rd(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
 
 
 def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
-                 bint lapack_norm, double cond_max, tuple policy, int nthreads=1):
+                 bint lapack_norm, double cond_max, tuple policy, int nthreads=1,
+                 bint check_finite=True):
     """Pullback of eig for REAL input whose V is complex (conjugate pairs as
     numpy.linalg.eig returns them, first member with positive imaginary part):
     V (B,n,n) complex128/complex64, w (B,n) complex128, gw (B,n) complex128 or
     None, gV like V or None; out (B,n,n) float64/float32, the real cotangent.
-    Computed in real arithmetic. Returns None or an error tuple."""
+    Computed in real arithmetic. check_finite: refuse a cotangent holding inf
+    or nan (ValueError naming it). Returns None or an error tuple."""
     cdef EigCtx c = _eig_ctx(V, w, lapack_norm, cond_max, policy)
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
@@ -709,6 +717,288 @@ def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray
         check_like(gV, V, "dV", B, c.n, c.n)
         c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gV)
     c.out = cnp.PyArray_DATA(out)
-    with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
-    return err_tuple(&e)
+    return run_entry(fn, _eig3_vjp_blocks if eig3_fast(t, c.n, &c.pol) else <item_fn> NULL,
+                     &c, &c.check_finite, &c.one, B, wb, nthreads, (gw, gV),
+                     ("dw", "dV") if check_finite else None)
+
+
+# --- 3x3 real input, LANES matrices at a time (the machinery of _small.pxi) ------------
+#
+# eig_vjp_real for a stack of 3x3 float64 matrices, in complex arithmetic
+# over the lanes: A_bar = Re(V^{-H} Z V^H) with Z as above, which is the
+# real path's answer without its per-matrix pattern of real and paired
+# columns. V^{-1} = C^T / det(V) from the cofactors C. A block is handed to
+# eig_vjp_real_kernel, matrix by matrix, when a lane has a pair within tol
+# whose vectors carry a cotangent, a phase the loss sees ("norm"), or a
+# bound on cond(V) above _EIG3_COND or cond_max / 2 (the real kernel tests
+# cond(Vr) <= 2 cond(V); above 1e6 cofactors lose accuracy to pivoting).
+# Complex lane matrices keep re and im in alternate rows: entry (i, j) in
+# rows 2 (3 i + j) and 2 (3 i + j) + 1.
+
+cdef double _EIG3_COND = 1e6
+
+
+cdef inline void _cproduct3(double a[][LANES], bint ta, bint ca, double b[][LANES],
+                            double c[][LANES], bint offdiag) noexcept nogil:
+    # c = op(a) b for complex 3x3 lane matrices; op transposes when ta and
+    # conjugates when ca; offdiag: the diagonal of c is left alone
+    cdef int i, j, l, a0, a1, a2, b0, b1, b2
+    cdef int sa_i = 1 if ta else 3, sa_p = 3 if ta else 1
+    cdef double s = -1.0 if ca else 1.0
+    for i in range(3):
+        for j in range(3):
+            if offdiag and i == j:
+                continue
+            a0 = 2 * (i * sa_i)
+            a1 = 2 * (i * sa_i + sa_p)
+            a2 = 2 * (i * sa_i + 2 * sa_p)
+            b0 = 2 * j
+            b1 = 2 * (3 + j)
+            b2 = 2 * (6 + j)
+            for l in range(LANES):
+                c[2 * (i * 3 + j)][l] = (a[a0][l] * b[b0][l] - s * a[a0 + 1][l] * b[b0 + 1][l]
+                                         + a[a1][l] * b[b1][l] - s * a[a1 + 1][l] * b[b1 + 1][l]
+                                         + a[a2][l] * b[b2][l] - s * a[a2 + 1][l] * b[b2 + 1][l])
+                c[2 * (i * 3 + j) + 1][l] = (a[a0][l] * b[b0 + 1][l] + s * a[a0 + 1][l] * b[b0][l]
+                                             + a[a1][l] * b[b1 + 1][l] + s * a[a1 + 1][l] * b[b1][l]
+                                             + a[a2][l] * b[b2 + 1][l] + s * a[a2 + 1][l] * b[b2][l])
+
+
+cdef inline void _re_product_h3(double x[][LANES], double v[][LANES], double r[][LANES]) noexcept nogil:
+    # r = Re(x v^H) (real 3x3 lane matrix)
+    cdef int i, j, l
+    for i in range(3):
+        for j in range(3):
+            for l in range(LANES):
+                r[i * 3 + j][l] = (x[2 * (i * 3)][l] * v[2 * (j * 3)][l]
+                                   + x[2 * (i * 3) + 1][l] * v[2 * (j * 3) + 1][l]
+                                   + x[2 * (i * 3 + 1)][l] * v[2 * (j * 3 + 1)][l]
+                                   + x[2 * (i * 3 + 1) + 1][l] * v[2 * (j * 3 + 1) + 1][l]
+                                   + x[2 * (i * 3 + 2)][l] * v[2 * (j * 3 + 2)][l]
+                                   + x[2 * (i * 3 + 2) + 1][l] * v[2 * (j * 3 + 2) + 1][l])
+
+
+cdef inline void _cofactor3(double v[][LANES], int r, int s, double C[][LANES]) noexcept nogil:
+    # C_rs = v[r1,s1] v[r2,s2] - v[r1,s2] v[r2,s1] with r1, r2 (s1, s2) the
+    # other two rows (columns) in cyclic order, which carries the sign
+    cdef int l
+    cdef int r1 = (r + 1) % 3, r2 = (r + 2) % 3, s1 = (s + 1) % 3, s2 = (s + 2) % 3
+    cdef int a = 2 * (3 * r1 + s1), b = 2 * (3 * r1 + s2), q = 2 * (3 * r2 + s1), d = 2 * (3 * r2 + s2)
+    for l in range(LANES):
+        C[2 * (3 * r + s)][l] = (v[a][l] * v[d][l] - v[a + 1][l] * v[d + 1][l]
+                                 - v[b][l] * v[q][l] + v[b + 1][l] * v[q + 1][l])
+        C[2 * (3 * r + s) + 1][l] = (v[a][l] * v[d + 1][l] + v[a + 1][l] * v[d][l]
+                                     - v[b][l] * v[q + 1][l] - v[b + 1][l] * v[q][l])
+
+
+cdef inline double _ccol(double m[][LANES], int j, int l) noexcept nogil:
+    return (fabs(m[2 * j][l]) + fabs(m[2 * j + 1][l]) + fabs(m[2 * (3 + j)][l])
+            + fabs(m[2 * (3 + j) + 1][l]) + fabs(m[2 * (6 + j)][l]) + fabs(m[2 * (6 + j) + 1][l]))
+
+
+cdef inline double _max3(double a, double b, double c) noexcept nogil:
+    a = a if a > b else b
+    return a if a > c else c
+
+
+cdef inline void _eig3_project(double v[][LANES], double g[][LANES], int j, bint lapack_norm,
+                               const double* gtol2, double* bad) noexcept nogil:
+    # column j of dV' = dV - Re(g_j) v_j [- i Im(g_j) / v_kj e_k] in place,
+    # g_j = v_j^H dV_j; "norm": bad[l] set where Im(g_j)^2 > gtol2 |dV|^2
+    # (gtol2 = gauge_tol^2 times the largest squared column norm, below).
+    # Sums as trees and the pivot's reciprocal from v alone: this is the
+    # kernel's critical path (the products below wait for it)
+    cdef int l
+    cdef int e0 = 2 * j, e1 = 2 * (3 + j), e2 = 2 * (6 + j)
+    cdef double gr, gi, n0, n1, n2, m1, m2, rk
+    for l in range(LANES):
+        gr = ((v[e0][l] * g[e0][l] + v[e0 + 1][l] * g[e0 + 1][l])
+              + (v[e1][l] * g[e1][l] + v[e1 + 1][l] * g[e1 + 1][l])
+              + (v[e2][l] * g[e2][l] + v[e2 + 1][l] * g[e2 + 1][l]))
+        gi = ((v[e0][l] * g[e0 + 1][l] - v[e0 + 1][l] * g[e0][l])
+              + (v[e1][l] * g[e1 + 1][l] - v[e1 + 1][l] * g[e1][l])
+              + (v[e2][l] * g[e2 + 1][l] - v[e2 + 1][l] * g[e2][l]))
+        if lapack_norm:
+            # the pivot row k: the entry of largest modulus (first on ties),
+            # as 0/1 weights m (exact: q is finite)
+            n0 = v[e0][l] * v[e0][l] + v[e0 + 1][l] * v[e0 + 1][l]
+            n1 = v[e1][l] * v[e1][l] + v[e1 + 1][l] * v[e1 + 1][l]
+            n2 = v[e2][l] * v[e2][l] + v[e2 + 1][l] * v[e2 + 1][l]
+            m2 = 1.0 if n2 > (n1 if n1 > n0 else n0) else 0.0
+            m1 = (1.0 if n1 > n0 else 0.0) * (1.0 - m2)
+            rk = 1.0 / (v[e2][l] if m2 != 0.0 else (v[e1][l] if m1 != 0.0 else v[e0][l]))
+            gi = gi * rk
+            g[e0 + 1][l] = g[e0 + 1][l] - gr * v[e0 + 1][l] - gi * (1.0 - m1 - m2)
+            g[e1 + 1][l] = g[e1 + 1][l] - gr * v[e1 + 1][l] - gi * m1
+            g[e2 + 1][l] = g[e2 + 1][l] - gr * v[e2 + 1][l] - gi * m2
+        else:
+            bad[l] = bad[l] + (1.0 if gi * gi > gtol2[l] else 0.0)
+            g[e0 + 1][l] = g[e0 + 1][l] - gr * v[e0 + 1][l]
+            g[e1 + 1][l] = g[e1 + 1][l] - gr * v[e1 + 1][l]
+            g[e2 + 1][l] = g[e2 + 1][l] - gr * v[e2 + 1][l]
+        g[e0][l] = g[e0][l] - gr * v[e0][l]
+        g[e1][l] = g[e1][l] - gr * v[e1][l]
+        g[e2][l] = g[e2][l] - gr * v[e2][l]
+
+
+cdef inline void _eig3_pair(int i, int j, double w[][LANES], double tol2[LANES], bint flag,
+                            double Z[][LANES], double* bad) noexcept nogil:
+    # Z_ij / conj(w_j - w_i) and Z_ji / conj(w_i - w_j); bad[l] set at a
+    # gap within tol (flag: the mode tests it)
+    cdef int l
+    cdef int ij = 2 * (3 * i + j), ji = 2 * (3 * j + i)
+    cdef double dr, di, a2, zr, zi
+    for l in range(LANES):
+        dr = w[2 * j][l] - w[2 * i][l]
+        di = w[2 * j + 1][l] - w[2 * i + 1][l]
+        a2 = dr * dr + di * di
+        if flag:
+            bad[l] = bad[l] + (1.0 if a2 <= tol2[l] else 0.0)
+        a2 = 1.0 / a2
+        dr = dr * a2
+        di = di * a2
+        zr = Z[ij][l]
+        zi = Z[ij + 1][l]
+        Z[ij][l] = zr * dr - zi * di
+        Z[ij + 1][l] = zr * di + zi * dr
+        zr = Z[ji][l]
+        zi = Z[ji + 1][l]
+        Z[ji][l] = -(zr * dr - zi * di)
+        Z[ji + 1][l] = -(zr * di + zi * dr)
+
+
+cdef int[4] _EIG3_SIZE = [18, 6, 6, 18]
+
+
+cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+               char* work, ErrInfo* e, variant_t* tag) noexcept nogil:
+    # src: V, w, dw, dV (complex, interleaved; dw NULL-able, dV given in the
+    # full_t version)
+    cdef bint vec = variant_t is full_t
+    cdef EigCtx* c = <EigCtx*> ctx
+    cdef int i, l
+    cdef double v[18][LANES]
+    cdef double w[6][LANES]
+    cdef double gw[6][LANES]
+    cdef double g[18][LANES]
+    cdef double C[18][LANES]
+    cdef double Z[18][LANES]
+    cdef double R[9][LANES]
+    cdef double bad[LANES]
+    cdef double lim2[LANES]
+    cdef double dr, di, dd, ni, cr, ci
+    cdef double acc[LANES]
+    cdef double lim = c.cond_max / 2 if c.cond_max / 2 < _EIG3_COND else _EIG3_COND
+
+    _lanes(src[0], 18, v)
+    _lanes(src[1], 6, w)
+    _lanes(_given(src[2]), 6, gw)
+    if vec:
+        _lanes(src[3], 18, g)
+    if c.check_finite:
+        for l in range(LANES):
+            acc[l] = 0.0
+        _finite_acc(gw, 6, acc)
+        if vec:
+            _finite_acc(g, 18, acc)
+        if lanes_any(acc):
+            return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
+
+    # P = C / det(V) = V^{-T}, and the bound on cond(V)
+    _cofactor3(v, 0, 0, C)                # one call per entry: a loop over them
+    _cofactor3(v, 0, 1, C)                # would not vectorise
+    _cofactor3(v, 0, 2, C)
+    _cofactor3(v, 1, 0, C)
+    _cofactor3(v, 1, 1, C)
+    _cofactor3(v, 1, 2, C)
+    _cofactor3(v, 2, 0, C)
+    _cofactor3(v, 2, 1, C)
+    _cofactor3(v, 2, 2, C)
+    for l in range(LANES):
+        dr = (v[0][l] * C[0][l] - v[1][l] * C[1][l] + v[2][l] * C[2][l] - v[3][l] * C[3][l]
+              + v[4][l] * C[4][l] - v[5][l] * C[5][l])
+        di = (v[0][l] * C[1][l] + v[1][l] * C[0][l] + v[2][l] * C[3][l] + v[3][l] * C[2][l]
+              + v[4][l] * C[5][l] + v[5][l] * C[4][l])
+        dd = 1.0 / (dr * dr + di * di)
+        dr = dr * dd
+        di = -di * dd
+        for i in range(9):
+            cr = C[2 * i][l]
+            ci = C[2 * i + 1][l]
+            C[2 * i][l] = cr * dr - ci * di
+            C[2 * i + 1][l] = cr * di + ci * dr
+        # cond(V) <= 3 ||V^{-1}|| (unit columns: |v_ij| <= 1), which
+        # |re| + |im| over the rows of V^{-1} (the columns of P) bounds
+        ni = _max3(_ccol(C, 0, l), _ccol(C, 1, l), _ccol(C, 2, l))
+        bad[l] = 0.0 if 3.0 * ni <= lim else 1.0                  # nan: handed over too
+
+    for i in range(18):
+        for l in range(LANES):
+            Z[i][l] = 0.0
+    if vec:
+        if not c.lapack_norm:
+            for l in range(LANES):
+                lim2[l] = c.pol.gauge_tol * c.pol.gauge_tol * _max3(
+                    g[0][l] * g[0][l] + g[1][l] * g[1][l] + g[6][l] * g[6][l] + g[7][l] * g[7][l]
+                    + g[12][l] * g[12][l] + g[13][l] * g[13][l],
+                    g[2][l] * g[2][l] + g[3][l] * g[3][l] + g[8][l] * g[8][l] + g[9][l] * g[9][l]
+                    + g[14][l] * g[14][l] + g[15][l] * g[15][l],
+                    g[4][l] * g[4][l] + g[5][l] * g[5][l] + g[10][l] * g[10][l] + g[11][l] * g[11][l]
+                    + g[16][l] * g[16][l] + g[17][l] * g[17][l])
+        # a constant flag per call site: with c.lapack_norm inside its loop
+        # the projection was not vectorised
+        if c.lapack_norm:
+            _eig3_project(v, g, 0, True, lim2, bad)
+            _eig3_project(v, g, 1, True, lim2, bad)
+            _eig3_project(v, g, 2, True, lim2, bad)
+        else:
+            _eig3_project(v, g, 0, False, lim2, bad)
+            _eig3_project(v, g, 1, False, lim2, bad)
+            _eig3_project(v, g, 2, False, lim2, bad)
+        _cproduct3(v, True, True, g, Z, True)           # Z = V^H dV' (its diagonal is dw)
+        for l in range(LANES):
+            # make_gap's tol^2 with room for its rounding (no sqrt: a flag
+            # at the margin only hands the block over)
+            lim2[l] = c.pol.rtol * c.pol.rtol * (1.0 + 1e-12) * _max3(
+                w[0][l] * w[0][l] + w[1][l] * w[1][l], w[2][l] * w[2][l] + w[3][l] * w[3][l],
+                w[4][l] * w[4][l] + w[5][l] * w[5][l])
+        _eig3_pair(0, 1, w, lim2, c.pol.mode != EXACT, Z, bad)
+        _eig3_pair(0, 2, w, lim2, c.pol.mode != EXACT, Z, bad)
+        _eig3_pair(1, 2, w, lim2, c.pol.mode != EXACT, Z, bad)
+    if lanes_any(bad):
+        return _one_by_one(c.one, c, b0, nb, work, e)
+    for i in range(3):
+        for l in range(LANES):
+            Z[8 * i][l] = gw[2 * i][l]
+            Z[8 * i + 1][l] = gw[2 * i + 1][l]
+    _cproduct3(C, False, True, Z, g, False)             # X = V^{-H} Z = conj(P) Z
+    _re_product_h3(g, v, R)                             # A_bar = Re(X V^H)
+    _unlanes9(R, out)
+    return OK
+
+
+cdef int _eig3_vectors(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                       char* work, ErrInfo* e) noexcept nogil:
+    return _eig3(c, src, out, b0, nb, work, e, <full_t*> NULL)
+
+
+cdef int _eig3_values(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                      char* work, ErrInfo* e) noexcept nogil:
+    return _eig3(c, src, out, b0, nb, work, e, <part_t*> NULL)
+
+
+cdef int _eig3_vjp_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
+    cdef EigCtx* c = <EigCtx*> ctx
+    cdef Py_ssize_t b0 = blk * LANES
+    cdef const double* src[4]
+    src[0] = (<const double*> c.V) + b0 * 18
+    src[1] = (<const double*> c.w) + b0 * 6
+    src[2] = NULL if c.gw == NULL else (<const double*> c.gw) + b0 * 6
+    src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 18
+    return _block(_eig3_vectors if c.g1 != NULL else _eig3_values,
+                  c, c.B, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+
+
+cdef bint eig3_fast(int t, int n, const Policy* pol):
+    return (t == cnp.NPY_COMPLEX128 and n == 3
+            and (pol.mode == STRICT or pol.mode == EXACT or pol.mode == SUBSPACE))

@@ -32,6 +32,8 @@ cdef extern from "_lanes.h" nogil:
     enum: LANES_SIMD
     void lanes_load9(const double* src, double dst[][8])
     void lanes_load3(const double* src, double dst[][8])
+    void lanes_load18(const double* src, double dst[][8])
+    void lanes_load6(const double* src, double dst[][8])
     void lanes_store9(double src[][8], double* dst)
     bint lanes_any(const double acc[8])
 
@@ -52,10 +54,11 @@ ctypedef fused variant_t:
     part_t
 
 cdef enum:
-    MAX_IN = 6    # inputs of a lane kernel at most (svd: U, s, Vh, dU, dS, dVh)
+    MAX_IN = 6     # inputs of a lane kernel at most (svd: U, s, Vh, dU, dS, dVh)
+    MAX_SIZE = 18  # doubles a matrix of an input at most (eig: complex 3 x 3)
 
 
-cdef double _ZEROS[9 * LANES]    # an absent cotangent's block (zero-initialised, never written)
+cdef double _ZEROS[MAX_SIZE * LANES]    # an absent cotangent's block (zero-initialised, never written)
 
 
 cdef inline const double* _given(const double* src) noexcept nogil:
@@ -74,6 +77,10 @@ cdef inline void _lanes(const double* src, int size, double dst[][LANES]) noexce
         lanes_load9(src, dst)
     elif LANES_SIMD and size == 3:
         lanes_load3(src, dst)
+    elif LANES_SIMD and size == 18:
+        lanes_load18(src, dst)
+    elif LANES_SIMD and size == 6:
+        lanes_load6(src, dst)
     else:
         for l in range(LANES):
             for r in range(size):
@@ -126,7 +133,7 @@ cdef int _block(lanes_fn kernel, void* c, Py_ssize_t B, Py_ssize_t blk, int nin,
     # or NULL) and out already point at its first matrix. A short last block
     # runs on copies padded with its first matrix, into a scratch output.
     cdef Py_ssize_t b0 = blk * LANES, nb = B - b0, l
-    cdef double pad[MAX_IN * 9 * LANES]
+    cdef double pad[MAX_IN * MAX_SIZE * LANES]
     cdef double tmp[9 * LANES]
     cdef const double* p[MAX_IN]
     cdef int k, r, code
@@ -138,8 +145,8 @@ cdef int _block(lanes_fn kernel, void* c, Py_ssize_t B, Py_ssize_t blk, int nin,
             continue
         for l in range(LANES):
             for r in range(size[k]):
-                pad[k * 9 * LANES + l * size[k] + r] = src[k][(l if l < nb else 0) * size[k] + r]
-        p[k] = pad + k * 9 * LANES
+                pad[k * MAX_SIZE * LANES + l * size[k] + r] = src[k][(l if l < nb else 0) * size[k] + r]
+        p[k] = pad + k * MAX_SIZE * LANES
     code = kernel(c, p, tmp, b0, nb, work, e)
     if code == OK:
         for l in range(nb * 9):

@@ -415,6 +415,140 @@ def test_real_input_with_pairs_and_a_repeated_eigenvalue_takes_the_real_path_in_
         np.testing.assert_allclose(got, want, atol=1e-10 * np.abs(want).max())
 
 
+# --- the lane-vectorised path for 3x3 float64 stacks (the end of linalgad/_eig.pxi) -------
+
+def stack3(B, seed):
+    """B real 3x3 matrices drawn one by one: complex pairs first or last, and
+    real spectra, in one stack; the first has a pair, so V is complex and the
+    real path runs."""
+    first = next(s for s in range(seed, seed + 100)
+                 if np.iscomplexobj(np.linalg.eigvals(general((3, 3), np.float64, s))))
+    return np.stack([general((3, 3), np.float64, first + b) for b in range(B)])
+
+
+def test_the_3x3_stacks_hold_every_pattern_of_real_and_paired_columns():
+    res = la.eig(stack3(37, 60))
+    pair_first = res.w[:, 0].imag > 0
+    pair_last = res.w[:, 1].imag > 0
+    real = (res.w.imag == 0).all(axis=1)
+    assert pair_first.any() and pair_last.any() and real.any()
+
+
+@pytest.mark.parametrize("B", [1, 7, 8, 9, 37])
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("which", [(1, 1), (1, 0), (0, 1)])
+def test_small_3x3_path_equals_the_reference(B, norm, which):
+    # B = 8, 9, 37: full blocks (register transposes) and a short last block
+    A = stack3(B, 60)
+    res, pullback = la.eig_vjp(A, normalization=norm)
+    assert np.iscomplexobj(res.V)
+    given_ = [c if w else None for c, w in zip(cots(res, 61), which)]
+    got = pullback(*given_)
+    assert got.dtype == np.float64
+    want = ref.eig_vjp(res.w, res.V, *given_, normalization=norm).real
+    np.testing.assert_allclose(got, want, atol=1e-12 * np.abs(want).max())
+
+
+def test_small_3x3_path_differentiates_the_lapack_phase_convention():
+    # a phase-dependent cotangent on every column (so each pivot row occurs):
+    # exact for "lapack", refused for "norm"
+    A = stack3(20, 62)
+    res, pullback = la.eig_vjp(A)
+    gw, gV = cots(res, 63)
+    gV = gV + 1j * res.V * np.random.default_rng(63).uniform(0.5, 1.5, (20, 1, 3))
+    pivots = np.abs(res.V).argmax(axis=1)
+    assert all((pivots == k).any() for k in range(3))
+    np.testing.assert_allclose(pullback(gw, gV), ref.eig_vjp(res.w, res.V, gw, gV).real,
+                               atol=1e-12 * np.abs(pullback(gw, gV)).max())
+    one = cots(res, 63)[1].copy()
+    one[13] = gV[13]
+    with pytest.raises(la.GaugeError, match=r"phase .*matrix \(13,\)"):
+        la.eig_vjp(A, normalization="norm")[1](gw, one)
+
+
+def _with_repeated(B, seed, at):
+    A = stack3(B, seed)
+    rng = np.random.default_rng(seed)
+    S = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    A[at] = S @ np.diag([1.0, 2.0, 2.0]) @ np.linalg.inv(S)
+    return A
+
+
+@pytest.mark.parametrize("mode", ["strict", "subspace", "exact"])
+def test_small_3x3_path_hands_degenerate_lanes_to_the_general_kernel(mode):
+    A = _with_repeated(20, 64, 13)
+    res, pullback = la.eig_vjp(A, degeneracy=mode)
+    gw, gV = cots(res, 65)
+    k = int(np.argmin(np.abs(res.w[13] - 1.0)))         # the simple eigenvalue of matrix 13
+    i, j = np.flatnonzero(np.abs(res.w[13] - 2.0) < 1e-6)
+    safe = gV.copy()
+    safe[13] = 0.0
+    safe[13, :, k] = gV[13, :, k]                        # touches no tied vector
+    rot = safe.copy()
+    rot[13, :, i] = res.V[13, :, j]                     # rotates inside the tied pair
+    keep = np.arange(20) != 13
+    if mode == "exact":
+        with np.errstate(all="ignore"):
+            got = pullback(gw, rot)
+        assert not np.isfinite(got[13]).all() or np.abs(got[13]).max() > 1e8
+        want = ref.eig_vjp(res.w[keep], res.V[keep], gw[keep], rot[keep]).real
+        np.testing.assert_allclose(got[keep], want, atol=1e-12 * np.abs(want).max())
+        return
+    got = pullback(gw, safe)
+    want = la.eig_vjp(A, degeneracy=mode, project="complex")[1](gw, safe).real
+    np.testing.assert_allclose(got, want, atol=1e-12 * np.abs(want).max())
+    err = la.DegeneracyError if mode == "strict" else la.GaugeError
+    with pytest.raises(err, match=r"matrix \(13,\)"):
+        pullback(gw, rot)
+
+
+def test_small_3x3_path_hands_ill_conditioned_lanes_to_the_general_kernel():
+    A = stack3(20, 66)
+    A[13] = [[1.0, 1.0, 0.0], [1e-14, 1.0, 0.0], [0.0, 0.0, 3.0]]   # cond(V) ~ 1e7 < cond_max
+    res, pullback = la.eig_vjp(A)
+    gw, gV = cots(res, 67)
+    got = pullback(gw, gV)
+    want = la.eig_vjp(A, project="complex")[1](gw, gV).real
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * np.abs(want[13]).max())
+    keep = np.arange(20) != 13
+    np.testing.assert_allclose(got[keep], want[keep], atol=1e-12 * np.abs(want[keep]).max())
+    with pytest.raises(la.DegeneracyError, match=r"matrix \(13,\).*condition number"):
+        la.eig_vjp(A, cond_max=1e5)[1](gw, gV)
+
+
+def test_small_3x3_path_refuses_what_the_general_kernel_refuses_just_below_cond_max():
+    A = stack3(20, 70)
+    A[13] = [[1.0, 1.0, 0.0], [1e-6, 1.0, 0.0], [0.0, 0.0, 3.0]]    # cond ~ 2e3
+    res = la.eig(A)
+    Vr = res.V[13].real                                              # real spectrum: V = Vr
+    cond = np.linalg.norm(Vr, np.inf) * np.linalg.norm(np.linalg.inv(Vr), np.inf)
+    gw, gV = cots(res, 71)
+    for cmax, refused in ((0.9 * cond, True), (1.1 * cond, False)):
+        pullback = la.eig_vjp(A, cond_max=cmax)[1]
+        if refused:
+            with pytest.raises(la.DegeneracyError, match=r"matrix \(13,\)"):
+                pullback(gw, gV)
+        else:
+            want = la.eig_vjp(A, cond_max=cmax, project="complex")[1](gw, gV).real
+            np.testing.assert_allclose(pullback(gw, gV), want, rtol=1e-8, atol=1e-9 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("arg", ["dw", "dV"])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf, complex(0.0, np.inf)])
+def test_a_nonfinite_cotangent_anywhere_in_a_3x3_stack_is_refused_and_named(arg, bad):
+    # the lane kernel checks the lanes it loads (real and imaginary parts)
+    A = stack3(37, 68)
+    res, pullback = la.eig_vjp(A)
+    c = dict(zip(("dw", "dV"), cots(res, 69)))
+    for b in (0, 17, 36):           # a first, a middle and the short last block
+        c2 = {k: v.copy() for k, v in c.items()}
+        c2[arg][(b, 2) if arg == "dw" else (b, 2, 2)] = bad     # the last entry of a matrix
+        with pytest.raises(ValueError, match=f"{arg} contains NaN or Inf"):
+            pullback(**c2)
+        with pytest.raises(ValueError, match=f"{arg} contains NaN or Inf"):
+            la.eig_vjp(A, gauge="canonical")[1](**c2)    # checked before the gauge pull
+
+
 @pytest.mark.parametrize("norm", NORMS)
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
 def test_reverse_mode_through_the_canonical_gauge(dtype, norm):

@@ -163,9 +163,13 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
 
     wshape, Vshape = res.w.shape, res.V.shape
 
+    # inf/nan in a cotangent: the real path's core checks what it reads,
+    # unless the gauge pull transforms the cotangents first
+    early = fixed or not real_path
+
     def pullback(dw=None, dV=None):
-        gw = cotangent(dw, "dw", wshape, w.dtype, of="w")
-        gV = cotangent(dV, "dV", Vshape, V.dtype, of="V")
+        gw = cotangent(dw, "dw", wshape, w.dtype, of="w", finite=early)
+        gV = cotangent(dV, "dV", Vshape, V.dtype, of="V", finite=early)
         if fixed and gV is not None:
             gV = np.ascontiguousarray(_fix("pull_eig")(raw, (gw, gV))[1])
         gw = None if gw is None else np.ascontiguousarray(gw, np.complex128).reshape(st.B, n)
@@ -173,7 +177,8 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
         threads = batch_threads(st.B, n)      # read here: set_num_threads may follow eig_vjp
         if real_path:
             out = np.empty((st.B, n, n), st.dtype)
-            err = _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cmax, policy, threads)
+            err = _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cmax, policy, threads,
+                                     check_finite=not early)
         else:
             out = np.empty((st.B, n, n), V.dtype)
             err = _core.eig_vjp(V, w128, gw, gV, out, lapack, cmax, policy, threads)
