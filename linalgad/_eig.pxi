@@ -791,11 +791,6 @@ cdef inline void _cofactor3(double v[][LANES], int r, int s, double C[][LANES]) 
                                      - v[b][l] * v[q + 1][l] - v[b + 1][l] * v[q][l])
 
 
-cdef inline double _ccol(double m[][LANES], int j, int l) noexcept nogil:
-    return (fabs(m[2 * j][l]) + fabs(m[2 * j + 1][l]) + fabs(m[2 * (3 + j)][l])
-            + fabs(m[2 * (3 + j) + 1][l]) + fabs(m[2 * (6 + j)][l]) + fabs(m[2 * (6 + j) + 1][l]))
-
-
 cdef inline double _max3(double a, double b, double c) noexcept nogil:
     a = a if a > b else b
     return a if a > c else c
@@ -842,12 +837,13 @@ cdef inline void _eig3_project(double v[][LANES], double g[][LANES], int j, bint
 
 
 cdef inline void _eig3_pair(int i, int j, double w[][LANES], double tol2[LANES], bint flag,
-                            double Z[][LANES], double* bad) noexcept nogil:
-    # Z_ij / conj(w_j - w_i) and Z_ji / conj(w_i - w_j); bad[l] set at a
-    # gap within tol (flag: the mode tests it)
+                            const double* sr, const double* si, double Z[][LANES],
+                            double* bad) noexcept nogil:
+    # Z_ij s / conj(w_j - w_i) and Z_ji s / conj(w_i - w_j), s = sr + i si;
+    # bad[l] set at a gap within tol (flag: the mode tests it)
     cdef int l
     cdef int ij = 2 * (3 * i + j), ji = 2 * (3 * j + i)
-    cdef double dr, di, a2, zr, zi
+    cdef double dr, di, a2, zr, zi, fr
     for l in range(LANES):
         dr = w[2 * j][l] - w[2 * i][l]
         di = w[2 * j + 1][l] - w[2 * i + 1][l]
@@ -855,8 +851,9 @@ cdef inline void _eig3_pair(int i, int j, double w[][LANES], double tol2[LANES],
         if flag:
             bad[l] = bad[l] + (1.0 if a2 <= tol2[l] else 0.0)
         a2 = 1.0 / a2
-        dr = dr * a2
-        di = di * a2
+        fr = (dr * sr[l] - di * si[l]) * a2
+        di = (dr * si[l] + di * sr[l]) * a2
+        dr = fr
         zr = Z[ij][l]
         zi = Z[ij + 1][l]
         Z[ij][l] = zr * dr - zi * di
@@ -886,7 +883,9 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     cdef double R[9][LANES]
     cdef double bad[LANES]
     cdef double lim2[LANES]
-    cdef double dr, di, dd, ni, cr, ci
+    cdef double dr, di, dd
+    cdef double sr[LANES]
+    cdef double si[LANES]
     cdef double acc[LANES]
     cdef double lim = c.cond_max / 2 if c.cond_max / 2 < _EIG3_COND else _EIG3_COND
 
@@ -904,7 +903,10 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         if lanes_any(acc):
             return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
 
-    # P = C / det(V) = V^{-T}, and the bound on cond(V)
+    # C: the cofactors (V^{-T} = C / det V), s = 1 / conj(det V), and the
+    # bound on cond(V): each cofactor is at most 1 in modulus (Hadamard:
+    # parts of unit columns), so ||V^{-1}|| <= 3 / |det V| and, with
+    # ||V|| <= 3, cond(V) <= 9 / |det V|
     _cofactor3(v, 0, 0, C)                # one call per entry: a loop over them
     _cofactor3(v, 0, 1, C)                # would not vectorise
     _cofactor3(v, 0, 2, C)
@@ -919,18 +921,11 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
               + v[4][l] * C[4][l] - v[5][l] * C[5][l])
         di = (v[0][l] * C[1][l] + v[1][l] * C[0][l] + v[2][l] * C[3][l] + v[3][l] * C[2][l]
               + v[4][l] * C[5][l] + v[5][l] * C[4][l])
-        dd = 1.0 / (dr * dr + di * di)
-        dr = dr * dd
-        di = -di * dd
-        for i in range(9):
-            cr = C[2 * i][l]
-            ci = C[2 * i + 1][l]
-            C[2 * i][l] = cr * dr - ci * di
-            C[2 * i + 1][l] = cr * di + ci * dr
-        # cond(V) <= 3 ||V^{-1}|| (unit columns: |v_ij| <= 1), which
-        # |re| + |im| over the rows of V^{-1} (the columns of P) bounds
-        ni = _max3(_ccol(C, 0, l), _ccol(C, 1, l), _ccol(C, 2, l))
-        bad[l] = 0.0 if 3.0 * ni <= lim else 1.0                  # nan: handed over too
+        dd = dr * dr + di * di
+        bad[l] = 0.0 if 81.0 <= lim * lim * dd else 1.0           # nan: handed over too
+        dd = 1.0 / dd
+        sr[l] = dr * dd
+        si[l] = di * dd
 
     for i in range(18):
         for l in range(LANES):
@@ -962,16 +957,16 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
             lim2[l] = c.pol.rtol * c.pol.rtol * (1.0 + 1e-12) * _max3(
                 w[0][l] * w[0][l] + w[1][l] * w[1][l], w[2][l] * w[2][l] + w[3][l] * w[3][l],
                 w[4][l] * w[4][l] + w[5][l] * w[5][l])
-        _eig3_pair(0, 1, w, lim2, c.pol.mode != EXACT, Z, bad)
-        _eig3_pair(0, 2, w, lim2, c.pol.mode != EXACT, Z, bad)
-        _eig3_pair(1, 2, w, lim2, c.pol.mode != EXACT, Z, bad)
+        _eig3_pair(0, 1, w, lim2, c.pol.mode != EXACT, sr, si, Z, bad)
+        _eig3_pair(0, 2, w, lim2, c.pol.mode != EXACT, sr, si, Z, bad)
+        _eig3_pair(1, 2, w, lim2, c.pol.mode != EXACT, sr, si, Z, bad)
     if lanes_any(bad):
         return _one_by_one(c.one, c, b0, nb, work, e)
     for i in range(3):
         for l in range(LANES):
-            Z[8 * i][l] = gw[2 * i][l]
-            Z[8 * i + 1][l] = gw[2 * i + 1][l]
-    _cproduct3(C, False, True, Z, g, False)             # X = V^{-H} Z = conj(P) Z
+            Z[8 * i][l] = gw[2 * i][l] * sr[l] - gw[2 * i + 1][l] * si[l]
+            Z[8 * i + 1][l] = gw[2 * i][l] * si[l] + gw[2 * i + 1][l] * sr[l]
+    _cproduct3(C, False, True, Z, g, False)             # X = V^{-H} Z = conj(C) (s Z)
     _re_product_h3(g, v, R)                             # A_bar = Re(X V^H)
     _unlanes9(R, out)
     return OK
