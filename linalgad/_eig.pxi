@@ -731,7 +731,8 @@ def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray
 # eig_vjp_real_kernel, matrix by matrix, when a lane has a pair within tol
 # whose vectors carry a cotangent, a phase the loss sees ("norm"), or a
 # bound on cond(V) above _EIG3_COND or cond_max / 2 (the real kernel tests
-# cond(Vr) <= 2 cond(V); above 1e6 cofactors lose accuracy to pivoting).
+# cond(Vr), which is at most 2 cond(V); above 1e6 cofactors lose accuracy
+# to pivoting).
 # Complex lane matrices keep re and im in alternate rows: entry (i, j) in
 # rows 2 (3 i + j) and 2 (3 i + j) + 1.
 

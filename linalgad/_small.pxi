@@ -13,6 +13,7 @@
 #         finished for tri_out; no 1/gap, so no lane is ever handed over.
 #   polar (svfun_kernel with g = 1) Z = U^T dQ V + S X, X = Vh herm(dP) V,
 #         C_ij = (Z_ij - Z_ji)/(s_i + s_j) + X_ij, C_ii = X_ii, dA = U C Vh.
+# (eig's 3x3 lane kernel, for real input, is at the end of _eig.pxi.)
 # A block with a pair within tol whose vectors carry a cotangent (or a mode
 # other than strict/exact/subspace) is handed to the general kernel matrix
 # by matrix (through the context's `one`, the per-matrix adapter run_batch
