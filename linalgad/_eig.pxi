@@ -765,6 +765,18 @@ cdef inline void _cproduct3(double a[][LANES], bint ta, bint ca, double b[][LANE
                                              + a[a2][l] * b[b2 + 1][l] + s * a[a2 + 1][l] * b[b2][l])
 
 
+cdef inline void _cdiag_product3(double a[][LANES], double z[][LANES], double c[][LANES]) noexcept nogil:
+    # c = conj(a) diag(z) for complex 3x3 lane matrices (z's diagonal only)
+    cdef int i, j, l, ij, jj
+    for i in range(3):
+        for j in range(3):
+            ij = 2 * (3 * i + j)
+            jj = 8 * j
+            for l in range(LANES):
+                c[ij][l] = a[ij][l] * z[jj][l] + a[ij + 1][l] * z[jj + 1][l]
+                c[ij + 1][l] = a[ij][l] * z[jj + 1][l] - a[ij + 1][l] * z[jj][l]
+
+
 cdef inline void _re_product_h3(double x[][LANES], double v[][LANES], double r[][LANES]) noexcept nogil:
     # r = Re(x v^H) (real 3x3 lane matrix)
     cdef int i, j, l
@@ -967,7 +979,10 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         for l in range(LANES):
             Z[8 * i][l] = gw[2 * i][l] * sr[l] - gw[2 * i + 1][l] * si[l]
             Z[8 * i + 1][l] = gw[2 * i][l] * si[l] + gw[2 * i + 1][l] * sr[l]
-    _cproduct3(C, False, True, Z, g, False)             # X = V^{-H} Z = conj(C) (s Z)
+    if vec:
+        _cproduct3(C, False, True, Z, g, False)         # X = V^{-H} Z = conj(C) (s Z)
+    else:
+        _cdiag_product3(C, Z, g)                        # the same, Z diagonal
     _re_product_h3(g, v, R)                             # A_bar = Re(X V^H)
     _unlanes9(R, out)
     return OK
