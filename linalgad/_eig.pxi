@@ -940,9 +940,8 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         sr[l] = dr * dd
         si[l] = di * dd
 
-    for i in range(18):
-        for l in range(LANES):
-            Z[i][l] = 0.0
+    # Z: its off-diagonal is written below (vectors given) or never read
+    # (_cdiag_product3), its diagonal after the hand-over test
     if vec:
         if not c.lapack_norm:
             for l in range(LANES):
