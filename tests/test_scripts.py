@@ -42,13 +42,19 @@ def test_bench_targets_batch_worker_reports_a_ratio_and_its_floor():
         assert "traffic floor" in row["note"], row
 
 
-def _timing():
+def _from_asv_bench(name):
+    """Import asv_bench/<name> (a module or the benchmarks package's) without
+    leaving asv_bench on sys.path."""
+    import importlib
     sys.path.insert(0, str(ROOT / "asv_bench"))
     try:
-        import timing
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(ROOT / "asv_bench"))
-    return timing
+
+
+def _timing():
+    return _from_asv_bench("timing")
 
 
 def test_ratio_from_memory_evicts_before_every_timed_call(monkeypatch):
@@ -79,11 +85,7 @@ def test_ratio_from_memory_evicts_before_every_timed_call(monkeypatch):
 
 
 def test_flush_bytes_is_three_l3_and_at_least_64_mib(tmp_path):
-    sys.path.insert(0, str(ROOT / "asv_bench"))
-    try:
-        from benchmarks import common
-    finally:
-        sys.path.remove(str(ROOT / "asv_bench"))
+    common = _from_asv_bench("benchmarks.common")
     size = tmp_path / "size"
     size.write_text("32768K\n")
     assert common.flush_bytes(size) == 96 * 2**20
