@@ -724,15 +724,16 @@ def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray
 
 # --- 3x3 real input, LANES matrices at a time (the machinery of _small.pxi) ------------
 #
-# eig_vjp_real for a stack of 3x3 float64 matrices, in complex arithmetic
-# over the lanes: A_bar = Re(V^{-H} Z V^H) with Z as above, which is the
-# real path's answer without its per-matrix pattern of real and paired
-# columns. V^{-1} = C^T / det(V) from the cofactors C. A block is handed to
+# eig_vjp_real for a stack of 3x3 float64 matrices, eight at a time, in the
+# real basis above: A_bar = Vr^{-T} K Vr^T, K = Re(T^{-H} Z T^H), with
+# Vr^{-T} = C / det(Vr) from the cofactors C of Vr. Z = V^H dV' is formed in
+# complex arithmetic (dV is complex). A lane's pattern (all real, a pair in
+# columns 0 and 1, or in 1 and 2: LAPACK's order, checked by _lapack_pairs)
+# enters only where Vr and K are built, by selects. A block is handed to
 # eig_vjp_real_kernel, matrix by matrix, when a lane has a pair within tol
 # whose vectors carry a cotangent, a phase the loss sees ("norm"), or a
-# bound on cond(V) above _EIG3_COND or cond_max / 2 (the real kernel tests
-# cond(Vr), which is at most 2 cond(V); above 1e6 cofactors lose accuracy
-# to pivoting).
+# bound on cond(Vr) above cond_max or _EIG3_COND (above it cofactors lose
+# accuracy to pivoting).
 # Complex lane matrices keep re and im in alternate rows: entry (i, j) in
 # rows 2 (3 i + j) and 2 (3 i + j) + 1.
 
@@ -765,43 +766,26 @@ cdef inline void _cproduct3(double a[][LANES], bint ta, bint ca, double b[][LANE
                                              + a[a2][l] * b[b2 + 1][l] + s * a[a2 + 1][l] * b[b2][l])
 
 
-cdef inline void _cdiag_product3(double a[][LANES], double z[][LANES], double c[][LANES]) noexcept nogil:
-    # c = conj(a) diag(z) for complex 3x3 lane matrices (z's diagonal only)
-    cdef int i, j, l, ij, jj
+cdef inline void _real_basis3(double v[][LANES], const double* p0, const double* p1,
+                              double vr[][LANES]) noexcept nogil:
+    # Vr (V = Vr T): column 0 Re v_0; column 1 Im v_0 where p0 (a pair in
+    # columns 0, 1), else Re v_1; column 2 Im v_1 where p1, else Re v_2
+    cdef int i, l
     for i in range(3):
-        for j in range(3):
-            ij = 2 * (3 * i + j)
-            jj = 8 * j
-            for l in range(LANES):
-                c[ij][l] = a[ij][l] * z[jj][l] + a[ij + 1][l] * z[jj + 1][l]
-                c[ij + 1][l] = a[ij][l] * z[jj + 1][l] - a[ij + 1][l] * z[jj][l]
+        for l in range(LANES):
+            vr[3 * i][l] = v[6 * i][l]
+            vr[3 * i + 1][l] = v[6 * i + 1][l] if p0[l] != 0.0 else v[6 * i + 2][l]
+            vr[3 * i + 2][l] = v[6 * i + 3][l] if p1[l] != 0.0 else v[6 * i + 4][l]
 
 
-cdef inline void _re_product_h3(double x[][LANES], double v[][LANES], double r[][LANES]) noexcept nogil:
-    # r = Re(x v^H) (real 3x3 lane matrix)
-    cdef int i, j, l
-    for i in range(3):
-        for j in range(3):
-            for l in range(LANES):
-                r[i * 3 + j][l] = (x[2 * (i * 3)][l] * v[2 * (j * 3)][l]
-                                   + x[2 * (i * 3) + 1][l] * v[2 * (j * 3) + 1][l]
-                                   + x[2 * (i * 3 + 1)][l] * v[2 * (j * 3 + 1)][l]
-                                   + x[2 * (i * 3 + 1) + 1][l] * v[2 * (j * 3 + 1) + 1][l]
-                                   + x[2 * (i * 3 + 2)][l] * v[2 * (j * 3 + 2)][l]
-                                   + x[2 * (i * 3 + 2) + 1][l] * v[2 * (j * 3 + 2) + 1][l])
-
-
-cdef inline void _cofactor3(double v[][LANES], int r, int s, double C[][LANES]) noexcept nogil:
-    # C_rs = v[r1,s1] v[r2,s2] - v[r1,s2] v[r2,s1] with r1, r2 (s1, s2) the
+cdef inline void _rcofactor3(double m[][LANES], int r, int s, double C[][LANES]) noexcept nogil:
+    # C_rs = m[r1,s1] m[r2,s2] - m[r1,s2] m[r2,s1] with r1, r2 (s1, s2) the
     # other two rows (columns) in cyclic order, which carries the sign
     cdef int l
     cdef int r1 = (r + 1) % 3, r2 = (r + 2) % 3, s1 = (s + 1) % 3, s2 = (s + 2) % 3
-    cdef int a = 2 * (3 * r1 + s1), b = 2 * (3 * r1 + s2), q = 2 * (3 * r2 + s1), d = 2 * (3 * r2 + s2)
     for l in range(LANES):
-        C[2 * (3 * r + s)][l] = (v[a][l] * v[d][l] - v[a + 1][l] * v[d + 1][l]
-                                 - v[b][l] * v[q][l] + v[b + 1][l] * v[q + 1][l])
-        C[2 * (3 * r + s) + 1][l] = (v[a][l] * v[d + 1][l] + v[a + 1][l] * v[d][l]
-                                     - v[b][l] * v[q + 1][l] - v[b + 1][l] * v[q][l])
+        C[3 * r + s][l] = (m[3 * r1 + s1][l] * m[3 * r2 + s2][l]
+                           - m[3 * r1 + s2][l] * m[3 * r2 + s1][l])
 
 
 cdef inline double _max3(double a, double b, double c) noexcept nogil:
@@ -849,24 +833,38 @@ cdef inline void _eig3_project(double v[][LANES], double g[][LANES], int j, bint
         g[e2][l] = g[e2][l] - gr * v[e2][l]
 
 
+cdef void _eig3_projections(double v[][LANES], double g[][LANES], bint lapack_norm,
+                            const double* gtol2, double* bad) noexcept nogil:
+    # the three columns' projections, each inlined with a constant flag
+    # (with the flag tested in its loop the projection was not vectorised);
+    # a function of its own, so that the kernel's size cannot stop the
+    # inlining (gcc's large-function-growth limit did)
+    if lapack_norm:
+        _eig3_project(v, g, 0, True, gtol2, bad)
+        _eig3_project(v, g, 1, True, gtol2, bad)
+        _eig3_project(v, g, 2, True, gtol2, bad)
+    else:
+        _eig3_project(v, g, 0, False, gtol2, bad)
+        _eig3_project(v, g, 1, False, gtol2, bad)
+        _eig3_project(v, g, 2, False, gtol2, bad)
+
+
 cdef inline void _eig3_pair(int i, int j, double w[][LANES], double tol2[LANES], bint flag,
-                            const double* sr, const double* si, double Z[][LANES],
-                            double* bad) noexcept nogil:
-    # Z_ij s / conj(w_j - w_i) and Z_ji s / conj(w_i - w_j), s = sr + i si;
+                            const double* sc, double Z[][LANES], double* bad) noexcept nogil:
+    # Z_ij sc / conj(w_j - w_i) and Z_ji sc / conj(w_i - w_j) (sc real);
     # bad[l] set at a gap within tol (flag: the mode tests it)
     cdef int l
     cdef int ij = 2 * (3 * i + j), ji = 2 * (3 * j + i)
-    cdef double dr, di, a2, zr, zi, fr
+    cdef double dr, di, a2, zr, zi
     for l in range(LANES):
         dr = w[2 * j][l] - w[2 * i][l]
         di = w[2 * j + 1][l] - w[2 * i + 1][l]
         a2 = dr * dr + di * di
         if flag:
             bad[l] = bad[l] + (1.0 if a2 <= tol2[l] else 0.0)
-        a2 = 1.0 / a2
-        fr = (dr * sr[l] - di * si[l]) * a2
-        di = (dr * si[l] + di * sr[l]) * a2
-        dr = fr
+        a2 = sc[l] / a2                       # sc / conj(d) = (sc / |d|^2) d
+        dr = dr * a2
+        di = di * a2
         zr = Z[ij][l]
         zi = Z[ij + 1][l]
         Z[ij][l] = zr * dr - zi * di
@@ -875,6 +873,72 @@ cdef inline void _eig3_pair(int i, int j, double w[][LANES], double tol2[LANES],
         zi = Z[ji + 1][l]
         Z[ji][l] = -(zr * dr - zi * di)
         Z[ji + 1][l] = -(zr * di + zi * dr)
+
+
+cdef inline double _kpair(double Z[][LANES], int a, int b, int r, int s, int l) noexcept nogil:
+    # entry (r, s) of K = Re(T^{-H} Z T^H) for a pair in columns (a, b) and
+    # a real column c: T = [[1, 1], [i, -i]] on the pair, T^{-H} = T / 2 there
+    cdef int c = 3 - a - b
+    cdef int aa = 2 * (3 * a + a), ab = 2 * (3 * a + b), ac = 2 * (3 * a + c)
+    cdef int ba = 2 * (3 * b + a), bb = 2 * (3 * b + b), bc = 2 * (3 * b + c)
+    cdef int ca = 2 * (3 * c + a), cb = 2 * (3 * c + b), cc = 2 * (3 * c + c)
+    if r == a and s == a:
+        return 0.5 * ((Z[aa][l] + Z[ab][l]) + (Z[ba][l] + Z[bb][l]))
+    if r == a and s == b:
+        return 0.5 * ((Z[aa + 1][l] - Z[ab + 1][l]) + (Z[ba + 1][l] - Z[bb + 1][l]))
+    if r == b and s == a:
+        return 0.5 * ((Z[ba + 1][l] + Z[bb + 1][l]) - (Z[aa + 1][l] + Z[ab + 1][l]))
+    if r == b and s == b:
+        return 0.5 * ((Z[aa][l] - Z[ab][l]) + (Z[bb][l] - Z[ba][l]))
+    if r == a:
+        return 0.5 * (Z[ac][l] + Z[bc][l])
+    if r == b:
+        return 0.5 * (Z[bc + 1][l] - Z[ac + 1][l])
+    if s == a:
+        return Z[ca][l] + Z[cb][l]
+    if s == b:
+        return Z[ca + 1][l] - Z[cb + 1][l]
+    return Z[cc][l]
+
+
+cdef inline void _real_part3(double Z[][LANES], const double* p0, const double* p1, int r,
+                             int s, double K[][LANES]) noexcept nogil:
+    # K_rs, K = Re(T^{-H} Z T^H) lane by lane: the pair's formula where p0
+    # or p1, Re Z_rs where every column is real (T = I)
+    cdef int l
+    for l in range(LANES):
+        K[3 * r + s][l] = (_kpair(Z, 0, 1, r, s, l) if p0[l] != 0.0 else
+                           (_kpair(Z, 1, 2, r, s, l) if p1[l] != 0.0 else Z[2 * (3 * r + s)][l]))
+
+
+cdef void _eig3_real_part(double Z[][LANES], const double* p0, const double* p1,
+                          double K[][LANES]) noexcept nogil:
+    # all of K, one entry a call (constant arguments: a loop over them
+    # would not vectorise), in a function of its own for the inlining (as
+    # _eig3_projections)
+    _real_part3(Z, p0, p1, 0, 0, K)
+    _real_part3(Z, p0, p1, 0, 1, K)
+    _real_part3(Z, p0, p1, 0, 2, K)
+    _real_part3(Z, p0, p1, 1, 0, K)
+    _real_part3(Z, p0, p1, 1, 1, K)
+    _real_part3(Z, p0, p1, 1, 2, K)
+    _real_part3(Z, p0, p1, 2, 0, K)
+    _real_part3(Z, p0, p1, 2, 1, K)
+    _real_part3(Z, p0, p1, 2, 2, K)
+
+
+cdef inline void _sandwich3(double C[][LANES], double K[][LANES], double vr[][LANES], int a,
+                            double R[][LANES]) noexcept nogil:
+    # row a of R = (C K) vr^T, the row of C K kept in registers
+    cdef int l
+    cdef double q0, q1, q2
+    for l in range(LANES):
+        q0 = C[3 * a][l] * K[0][l] + C[3 * a + 1][l] * K[3][l] + C[3 * a + 2][l] * K[6][l]
+        q1 = C[3 * a][l] * K[1][l] + C[3 * a + 1][l] * K[4][l] + C[3 * a + 2][l] * K[7][l]
+        q2 = C[3 * a][l] * K[2][l] + C[3 * a + 1][l] * K[5][l] + C[3 * a + 2][l] * K[8][l]
+        R[3 * a][l] = q0 * vr[0][l] + q1 * vr[1][l] + q2 * vr[2][l]
+        R[3 * a + 1][l] = q0 * vr[3][l] + q1 * vr[4][l] + q2 * vr[5][l]
+        R[3 * a + 2][l] = q0 * vr[6][l] + q1 * vr[7][l] + q2 * vr[8][l]
 
 
 cdef int[4] _EIG3_SIZE = [18, 6, 6, 18]
@@ -891,16 +955,19 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     cdef double w[6][LANES]
     cdef double gw[6][LANES]
     cdef double g[18][LANES]
-    cdef double C[18][LANES]
+    cdef double vr[9][LANES]
+    cdef double C[9][LANES]
     cdef double Z[18][LANES]
+    cdef double K[9][LANES]
     cdef double R[9][LANES]
+    cdef double p0[LANES]
+    cdef double p1[LANES]
+    cdef double sc[LANES]
     cdef double bad[LANES]
     cdef double lim2[LANES]
-    cdef double dr, di, dd
-    cdef double sr[LANES]
-    cdef double si[LANES]
     cdef double acc[LANES]
-    cdef double lim = c.cond_max / 2 if c.cond_max / 2 < _EIG3_COND else _EIG3_COND
+    cdef double det
+    cdef double lim = c.cond_max if c.cond_max < _EIG3_COND else _EIG3_COND
 
     _lanes(src[0], 18, v)
     _lanes(src[1], 6, w)
@@ -916,32 +983,30 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         if lanes_any(acc):
             return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
 
-    # C: the cofactors (V^{-T} = C / det V), s = 1 / conj(det V), and the
-    # bound on cond(V): each cofactor is at most 1 in modulus (Hadamard:
-    # parts of unit columns), so ||V^{-1}|| <= 3 / |det V| and, with
-    # ||V|| <= 3, cond(V) <= 9 / |det V|
-    _cofactor3(v, 0, 0, C)                # one call per entry: a loop over them
-    _cofactor3(v, 0, 1, C)                # would not vectorise
-    _cofactor3(v, 0, 2, C)
-    _cofactor3(v, 1, 0, C)
-    _cofactor3(v, 1, 1, C)
-    _cofactor3(v, 1, 2, C)
-    _cofactor3(v, 2, 0, C)
-    _cofactor3(v, 2, 1, C)
-    _cofactor3(v, 2, 2, C)
+    # Vr and its cofactors C (Vr^{-T} = C / det Vr), sc = 1 / det Vr, and
+    # the bound on cond(Vr): its columns are parts of unit vectors, so each
+    # cofactor is at most 1 (Hadamard), ||Vr^{-1}|| <= 3 / |det| and, with
+    # ||Vr|| <= 3, cond(Vr) <= 9 / |det Vr|
     for l in range(LANES):
-        dr = (v[0][l] * C[0][l] - v[1][l] * C[1][l] + v[2][l] * C[2][l] - v[3][l] * C[3][l]
-              + v[4][l] * C[4][l] - v[5][l] * C[5][l])
-        di = (v[0][l] * C[1][l] + v[1][l] * C[0][l] + v[2][l] * C[3][l] + v[3][l] * C[2][l]
-              + v[4][l] * C[5][l] + v[5][l] * C[4][l])
-        dd = dr * dr + di * di
-        bad[l] = 0.0 if 81.0 <= lim * lim * dd else 1.0           # nan: handed over too
-        dd = 1.0 / dd
-        sr[l] = dr * dd
-        si[l] = di * dd
+        p0[l] = 1.0 if w[1][l] > 0.0 else 0.0           # Im w_0 > 0: a pair in 0, 1
+        p1[l] = 1.0 if w[3][l] > 0.0 else 0.0           # Im w_1 > 0: in 1, 2
+    _real_basis3(v, p0, p1, vr)
+    _rcofactor3(vr, 0, 0, C)              # one call per entry: a loop over them
+    _rcofactor3(vr, 0, 1, C)              # would not vectorise
+    _rcofactor3(vr, 0, 2, C)
+    _rcofactor3(vr, 1, 0, C)
+    _rcofactor3(vr, 1, 1, C)
+    _rcofactor3(vr, 1, 2, C)
+    _rcofactor3(vr, 2, 0, C)
+    _rcofactor3(vr, 2, 1, C)
+    _rcofactor3(vr, 2, 2, C)
+    for l in range(LANES):
+        det = vr[0][l] * C[0][l] + vr[1][l] * C[1][l] + vr[2][l] * C[2][l]
+        bad[l] = 0.0 if 81.0 <= lim * lim * (det * det) else 1.0      # nan: handed over too
+        sc[l] = 1.0 / det
 
-    # Z: its off-diagonal is written below (vectors given) or never read
-    # (_cdiag_product3), its diagonal after the hand-over test
+    # Z = V^H dV', scaled by sc / conj(w_j - w_i) off the diagonal (zero
+    # without vectors), sc dw on it after the hand-over test
     if vec:
         if not c.lapack_norm:
             for l in range(LANES):
@@ -952,16 +1017,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
                     + g[14][l] * g[14][l] + g[15][l] * g[15][l],
                     g[4][l] * g[4][l] + g[5][l] * g[5][l] + g[10][l] * g[10][l] + g[11][l] * g[11][l]
                     + g[16][l] * g[16][l] + g[17][l] * g[17][l])
-        # a constant flag per call site: with c.lapack_norm inside its loop
-        # the projection was not vectorised
-        if c.lapack_norm:
-            _eig3_project(v, g, 0, True, lim2, bad)
-            _eig3_project(v, g, 1, True, lim2, bad)
-            _eig3_project(v, g, 2, True, lim2, bad)
-        else:
-            _eig3_project(v, g, 0, False, lim2, bad)
-            _eig3_project(v, g, 1, False, lim2, bad)
-            _eig3_project(v, g, 2, False, lim2, bad)
+        _eig3_projections(v, g, c.lapack_norm, lim2, bad)
         _cproduct3(v, True, True, g, Z, True)           # Z = V^H dV' (its diagonal is dw)
         for l in range(LANES):
             # make_gap's tol^2 with room for its rounding (no sqrt: a flag
@@ -969,20 +1025,23 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
             lim2[l] = c.pol.rtol * c.pol.rtol * (1.0 + 1e-12) * _max3(
                 w[0][l] * w[0][l] + w[1][l] * w[1][l], w[2][l] * w[2][l] + w[3][l] * w[3][l],
                 w[4][l] * w[4][l] + w[5][l] * w[5][l])
-        _eig3_pair(0, 1, w, lim2, c.pol.mode != EXACT, sr, si, Z, bad)
-        _eig3_pair(0, 2, w, lim2, c.pol.mode != EXACT, sr, si, Z, bad)
-        _eig3_pair(1, 2, w, lim2, c.pol.mode != EXACT, sr, si, Z, bad)
+        _eig3_pair(0, 1, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
+        _eig3_pair(0, 2, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
+        _eig3_pair(1, 2, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
+    else:
+        for i in range(18):
+            for l in range(LANES):
+                Z[i][l] = 0.0             # its diagonal is written below
     if lanes_any(bad):
         return _one_by_one(c.one, c, b0, nb, work, e)
     for i in range(3):
         for l in range(LANES):
-            Z[8 * i][l] = gw[2 * i][l] * sr[l] - gw[2 * i + 1][l] * si[l]
-            Z[8 * i + 1][l] = gw[2 * i][l] * si[l] + gw[2 * i + 1][l] * sr[l]
-    if vec:
-        _cproduct3(C, False, True, Z, g, False)         # X = V^{-H} Z = conj(C) (s Z)
-    else:
-        _cdiag_product3(C, Z, g)                        # the same, Z diagonal
-    _re_product_h3(g, v, R)                             # A_bar = Re(X V^H)
+            Z[8 * i][l] = gw[2 * i][l] * sc[l]
+            Z[8 * i + 1][l] = gw[2 * i + 1][l] * sc[l]
+    _eig3_real_part(Z, p0, p1, K)                       # K = Re(T^{-H} Z T^H) / det Vr
+    _sandwich3(C, K, vr, 0, R)                          # A_bar = (C K) Vr^T
+    _sandwich3(C, K, vr, 1, R)
+    _sandwich3(C, K, vr, 2, R)
     _unlanes9(R, out)
     return OK
 

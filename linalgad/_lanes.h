@@ -14,9 +14,12 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define LANES_SIMD 1
+/* inlined whatever the size of the kernel calling them (gcc's growth limit
+   for large functions had left the 3x3 eig kernel calling them) */
+#define LANES_INLINE static inline __attribute__((always_inline))
 
 /* r[i] = column i of the 8 x 8 matrix whose rows are r[0..7] */
-static inline void lanes_tr8x8(__m512d r[8])
+LANES_INLINE void lanes_tr8x8(__m512d r[8])
 {
     const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
     const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
@@ -39,7 +42,7 @@ static inline void lanes_tr8x8(__m512d r[8])
 }
 
 /* dst[r][l] = src[9 l + r], r < 9, l < 8 */
-static inline void lanes_load9(const double *src, double dst[][8])
+LANES_INLINE void lanes_load9(const double *src, double dst[][8])
 {
     __m512d v[8];
     int l;
@@ -53,7 +56,7 @@ static inline void lanes_load9(const double *src, double dst[][8])
 }
 
 /* dst[r][l] = src[3 l + r], r < 3, l < 8 */
-static inline void lanes_load3(const double *src, double dst[][8])
+LANES_INLINE void lanes_load3(const double *src, double dst[][8])
 {
     const __m512d a = _mm512_loadu_pd(src), b = _mm512_loadu_pd(src + 8),
                   c = _mm512_loadu_pd(src + 16);
@@ -69,7 +72,7 @@ static inline void lanes_load3(const double *src, double dst[][8])
 
 /* dst[r][l] = src[18 l + r], r < 18: a 3 x 3 complex matrix (re, im
    interleaved), as two 8 x 8 transposes and the last two columns */
-static inline void lanes_load18(const double *src, double dst[][8])
+LANES_INLINE void lanes_load18(const double *src, double dst[][8])
 {
     __m512d v[8];
     int l, h;
@@ -87,7 +90,7 @@ static inline void lanes_load18(const double *src, double dst[][8])
 
 /* dst[r][l] = src[6 l + r], r < 6 (three complex numbers); masked loads,
    so the last matrix is not read past its end */
-static inline void lanes_load6(const double *src, double dst[][8])
+LANES_INLINE void lanes_load6(const double *src, double dst[][8])
 {
     __m512d v[8];
     int l;
@@ -99,7 +102,7 @@ static inline void lanes_load6(const double *src, double dst[][8])
 }
 
 /* dst[9 l + r] = src[r][l], the inverse of lanes_load9 */
-static inline void lanes_store9(double src[][8], double *dst)
+LANES_INLINE void lanes_store9(double src[][8], double *dst)
 {
     __m512d v[8];
     int l;
@@ -114,7 +117,7 @@ static inline void lanes_store9(double src[][8], double *dst)
 
 /* is any of the 8 lanes nonzero or nan? (one compare into a mask: a sum
    tree or lane-by-lane tests use the shuffle unit the transposes need) */
-static inline int lanes_any(const double acc[8])
+LANES_INLINE int lanes_any(const double acc[8])
 {
     return _mm512_cmp_pd_mask(_mm512_loadu_pd(acc), _mm512_setzero_pd(), _CMP_NEQ_UQ) != 0;
 }
