@@ -740,32 +740,6 @@ def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray
 cdef double _EIG3_COND = 1e6
 
 
-cdef inline void _cproduct3(double a[][LANES], bint ta, bint ca, double b[][LANES],
-                            double c[][LANES], bint offdiag) noexcept nogil:
-    # c = op(a) b for complex 3x3 lane matrices; op transposes when ta and
-    # conjugates when ca; offdiag: the diagonal of c is left alone
-    cdef int i, j, l, a0, a1, a2, b0, b1, b2
-    cdef int sa_i = 1 if ta else 3, sa_p = 3 if ta else 1
-    cdef double s = -1.0 if ca else 1.0
-    for i in range(3):
-        for j in range(3):
-            if offdiag and i == j:
-                continue
-            a0 = 2 * (i * sa_i)
-            a1 = 2 * (i * sa_i + sa_p)
-            a2 = 2 * (i * sa_i + 2 * sa_p)
-            b0 = 2 * j
-            b1 = 2 * (3 + j)
-            b2 = 2 * (6 + j)
-            for l in range(LANES):
-                c[2 * (i * 3 + j)][l] = (a[a0][l] * b[b0][l] - s * a[a0 + 1][l] * b[b0 + 1][l]
-                                         + a[a1][l] * b[b1][l] - s * a[a1 + 1][l] * b[b1 + 1][l]
-                                         + a[a2][l] * b[b2][l] - s * a[a2 + 1][l] * b[b2 + 1][l])
-                c[2 * (i * 3 + j) + 1][l] = (a[a0][l] * b[b0 + 1][l] + s * a[a0 + 1][l] * b[b0][l]
-                                             + a[a1][l] * b[b1 + 1][l] + s * a[a1 + 1][l] * b[b1][l]
-                                             + a[a2][l] * b[b2 + 1][l] + s * a[a2 + 1][l] * b[b2][l])
-
-
 cdef inline void _real_basis3(double v[][LANES], const double* p0, const double* p1,
                               double vr[][LANES]) noexcept nogil:
     # Vr (V = Vr T): column 0 Re v_0; column 1 Im v_0 where p0 (a pair in
@@ -849,14 +823,34 @@ cdef void _eig3_projections(double v[][LANES], double g[][LANES], bint lapack_no
         _eig3_project(v, g, 2, False, gtol2, bad)
 
 
-cdef inline void _eig3_pair(int i, int j, double w[][LANES], double tol2[LANES], bint flag,
-                            const double* sc, double Z[][LANES], double* bad) noexcept nogil:
-    # Z_ij sc / conj(w_j - w_i) and Z_ji sc / conj(w_i - w_j) (sc real);
-    # bad[l] set at a gap within tol (flag: the mode tests it)
+cdef inline double _vhg_re(double v[][LANES], double g[][LANES], int i, int j, int l) noexcept nogil:
+    # Re (v_i^H g_j) for complex 3x3 lane matrices (columns i, j)
+    return ((v[2 * i][l] * g[2 * j][l] + v[2 * i + 1][l] * g[2 * j + 1][l])
+            + (v[2 * (3 + i)][l] * g[2 * (3 + j)][l] + v[2 * (3 + i) + 1][l] * g[2 * (3 + j) + 1][l])
+            + (v[2 * (6 + i)][l] * g[2 * (6 + j)][l] + v[2 * (6 + i) + 1][l] * g[2 * (6 + j) + 1][l]))
+
+
+cdef inline double _vhg_im(double v[][LANES], double g[][LANES], int i, int j, int l) noexcept nogil:
+    # Im (v_i^H g_j)
+    return ((v[2 * i][l] * g[2 * j + 1][l] - v[2 * i + 1][l] * g[2 * j][l])
+            + (v[2 * (3 + i)][l] * g[2 * (3 + j) + 1][l] - v[2 * (3 + i) + 1][l] * g[2 * (3 + j)][l])
+            + (v[2 * (6 + i)][l] * g[2 * (6 + j) + 1][l] - v[2 * (6 + i) + 1][l] * g[2 * (6 + j)][l]))
+
+
+cdef inline void _eig3_pair(int i, int j, double v[][LANES], double g[][LANES], double w[][LANES],
+                            const double* tol2, bint flag, const double* sc, double Z[][LANES],
+                            double* bad) noexcept nogil:
+    # Z_ij = (v_i^H dV'_j) sc / conj(w_j - w_i) and Z_ji = (v_j^H dV'_i) sc /
+    # conj(w_i - w_j) (sc real), the products kept in registers; bad[l] set
+    # at a gap within tol (flag: the mode tests it)
     cdef int l
     cdef int ij = 2 * (3 * i + j), ji = 2 * (3 * j + i)
-    cdef double dr, di, a2, zr, zi
+    cdef double dr, di, a2, zr, zi, yr, yi
     for l in range(LANES):
+        zr = _vhg_re(v, g, i, j, l)
+        zi = _vhg_im(v, g, i, j, l)
+        yr = _vhg_re(v, g, j, i, l)
+        yi = _vhg_im(v, g, j, i, l)
         dr = w[2 * j][l] - w[2 * i][l]
         di = w[2 * j + 1][l] - w[2 * i + 1][l]
         a2 = dr * dr + di * di
@@ -865,14 +859,24 @@ cdef inline void _eig3_pair(int i, int j, double w[][LANES], double tol2[LANES],
         a2 = sc[l] / a2                       # sc / conj(d) = (sc / |d|^2) d
         dr = dr * a2
         di = di * a2
-        zr = Z[ij][l]
-        zi = Z[ij + 1][l]
         Z[ij][l] = zr * dr - zi * di
         Z[ij + 1][l] = zr * di + zi * dr
-        zr = Z[ji][l]
-        zi = Z[ji + 1][l]
-        Z[ji][l] = -(zr * dr - zi * di)
-        Z[ji + 1][l] = -(zr * di + zi * dr)
+        Z[ji][l] = -(yr * dr - yi * di)
+        Z[ji + 1][l] = -(yr * di + yi * dr)
+
+
+cdef void _eig3_pairs(double v[][LANES], double g[][LANES], double w[][LANES], const double* tol2,
+                      bint flag, const double* sc, double Z[][LANES], double* bad) noexcept nogil:
+    # Z off the diagonal; a function of its own for the inlining (as
+    # _eig3_projections), each flag constant at its call
+    if flag:
+        _eig3_pair(0, 1, v, g, w, tol2, True, sc, Z, bad)
+        _eig3_pair(0, 2, v, g, w, tol2, True, sc, Z, bad)
+        _eig3_pair(1, 2, v, g, w, tol2, True, sc, Z, bad)
+    else:
+        _eig3_pair(0, 1, v, g, w, tol2, False, sc, Z, bad)
+        _eig3_pair(0, 2, v, g, w, tol2, False, sc, Z, bad)
+        _eig3_pair(1, 2, v, g, w, tol2, False, sc, Z, bad)
 
 
 cdef inline double _kpair(double Z[][LANES], int a, int b, int r, int s, int l) noexcept nogil:
@@ -1018,16 +1022,13 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
                     g[4][l] * g[4][l] + g[5][l] * g[5][l] + g[10][l] * g[10][l] + g[11][l] * g[11][l]
                     + g[16][l] * g[16][l] + g[17][l] * g[17][l])
         _eig3_projections(v, g, c.lapack_norm, lim2, bad)
-        _cproduct3(v, True, True, g, Z, True)           # Z = V^H dV' (its diagonal is dw)
         for l in range(LANES):
             # make_gap's tol^2 with room for its rounding (no sqrt: a flag
             # at the margin only hands the block over)
             lim2[l] = c.pol.rtol * c.pol.rtol * (1.0 + 1e-12) * _max3(
                 w[0][l] * w[0][l] + w[1][l] * w[1][l], w[2][l] * w[2][l] + w[3][l] * w[3][l],
                 w[4][l] * w[4][l] + w[5][l] * w[5][l])
-        _eig3_pair(0, 1, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
-        _eig3_pair(0, 2, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
-        _eig3_pair(1, 2, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
+        _eig3_pairs(v, g, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
     else:
         for i in range(18):
             for l in range(LANES):
