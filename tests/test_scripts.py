@@ -94,3 +94,17 @@ def test_flush_bytes_is_three_l3_and_at_least_64_mib(tmp_path):
     size.write_text("64M\n")
     assert common.flush_bytes(size) == 192 * 2**20
     assert common.flush_bytes(tmp_path / "missing") == 96 * 2**20
+
+
+def test_bench_targets_reports_the_median_round_with_its_range_and_first_peers():
+    rows = [{"target": "t", "value": v, "limit": "<= 5", "ok": v <= 5, "unit": "",
+             "peers": {"jax": "12"} if i == 0 else {}, "note": f"round {i}"}
+            for i, v in enumerate([9.0, 3.0, 5.0])]
+    code = ("import json, sys; sys.path.insert(0, 'scripts'); import bench_targets as b; "
+            f"print(json.dumps(b.median_round({rows!r}, 3)))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert row["value"] == 5.0 and row["ok"] and row["peers"] == {"jax": "12"}, row
+    assert row["note"] == "median of 3 rounds spread over the run, 3-9; round 2", row
