@@ -16,7 +16,11 @@
 #define LANES_SIMD 1
 /* inlined whatever the size of the kernel calling them (gcc's growth limit
    for large functions had left the 3x3 eig kernel calling them) */
+#if defined(__GNUC__)
 #define LANES_INLINE static inline __attribute__((always_inline))
+#else
+#define LANES_INLINE static inline
+#endif
 
 /* r[i] = column i of the 8 x 8 matrix whose rows are r[0..7] */
 LANES_INLINE void lanes_tr8x8(__m512d r[8])
