@@ -264,34 +264,33 @@ def batch_worker(rule, with_peers):
 def thread_targets(t, rounds):
     """As the batch rows: the two rules take turns, `rounds` times, each row
     its median round."""
-    rows = {"svd": [], "eigh": []}
+    rules = ("svd", "eigh")
+    rows = {rule: [] for rule in rules}
     for _ in range(rounds):
-        sub = Table()
-        _thread_round(sub)
-        for r in sub.rows:
-            rows["svd" if " svd " in r["target"] else "eigh"].append(r)
-    for rule in ("svd", "eigh"):
+        for rule in rules:
+            rows[rule].append(_thread_row(rule))
+    for rule in rules:
         t.add(**median_round(rows[rule], rounds))
 
 
-def _thread_round(t):
+def _thread_row(rule):
+    """One round of a rule's two-thread row (a dict for Table.add)."""
+    sub = Table()
     cpus = timing.ALLOWED[:2]
-    for rule in ("svd", "eigh"):
-        if not have(rule + "_vjp"):
-            t.add(f"100,000 3x3 {rule} pullback: 1 thread / 2 threads", None, ">= 1.6", False,
-                  note=f"no {rule}_vjp")
-            continue
-        if len(cpus) < 2:
-            t.add(f"100,000 3x3 {rule} pullback: 1 thread / 2 threads", None, ">= 1.6", False,
-                  note="one CPU only")
-            continue
+    label = f"100,000 3x3 {rule} pullback: 1 thread / 2 threads"
+    if not have(rule + "_vjp"):
+        sub.add(label, None, ">= 1.6", False, note=f"no {rule}_vjp")
+    elif len(cpus) < 2:
+        sub.add(label, None, ">= 1.6", False, note="one CPU only")
+    else:
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--threads-worker", rule,
                                ",".join(map(str, cpus))], capture_output=True, text=True,
                               check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         sp = r["ratio"]
-        t.add(f"100,000 3x3 {rule} pullback: 1 thread / 2 threads (float64)", sp, ">= 1.6", sp >= 1.6,
-              "x", None, note=f"{r['t1'] * 1e3:.2f} ms / {r['t2'] * 1e3:.2f} ms")
+        sub.add(label + " (float64)", sp, ">= 1.6", sp >= 1.6, "x", None,
+                note=f"{r['t1'] * 1e3:.2f} ms / {r['t2'] * 1e3:.2f} ms")
+    return sub.rows[0]
 
 
 def threads_worker(rule):
