@@ -11,9 +11,6 @@
 #ifndef LINALGAD_LANES_H
 #define LINALGAD_LANES_H
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define LANES_SIMD 1
 /* inlined whatever the size of the kernel calling them (gcc's growth limit
    for large functions had left the 3x3 eig kernel calling them) */
 #if defined(__GNUC__)
@@ -21,6 +18,10 @@
 #else
 #define LANES_INLINE static inline
 #endif
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define LANES_SIMD 1
 
 /* r[i] = column i of the 8 x 8 matrix whose rows are r[0..7] */
 LANES_INLINE void lanes_tr8x8(__m512d r[8])
@@ -141,6 +142,22 @@ static inline int lanes_any(const double acc[8])
         any |= !(acc[l] == 0.0);
     return any;
 }
+#endif
+
+/* prefetch lines first .. first + n - 1 (64 bytes each) from p on: a
+   block's complex 3 x 3 matrices (18 lines) come in one burst, beyond the
+   hardware prefetcher's reach, so the next block's lines are asked for
+   while this one computes (docs/benchmarks.md). A hint only: no fault,
+   no effect on results. */
+#if defined(__GNUC__)
+LANES_INLINE void lanes_prefetch(const double *p, int first, int n)
+{
+    int i;
+    for (i = first; i < first + n; i++)
+        __builtin_prefetch(p + 8 * i, 0, 3);
+}
+#else
+static inline void lanes_prefetch(const double *p, int first, int n) { (void)p; (void)first; (void)n; }
 #endif
 
 #endif

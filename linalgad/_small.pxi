@@ -37,6 +37,7 @@ cdef extern from "_lanes.h" nogil:
     void lanes_load6(const double* src, double dst[][8])
     void lanes_store9(double src[][8], double* dst)
     bint lanes_any(const double acc[8])
+    void lanes_prefetch(const double* p, int first, int n)
 
 cdef enum:
     LANES = 8     # _lanes.h is written for 8
@@ -86,6 +87,12 @@ cdef inline void _lanes(const double* src, int size, double dst[][LANES]) noexce
         for l in range(LANES):
             for r in range(size):
                 dst[r][l] = src[l * size + r]
+
+
+cdef inline void _prefetch(const double* src, int first, int n) noexcept nogil:
+    # lines first .. first + n - 1 (64 bytes, 8 doubles each) from src on
+    # into the cache: a block of matrices of size doubles spans size lines
+    lanes_prefetch(src, first, n)
 
 
 cdef inline void _unlanes9(double src[][LANES], double* dst) noexcept nogil:
