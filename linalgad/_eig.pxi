@@ -915,22 +915,6 @@ cdef inline void _real_part3(double Z[][LANES], const double* p0, const double* 
                            (_kpair(Z, 1, 2, r, s, l) if p1[l] != 0.0 else Z[2 * (3 * r + s)][l]))
 
 
-cdef void _eig3_real_part(double Z[][LANES], const double* p0, const double* p1,
-                          double K[][LANES]) noexcept nogil:
-    # all of K, one entry a call (constant arguments: a loop over them
-    # would not vectorise), in a function of its own for the inlining (as
-    # _eig3_projections)
-    _real_part3(Z, p0, p1, 0, 0, K)
-    _real_part3(Z, p0, p1, 0, 1, K)
-    _real_part3(Z, p0, p1, 0, 2, K)
-    _real_part3(Z, p0, p1, 1, 0, K)
-    _real_part3(Z, p0, p1, 1, 1, K)
-    _real_part3(Z, p0, p1, 1, 2, K)
-    _real_part3(Z, p0, p1, 2, 0, K)
-    _real_part3(Z, p0, p1, 2, 1, K)
-    _real_part3(Z, p0, p1, 2, 2, K)
-
-
 cdef inline void _sandwich3(double C[][LANES], double K[][LANES], double vr[][LANES], int a,
                             double R[][LANES]) noexcept nogil:
     # row a of R = (C K) vr^T, the row of C K kept in registers
@@ -943,6 +927,30 @@ cdef inline void _sandwich3(double C[][LANES], double K[][LANES], double vr[][LA
         R[3 * a][l] = q0 * vr[0][l] + q1 * vr[1][l] + q2 * vr[2][l]
         R[3 * a + 1][l] = q0 * vr[3][l] + q1 * vr[4][l] + q2 * vr[5][l]
         R[3 * a + 2][l] = q0 * vr[6][l] + q1 * vr[7][l] + q2 * vr[8][l]
+
+
+cdef void _eig3_finish(double Z[][LANES], const double* p0, const double* p1, double C[][LANES],
+                       double vr[][LANES], double* out) noexcept nogil:
+    # out = A_bar = (C K) Vr^T, K = Re(T^{-H} Z T^H) (one entry a call:
+    # constant arguments, a loop over them would not vectorise). A function
+    # of its own, as _eig3_projections, with K and R its locals: with K the
+    # caller's, the compiler tested at run time whether K overlapped Z
+    # (1.6 ns of 24.7 a matrix)
+    cdef double K[9][LANES]
+    cdef double R[9][LANES]
+    _real_part3(Z, p0, p1, 0, 0, K)
+    _real_part3(Z, p0, p1, 0, 1, K)
+    _real_part3(Z, p0, p1, 0, 2, K)
+    _real_part3(Z, p0, p1, 1, 0, K)
+    _real_part3(Z, p0, p1, 1, 1, K)
+    _real_part3(Z, p0, p1, 1, 2, K)
+    _real_part3(Z, p0, p1, 2, 0, K)
+    _real_part3(Z, p0, p1, 2, 1, K)
+    _real_part3(Z, p0, p1, 2, 2, K)
+    _sandwich3(C, K, vr, 0, R)
+    _sandwich3(C, K, vr, 1, R)
+    _sandwich3(C, K, vr, 2, R)
+    _unlanes9(R, out)
 
 
 cdef int[4] _EIG3_SIZE = [18, 6, 6, 18]
@@ -962,8 +970,6 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     cdef double vr[9][LANES]
     cdef double C[9][LANES]
     cdef double Z[18][LANES]
-    cdef double K[9][LANES]
-    cdef double R[9][LANES]
     cdef double p0[LANES]
     cdef double p1[LANES]
     cdef double sc[LANES]
@@ -1049,11 +1055,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         for l in range(LANES):
             Z[8 * i][l] = gw[2 * i][l] * sc[l]
             Z[8 * i + 1][l] = gw[2 * i + 1][l] * sc[l]
-    _eig3_real_part(Z, p0, p1, K)                       # K = Re(T^{-H} Z T^H) / det Vr
-    _sandwich3(C, K, vr, 0, R)                          # A_bar = (C K) Vr^T
-    _sandwich3(C, K, vr, 1, R)
-    _sandwich3(C, K, vr, 2, R)
-    _unlanes9(R, out)
+    _eig3_finish(Z, p0, p1, C, vr, out)                 # A_bar = Vr^{-T} K Vr^T
     return OK
 
 
