@@ -10,7 +10,8 @@
 #
 # VJP:  K = V^H dV;  C = diag(dw) + F o (K - K^H)/2,  F_ij = 1/(w_j - w_i);
 #       A_bar = V C V^H, formed as W = V tril'(C) (trmm; tril' halves the
-#       diagonal) and lower(W V^H + V W^H) (her2k): 1 + 0.5 + 1 = 2.5 GEMMs.
+#       diagonal) and lower(W V^H + V W^H) (her2k; above HER2K_BLOCK the GEMM
+#       Y = W V^H and lower(Y + Y^H)): 1 + 0.5 + 1 = 2.5 GEMMs.
 #       Eigenvalues only: lower(V diag(dw) V^H) as two herks on sqrt|dw|-scaled
 #       columns (positive and negative dw apart): 0.5 GEMM.
 # JVP:  R = V^H H V (H the hermitised tangent);  dw = Re diag R;
@@ -99,7 +100,11 @@ cdef void sandwich_lower(int n, const scalar_t* V, scalar_t* C, scalar_t* W, sca
         C[i * n + i] = 0.5 * C[i * n + i]
     copy_block(n, n, V, n, W, n)
     trmm_lower_right_blocked(n, n, C, n, W, n)   # W = V (tril(C, -1) + diag(C)/2)
-    her2k_lower_blocked(n, n, V, n, W, n, out, n)   # lower(W V^H + V W^H)
+    if n <= HER2K_BLOCK:
+        her2k_lower(n, n, V, n, W, n, out, n)       # lower(W V^H + V W^H)
+        return
+    gemm(c'N', c'C', n, n, n, one, W, n, V, n, zero, out, n)   # Y = W V^H (C is consumed)
+    lower_plus_adjoint(n, out)                                # lower(Y + Y^H)
 
 
 cdef void sandwich_diag_lower(int n, const scalar_t* V, const double* d, scalar_t* W,

@@ -5,7 +5,7 @@
 #
 #   herk_lower(n, k, alpha, A, lda, beta, C)      lower(C) = alpha A A^H + beta lower(C)
 #   her2k_lower(n, k, A, lda, B, ldb, C, ldc)     lower(C) = A B^H + B A^H
-#   her2k_lower_blocked(...)                      the same, split into GEMMs above 192
+#   lower_plus_adjoint(n, Y)                      lower(Y) = lower(Y + Y^H)
 #   trmm_lower_right(m, k, L, ldl, W, ldw)        W = W tril(L)      (W is m x k)
 #   trmm_lower_right_blocked(...)                 the same, off-diagonal blocks as GEMMs
 #   getrf_ / getrs_right / gecon_inf              LU of V^T, right solves, rcond
@@ -58,25 +58,22 @@ cdef void her2k_lower(int n, int k, const scalar_t* A, int lda, const scalar_t* 
 
 
 cdef enum:
-    HER2K_BLOCK = 192   # above this, split: OpenBLAS's syr2k runs well below GEMM speed for large n
+    HER2K_BLOCK = 192   # above this OpenBLAS's syr2k and trmm run well below GEMM speed
 
 
-cdef void her2k_lower_blocked(int n, int k, const scalar_t* A, int lda, const scalar_t* B, int ldb,
-                              scalar_t* C, int ldc) noexcept nogil:
-    """lower(C) = lower(A B^H + B A^H) (A, B: n x k row-major), recursively
-    split so that all but O(HER2K_BLOCK^2 k) of the work is plain GEMM:
-    [C11 . ; C21 C22] with C21 = A2 B1^H + B2 A1^H."""
-    cdef int n1, n2
-    cdef scalar_t one = 1, zero = 0
-    if n <= HER2K_BLOCK:
-        her2k_lower(n, k, A, lda, B, ldb, C, ldc)
-        return
-    n1 = (n // 2 + 31) // 32 * 32
-    n2 = n - n1
-    her2k_lower_blocked(n1, k, A, lda, B, ldb, C, ldc)
-    gemm(c'N', c'C', n2, n1, k, one, A + n1 * lda, lda, B, ldb, zero, C + n1 * ldc, ldc)
-    gemm(c'N', c'C', n2, n1, k, one, B + n1 * ldb, ldb, A, lda, one, C + n1 * ldc, ldc)
-    her2k_lower_blocked(n2, k, A + n1 * lda, lda, B + n1 * ldb, ldb, C + n1 * ldc + n1, ldc)
+cdef void lower_plus_adjoint(int n, scalar_t* Y) noexcept nogil:
+    """lower(Y) := lower(Y + Y^H), 32 x 32 tile by tile (Y_ji is a column
+    read); the upper triangle is read, never written. With Y = W V^H it is
+    her2k's lower(W V^H + V W^H): one GEMM and this O(n^2) pass ran faster
+    than syr2k, even split into GEMMs, above HER2K_BLOCK."""
+    cdef int ib, jb, ie, je, i, j
+    for ib in range(0, n, 32):
+        ie = ib + 32 if ib + 32 < n else n
+        for jb in range(0, ib + 1, 32):
+            je = jb + 32 if jb + 32 < n else n
+            for i in range(ib, ie):
+                for j in range(jb, je if je < i + 1 else i + 1):
+                    Y[i * n + j] = Y[i * n + j] + conj_(Y[j * n + i])
 
 
 cdef void trmm_lower_right(int m, int k, const scalar_t* L, int ldl, scalar_t* W, int ldw) noexcept nogil:

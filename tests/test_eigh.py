@@ -595,8 +595,9 @@ def test_any_layout_gives_the_contiguous_answer_and_nothing_is_modified(n, batch
 @pytest.mark.parametrize("uplo", UPLOS)
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32])
 def test_large_matrices_take_the_blocked_blas_path_and_agree_with_the_reference(dtype, uplo):
-    """n > 192: the her2k is split into GEMMs (_lapack_extra.pxi); n^3 > 4096
-    uses trmm/her2k/herk instead of loops."""
+    """n > 192: the trmm is split into GEMMs and the her2k is a GEMM and
+    lower(Y + Y^H) (_lapack_extra.pxi); n^3 > 4096 uses trmm/her2k/herk
+    instead of loops."""
     A = raw_input((300, 300), dtype, 51, uplo)
     res, pullback = la.eigh_vjp(A, uplo=uplo)
     c = cots(res, 52)
