@@ -978,9 +978,10 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     cdef double acc[LANES]
     cdef double det
     cdef double lim = c.cond_max if c.cond_max < _EIG3_COND else _EIG3_COND
-    # the next block's lines are fetched while this one computes, a part
-    # between each stage (one burst of them at the start was no faster);
-    # this block's again where the next is not whole (no branch)
+    # the next block's lines (a block of matrices of k doubles spans k
+    # lines) are fetched while this one computes, a part between each stage
+    # (one burst of them at the start was no faster); this block's again
+    # where the next is not whole (no branch)
     cdef Py_ssize_t nxt = LANES if b0 + 2 * LANES <= c.B else 0
 
     _lanes(src[0], 18, v)
@@ -988,9 +989,9 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     _lanes(_given(src[2]), 6, gw)
     if vec:
         _lanes(src[3], 18, g)
-    _prefetch(src[0] + nxt * 18, 0, 9)
-    _prefetch(src[1] + nxt * 6, 0, 6)
-    _prefetch(_given(src[2]) + nxt * 6, 0, 6)
+    lanes_prefetch(src[0] + nxt * 18, 0, 9)
+    lanes_prefetch(src[1] + nxt * 6, 0, 6)
+    lanes_prefetch(_given(src[2]) + nxt * 6, 0, 6)
     if c.check_finite:
         for l in range(LANES):
             acc[l] = 0.0
@@ -1021,7 +1022,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         det = vr[0][l] * C[0][l] + vr[1][l] * C[1][l] + vr[2][l] * C[2][l]
         bad[l] = 0.0 if 81.0 <= lim * lim * (det * det) else 1.0      # nan: handed over too
         sc[l] = 1.0 / det
-    _prefetch(src[0] + nxt * 18, 9, 9)
+    lanes_prefetch(src[0] + nxt * 18, 9, 9)
 
     # Z = V^H dV', scaled by sc / conj(w_j - w_i) off the diagonal (zero
     # without vectors), sc dw on it after the hand-over test
@@ -1036,7 +1037,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
                     g[4][l] * g[4][l] + g[5][l] * g[5][l] + g[10][l] * g[10][l] + g[11][l] * g[11][l]
                     + g[16][l] * g[16][l] + g[17][l] * g[17][l])
         _eig3_projections(v, g, c.lapack_norm, lim2, bad)
-        _prefetch(src[3] + nxt * 18, 0, 9)
+        lanes_prefetch(src[3] + nxt * 18, 0, 9)
         for l in range(LANES):
             # make_gap's tol^2 with room for its rounding (no sqrt: a flag
             # at the margin only hands the block over)
@@ -1044,7 +1045,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
                 w[0][l] * w[0][l] + w[1][l] * w[1][l], w[2][l] * w[2][l] + w[3][l] * w[3][l],
                 w[4][l] * w[4][l] + w[5][l] * w[5][l])
         _eig3_pairs(v, g, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
-        _prefetch(src[3] + nxt * 18, 9, 9)
+        lanes_prefetch(src[3] + nxt * 18, 9, 9)
     else:
         for i in range(18):
             for l in range(LANES):

@@ -89,12 +89,6 @@ cdef inline void _lanes(const double* src, int size, double dst[][LANES]) noexce
                 dst[r][l] = src[l * size + r]
 
 
-cdef inline void _prefetch(const double* src, int first, int n) noexcept nogil:
-    # lines first .. first + n - 1 (64 bytes, 8 doubles each) from src on
-    # into the cache: a block of matrices of size doubles spans size lines
-    lanes_prefetch(src, first, n)
-
-
 cdef inline void _unlanes9(double src[][LANES], double* dst) noexcept nogil:
     # the inverse of _lanes for a full block of 3x3 matrices
     cdef int r, l
