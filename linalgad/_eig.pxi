@@ -733,341 +733,41 @@ def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray
 # eig_vjp_real_kernel, matrix by matrix, when a lane has a pair within tol
 # whose vectors carry a cotangent, a phase the loss sees ("norm"), or a
 # bound on cond(Vr) above cond_max or _EIG3_COND (above it cofactors lose
-# accuracy to pivoting).
-# Complex lane matrices keep re and im in alternate rows: entry (i, j) in
-# rows 2 (3 i + j) and 2 (3 i + j) + 1.
+# accuracy to pivoting). The bound: Vr's columns are parts of unit vectors,
+# so each cofactor is at most 1 (Hadamard), ||Vr^{-1}|| <= 3 / |det| and,
+# with ||Vr|| <= 3, cond(Vr) <= 9 / |det Vr|.
+# The arithmetic is _eig3.h's, in C vector types: written as loops over
+# lane arrays, as the other 3x3 kernels are, it kept every array in memory
+# between its stages (docs/benchmarks.md).
+
+cdef extern from "_eig3.h" nogil:
+    enum: EIG3_LANES     # 0 without GNU C vector types: no lane kernel
+    int eig3_lanes(const double* V, const double* w, const double* gw, const double* gV,
+                   double* out, Py_ssize_t nxt, double lim, double gtol2, double rtol2,
+                   int lapack_norm, int flag, int check_finite)
 
 cdef double _EIG3_COND = 1e6
-
-
-cdef inline void _real_basis3(double v[][LANES], const double* p0, const double* p1,
-                              double vr[][LANES]) noexcept nogil:
-    # Vr (V = Vr T): column 0 Re v_0; column 1 Im v_0 where p0 (a pair in
-    # columns 0, 1), else Re v_1; column 2 Im v_1 where p1, else Re v_2
-    cdef int i, l
-    for i in range(3):
-        for l in range(LANES):
-            vr[3 * i][l] = v[6 * i][l]
-            vr[3 * i + 1][l] = v[6 * i + 1][l] if p0[l] != 0.0 else v[6 * i + 2][l]
-            vr[3 * i + 2][l] = v[6 * i + 3][l] if p1[l] != 0.0 else v[6 * i + 4][l]
-
-
-cdef inline void _rcofactor3(double m[][LANES], int r, int s, double C[][LANES]) noexcept nogil:
-    # C_rs = m[r1,s1] m[r2,s2] - m[r1,s2] m[r2,s1] with r1, r2 (s1, s2) the
-    # other two rows (columns) in cyclic order, which carries the sign
-    cdef int l
-    cdef int r1 = (r + 1) % 3, r2 = (r + 2) % 3, s1 = (s + 1) % 3, s2 = (s + 2) % 3
-    for l in range(LANES):
-        C[3 * r + s][l] = (m[3 * r1 + s1][l] * m[3 * r2 + s2][l]
-                           - m[3 * r1 + s2][l] * m[3 * r2 + s1][l])
-
-
-cdef inline double _max3(double a, double b, double c) noexcept nogil:
-    a = a if a > b else b
-    return a if a > c else c
-
-
-cdef inline void _eig3_project(double v[][LANES], double g[][LANES], int j, bint lapack_norm,
-                               const double* gtol2, double* bad) noexcept nogil:
-    # column j of dV' = dV - Re(g_j) v_j [- i Im(g_j) / v_kj e_k] in place,
-    # g_j = v_j^H dV_j; "norm": bad[l] set where Im(g_j)^2 > gtol2 |dV|^2
-    # (gtol2 = gauge_tol^2 times the largest squared column norm, below).
-    # Sums as trees and the pivot's reciprocal from v alone: this is the
-    # kernel's critical path (the products below wait for it)
-    cdef int l
-    cdef int e0 = 2 * j, e1 = 2 * (3 + j), e2 = 2 * (6 + j)
-    cdef double gr, gi, n0, n1, n2, m1, m2, rk
-    for l in range(LANES):
-        gr = ((v[e0][l] * g[e0][l] + v[e0 + 1][l] * g[e0 + 1][l])
-              + (v[e1][l] * g[e1][l] + v[e1 + 1][l] * g[e1 + 1][l])
-              + (v[e2][l] * g[e2][l] + v[e2 + 1][l] * g[e2 + 1][l]))
-        gi = ((v[e0][l] * g[e0 + 1][l] - v[e0 + 1][l] * g[e0][l])
-              + (v[e1][l] * g[e1 + 1][l] - v[e1 + 1][l] * g[e1][l])
-              + (v[e2][l] * g[e2 + 1][l] - v[e2 + 1][l] * g[e2][l]))
-        if lapack_norm:
-            # the pivot row k: the entry of largest modulus (first on ties),
-            # as 0/1 weights m (exact: q is finite)
-            n0 = v[e0][l] * v[e0][l] + v[e0 + 1][l] * v[e0 + 1][l]
-            n1 = v[e1][l] * v[e1][l] + v[e1 + 1][l] * v[e1 + 1][l]
-            n2 = v[e2][l] * v[e2][l] + v[e2 + 1][l] * v[e2 + 1][l]
-            m2 = 1.0 if n2 > (n1 if n1 > n0 else n0) else 0.0
-            m1 = (1.0 if n1 > n0 else 0.0) * (1.0 - m2)
-            rk = 1.0 / (v[e2][l] if m2 != 0.0 else (v[e1][l] if m1 != 0.0 else v[e0][l]))
-            gi = gi * rk
-            g[e0 + 1][l] = g[e0 + 1][l] - gr * v[e0 + 1][l] - gi * (1.0 - m1 - m2)
-            g[e1 + 1][l] = g[e1 + 1][l] - gr * v[e1 + 1][l] - gi * m1
-            g[e2 + 1][l] = g[e2 + 1][l] - gr * v[e2 + 1][l] - gi * m2
-        else:
-            bad[l] = bad[l] + (1.0 if gi * gi > gtol2[l] else 0.0)
-            g[e0 + 1][l] = g[e0 + 1][l] - gr * v[e0 + 1][l]
-            g[e1 + 1][l] = g[e1 + 1][l] - gr * v[e1 + 1][l]
-            g[e2 + 1][l] = g[e2 + 1][l] - gr * v[e2 + 1][l]
-        g[e0][l] = g[e0][l] - gr * v[e0][l]
-        g[e1][l] = g[e1][l] - gr * v[e1][l]
-        g[e2][l] = g[e2][l] - gr * v[e2][l]
-
-
-cdef void _eig3_projections(double v[][LANES], double g[][LANES], bint lapack_norm,
-                            const double* gtol2, double* bad) noexcept nogil:
-    # the three columns' projections, each inlined with a constant flag
-    # (with the flag tested in its loop the projection was not vectorised);
-    # a function of its own, so that the kernel's size cannot stop the
-    # inlining (gcc's large-function-growth limit did)
-    if lapack_norm:
-        _eig3_project(v, g, 0, True, gtol2, bad)
-        _eig3_project(v, g, 1, True, gtol2, bad)
-        _eig3_project(v, g, 2, True, gtol2, bad)
-    else:
-        _eig3_project(v, g, 0, False, gtol2, bad)
-        _eig3_project(v, g, 1, False, gtol2, bad)
-        _eig3_project(v, g, 2, False, gtol2, bad)
-
-
-cdef inline double _vhg_re(double v[][LANES], double g[][LANES], int i, int j, int l) noexcept nogil:
-    # Re (v_i^H g_j) for complex 3x3 lane matrices (columns i, j)
-    return ((v[2 * i][l] * g[2 * j][l] + v[2 * i + 1][l] * g[2 * j + 1][l])
-            + (v[2 * (3 + i)][l] * g[2 * (3 + j)][l] + v[2 * (3 + i) + 1][l] * g[2 * (3 + j) + 1][l])
-            + (v[2 * (6 + i)][l] * g[2 * (6 + j)][l] + v[2 * (6 + i) + 1][l] * g[2 * (6 + j) + 1][l]))
-
-
-cdef inline double _vhg_im(double v[][LANES], double g[][LANES], int i, int j, int l) noexcept nogil:
-    # Im (v_i^H g_j)
-    return ((v[2 * i][l] * g[2 * j + 1][l] - v[2 * i + 1][l] * g[2 * j][l])
-            + (v[2 * (3 + i)][l] * g[2 * (3 + j) + 1][l] - v[2 * (3 + i) + 1][l] * g[2 * (3 + j)][l])
-            + (v[2 * (6 + i)][l] * g[2 * (6 + j) + 1][l] - v[2 * (6 + i) + 1][l] * g[2 * (6 + j)][l]))
-
-
-cdef inline void _eig3_pair(int i, int j, double v[][LANES], double g[][LANES], double w[][LANES],
-                            const double* tol2, bint flag, const double* sc, double Z[][LANES],
-                            double* bad) noexcept nogil:
-    # Z_ij = (v_i^H dV'_j) sc / conj(w_j - w_i) and Z_ji = (v_j^H dV'_i) sc /
-    # conj(w_i - w_j) (sc real), the products kept in registers; bad[l] set
-    # at a gap within tol (flag: the mode tests it)
-    cdef int l
-    cdef int ij = 2 * (3 * i + j), ji = 2 * (3 * j + i)
-    cdef double dr, di, a2, zr, zi, yr, yi
-    for l in range(LANES):
-        zr = _vhg_re(v, g, i, j, l)
-        zi = _vhg_im(v, g, i, j, l)
-        yr = _vhg_re(v, g, j, i, l)
-        yi = _vhg_im(v, g, j, i, l)
-        dr = w[2 * j][l] - w[2 * i][l]
-        di = w[2 * j + 1][l] - w[2 * i + 1][l]
-        a2 = dr * dr + di * di
-        if flag:
-            bad[l] = bad[l] + (1.0 if a2 <= tol2[l] else 0.0)
-        a2 = sc[l] / a2                       # sc / conj(d) = (sc / |d|^2) d
-        dr = dr * a2
-        di = di * a2
-        Z[ij][l] = zr * dr - zi * di
-        Z[ij + 1][l] = zr * di + zi * dr
-        Z[ji][l] = -(yr * dr - yi * di)
-        Z[ji + 1][l] = -(yr * di + yi * dr)
-
-
-cdef void _eig3_pairs(double v[][LANES], double g[][LANES], double w[][LANES], const double* tol2,
-                      bint flag, const double* sc, double Z[][LANES], double* bad) noexcept nogil:
-    # Z off the diagonal; a function of its own for the inlining (as
-    # _eig3_projections), each flag constant at its call
-    if flag:
-        _eig3_pair(0, 1, v, g, w, tol2, True, sc, Z, bad)
-        _eig3_pair(0, 2, v, g, w, tol2, True, sc, Z, bad)
-        _eig3_pair(1, 2, v, g, w, tol2, True, sc, Z, bad)
-    else:
-        _eig3_pair(0, 1, v, g, w, tol2, False, sc, Z, bad)
-        _eig3_pair(0, 2, v, g, w, tol2, False, sc, Z, bad)
-        _eig3_pair(1, 2, v, g, w, tol2, False, sc, Z, bad)
-
-
-cdef inline double _kpair(double Z[][LANES], int a, int b, int r, int s, int l) noexcept nogil:
-    # entry (r, s) of K = Re(T^{-H} Z T^H) for a pair in columns (a, b) and
-    # a real column c: T = [[1, 1], [i, -i]] on the pair, T^{-H} = T / 2 there
-    cdef int c = 3 - a - b
-    cdef int aa = 2 * (3 * a + a), ab = 2 * (3 * a + b), ac = 2 * (3 * a + c)
-    cdef int ba = 2 * (3 * b + a), bb = 2 * (3 * b + b), bc = 2 * (3 * b + c)
-    cdef int ca = 2 * (3 * c + a), cb = 2 * (3 * c + b), cc = 2 * (3 * c + c)
-    if r == a and s == a:
-        return 0.5 * ((Z[aa][l] + Z[ab][l]) + (Z[ba][l] + Z[bb][l]))
-    if r == a and s == b:
-        return 0.5 * ((Z[aa + 1][l] - Z[ab + 1][l]) + (Z[ba + 1][l] - Z[bb + 1][l]))
-    if r == b and s == a:
-        return 0.5 * ((Z[ba + 1][l] + Z[bb + 1][l]) - (Z[aa + 1][l] + Z[ab + 1][l]))
-    if r == b and s == b:
-        return 0.5 * ((Z[aa][l] - Z[ab][l]) + (Z[bb][l] - Z[ba][l]))
-    if r == a:
-        return 0.5 * (Z[ac][l] + Z[bc][l])
-    if r == b:
-        return 0.5 * (Z[bc + 1][l] - Z[ac + 1][l])
-    if s == a:
-        return Z[ca][l] + Z[cb][l]
-    if s == b:
-        return Z[ca + 1][l] - Z[cb + 1][l]
-    return Z[cc][l]
-
-
-cdef inline void _real_part3(double Z[][LANES], const double* p0, const double* p1, int r,
-                             int s, double K[][LANES]) noexcept nogil:
-    # K_rs, K = Re(T^{-H} Z T^H) lane by lane: the pair's formula where p0
-    # or p1, Re Z_rs where every column is real (T = I)
-    cdef int l
-    for l in range(LANES):
-        K[3 * r + s][l] = (_kpair(Z, 0, 1, r, s, l) if p0[l] != 0.0 else
-                           (_kpair(Z, 1, 2, r, s, l) if p1[l] != 0.0 else Z[2 * (3 * r + s)][l]))
-
-
-cdef inline void _sandwich3(double C[][LANES], double K[][LANES], double vr[][LANES], int a,
-                            double R[][LANES]) noexcept nogil:
-    # row a of R = (C K) vr^T, the row of C K kept in registers
-    cdef int l
-    cdef double q0, q1, q2
-    for l in range(LANES):
-        q0 = C[3 * a][l] * K[0][l] + C[3 * a + 1][l] * K[3][l] + C[3 * a + 2][l] * K[6][l]
-        q1 = C[3 * a][l] * K[1][l] + C[3 * a + 1][l] * K[4][l] + C[3 * a + 2][l] * K[7][l]
-        q2 = C[3 * a][l] * K[2][l] + C[3 * a + 1][l] * K[5][l] + C[3 * a + 2][l] * K[8][l]
-        R[3 * a][l] = q0 * vr[0][l] + q1 * vr[1][l] + q2 * vr[2][l]
-        R[3 * a + 1][l] = q0 * vr[3][l] + q1 * vr[4][l] + q2 * vr[5][l]
-        R[3 * a + 2][l] = q0 * vr[6][l] + q1 * vr[7][l] + q2 * vr[8][l]
-
-
-cdef void _eig3_finish(double Z[][LANES], const double* p0, const double* p1, double C[][LANES],
-                       double vr[][LANES], double* out) noexcept nogil:
-    # out = A_bar = (C K) Vr^T, K = Re(T^{-H} Z T^H) (one entry a call:
-    # constant arguments, a loop over them would not vectorise). A function
-    # of its own, as _eig3_projections, with K and R its locals: with K the
-    # caller's, the compiler tested at run time whether K overlapped Z
-    # (1.6 ns of 24.7 a matrix)
-    cdef double K[9][LANES]
-    cdef double R[9][LANES]
-    _real_part3(Z, p0, p1, 0, 0, K)
-    _real_part3(Z, p0, p1, 0, 1, K)
-    _real_part3(Z, p0, p1, 0, 2, K)
-    _real_part3(Z, p0, p1, 1, 0, K)
-    _real_part3(Z, p0, p1, 1, 1, K)
-    _real_part3(Z, p0, p1, 1, 2, K)
-    _real_part3(Z, p0, p1, 2, 0, K)
-    _real_part3(Z, p0, p1, 2, 1, K)
-    _real_part3(Z, p0, p1, 2, 2, K)
-    _sandwich3(C, K, vr, 0, R)
-    _sandwich3(C, K, vr, 1, R)
-    _sandwich3(C, K, vr, 2, R)
-    _unlanes9(R, out)
-
 
 cdef int[4] _EIG3_SIZE = [18, 6, 6, 18]
 
 
 cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
-               char* work, ErrInfo* e, variant_t* tag) noexcept nogil:
-    # src: V, w, dw, dV (complex, interleaved; dw NULL-able, dV given in the
-    # full_t version)
-    cdef bint vec = variant_t is full_t
+               char* work, ErrInfo* e) noexcept nogil:
+    # src: V, w, dw, dV (complex, interleaved; dw, dV NULL-able). The next
+    # block's lines are fetched while this one computes (a part between
+    # each stage); this block's again where the next is not whole (no branch)
     cdef EigCtx* c = <EigCtx*> ctx
-    cdef int i, l
-    cdef double v[18][LANES]
-    cdef double w[6][LANES]
-    cdef double gw[6][LANES]
-    cdef double g[18][LANES]
-    cdef double vr[9][LANES]
-    cdef double C[9][LANES]
-    cdef double Z[18][LANES]
-    cdef double p0[LANES]
-    cdef double p1[LANES]
-    cdef double sc[LANES]
-    cdef double bad[LANES]
-    cdef double lim2[LANES]
-    cdef double acc[LANES]
-    cdef double det
-    cdef double lim = c.cond_max if c.cond_max < _EIG3_COND else _EIG3_COND
-    # the next block's lines (a block of matrices of k doubles spans k
-    # lines) are fetched while this one computes, a part between each stage
-    # (one burst of them at the start was no faster); this block's again
-    # where the next is not whole (no branch)
     cdef Py_ssize_t nxt = LANES if b0 + 2 * LANES <= c.B else 0
-
-    _lanes(src[0], 18, v)
-    _lanes(src[1], 6, w)
-    _lanes(_given(src[2]), 6, gw)
-    if vec:
-        _lanes(src[3], 18, g)
-    lanes_prefetch(src[0] + nxt * 18, 0, 9)
-    lanes_prefetch(src[1] + nxt * 6, 0, 6)
-    lanes_prefetch(_given(src[2]) + nxt * 6, 0, 6)
-    if c.check_finite:
-        for l in range(LANES):
-            acc[l] = 0.0
-        _finite_acc(gw, 6, acc)
-        if vec:
-            _finite_acc(g, 18, acc)
-        if lanes_any(acc):
-            return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
-
-    # Vr and its cofactors C (Vr^{-T} = C / det Vr), sc = 1 / det Vr, and
-    # the bound on cond(Vr): its columns are parts of unit vectors, so each
-    # cofactor is at most 1 (Hadamard), ||Vr^{-1}|| <= 3 / |det| and, with
-    # ||Vr|| <= 3, cond(Vr) <= 9 / |det Vr|
-    for l in range(LANES):
-        p0[l] = 1.0 if w[1][l] > 0.0 else 0.0           # Im w_0 > 0: a pair in 0, 1
-        p1[l] = 1.0 if w[3][l] > 0.0 else 0.0           # Im w_1 > 0: in 1, 2
-    _real_basis3(v, p0, p1, vr)
-    _rcofactor3(vr, 0, 0, C)              # one call per entry: a loop over them
-    _rcofactor3(vr, 0, 1, C)              # would not vectorise
-    _rcofactor3(vr, 0, 2, C)
-    _rcofactor3(vr, 1, 0, C)
-    _rcofactor3(vr, 1, 1, C)
-    _rcofactor3(vr, 1, 2, C)
-    _rcofactor3(vr, 2, 0, C)
-    _rcofactor3(vr, 2, 1, C)
-    _rcofactor3(vr, 2, 2, C)
-    for l in range(LANES):
-        det = vr[0][l] * C[0][l] + vr[1][l] * C[1][l] + vr[2][l] * C[2][l]
-        bad[l] = 0.0 if 81.0 <= lim * lim * (det * det) else 1.0      # nan: handed over too
-        sc[l] = 1.0 / det
-    lanes_prefetch(src[0] + nxt * 18, 9, 9)
-
-    # Z = V^H dV', scaled by sc / conj(w_j - w_i) off the diagonal (zero
-    # without vectors), sc dw on it after the hand-over test
-    if vec:
-        if not c.lapack_norm:
-            for l in range(LANES):
-                lim2[l] = c.pol.gauge_tol * c.pol.gauge_tol * _max3(
-                    g[0][l] * g[0][l] + g[1][l] * g[1][l] + g[6][l] * g[6][l] + g[7][l] * g[7][l]
-                    + g[12][l] * g[12][l] + g[13][l] * g[13][l],
-                    g[2][l] * g[2][l] + g[3][l] * g[3][l] + g[8][l] * g[8][l] + g[9][l] * g[9][l]
-                    + g[14][l] * g[14][l] + g[15][l] * g[15][l],
-                    g[4][l] * g[4][l] + g[5][l] * g[5][l] + g[10][l] * g[10][l] + g[11][l] * g[11][l]
-                    + g[16][l] * g[16][l] + g[17][l] * g[17][l])
-        _eig3_projections(v, g, c.lapack_norm, lim2, bad)
-        lanes_prefetch(src[3] + nxt * 18, 0, 9)
-        for l in range(LANES):
-            # make_gap's tol^2 with room for its rounding (no sqrt: a flag
-            # at the margin only hands the block over)
-            lim2[l] = c.pol.rtol * c.pol.rtol * (1.0 + 1e-12) * _max3(
-                w[0][l] * w[0][l] + w[1][l] * w[1][l], w[2][l] * w[2][l] + w[3][l] * w[3][l],
-                w[4][l] * w[4][l] + w[5][l] * w[5][l])
-        _eig3_pairs(v, g, w, lim2, c.pol.mode != EXACT, sc, Z, bad)
-        lanes_prefetch(src[3] + nxt * 18, 9, 9)
-    else:
-        for i in range(18):
-            for l in range(LANES):
-                Z[i][l] = 0.0             # its diagonal is written below
-    if lanes_any(bad):
+    cdef double lim = c.cond_max if c.cond_max < _EIG3_COND else _EIG3_COND
+    cdef int code = eig3_lanes(src[0], src[1], _given(src[2]), src[3], out, nxt, lim,
+                               c.pol.gauge_tol * c.pol.gauge_tol,
+                               c.pol.rtol * c.pol.rtol * (1.0 + 1e-12),
+                               c.lapack_norm, c.pol.mode != EXACT, c.check_finite)
+    if code == 1:
+        return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
+    if code == 2:
         return _one_by_one(c.one, c, b0, nb, work, e)
-    for i in range(3):
-        for l in range(LANES):
-            Z[8 * i][l] = gw[2 * i][l] * sc[l]
-            Z[8 * i + 1][l] = gw[2 * i + 1][l] * sc[l]
-    _eig3_finish(Z, p0, p1, C, vr, out)                 # A_bar = Vr^{-T} K Vr^T
     return OK
-
-
-cdef int _eig3_vectors(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
-                       char* work, ErrInfo* e) noexcept nogil:
-    return _eig3(c, src, out, b0, nb, work, e, <full_t*> NULL)
-
-
-cdef int _eig3_values(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
-                      char* work, ErrInfo* e) noexcept nogil:
-    return _eig3(c, src, out, b0, nb, work, e, <part_t*> NULL)
 
 
 cdef int _eig3_vjp_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
@@ -1078,10 +778,9 @@ cdef int _eig3_vjp_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e) noe
     src[1] = (<const double*> c.w) + b0 * 6
     src[2] = NULL if c.gw == NULL else (<const double*> c.gw) + b0 * 6
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 18
-    return _block(_eig3_vectors if c.g1 != NULL else _eig3_values,
-                  c, c.B, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_eig3, c, c.B, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint eig3_fast(int t, int n, const Policy* pol):
-    return (t == cnp.NPY_COMPLEX128 and n == 3
+    return (EIG3_LANES and t == cnp.NPY_COMPLEX128 and n == 3
             and (pol.mode == STRICT or pol.mode == EXACT or pol.mode == SUBSPACE))

@@ -1,7 +1,8 @@
 /* Struct-of-arrays transposes for the tiny-matrix batch kernels (_small.pxi).
  *
  * A block of 8 consecutive matrices of `size` doubles each (8 x 9 for 3 x 3,
- * 8 x 3 for their spectra, 8 x 18 and 8 x 6 for complex ones) is turned into `size` rows of 8 lanes, and back.
+ * 8 x 3 for their spectra) is turned into `size` rows of 8 lanes, and back
+ * (_eig3.h builds its complex ones from lanes_tr8x8).
  * Written as scalar loops these transposes cost more than all the arithmetic
  * of a 3 x 3 pullback: 8 scalar stores feeding one vector load defeat
  * store-to-load forwarding. With AVX-512 they are done in registers (an 8 x 8
@@ -75,37 +76,6 @@ LANES_INLINE void lanes_load3(const double *src, double dst[][8])
     }
 }
 
-/* dst[r][l] = src[18 l + r], r < 18: a 3 x 3 complex matrix (re, im
-   interleaved), as two 8 x 8 transposes and the last two columns */
-LANES_INLINE void lanes_load18(const double *src, double dst[][8])
-{
-    __m512d v[8];
-    int l, h;
-    for (h = 0; h < 16; h += 8) {
-        for (l = 0; l < 8; l++)
-            v[l] = _mm512_loadu_pd(src + 18 * l + h);
-        lanes_tr8x8(v);
-        for (l = 0; l < 8; l++)
-            _mm512_storeu_pd(dst[h + l], v[l]);
-    }
-    for (h = 16; h < 18; h++)
-        _mm512_storeu_pd(dst[h], _mm512_set_pd(src[126 + h], src[108 + h], src[90 + h], src[72 + h],
-                                                src[54 + h], src[36 + h], src[18 + h], src[h]));
-}
-
-/* dst[r][l] = src[6 l + r], r < 6 (three complex numbers); masked loads,
-   so the last matrix is not read past its end */
-LANES_INLINE void lanes_load6(const double *src, double dst[][8])
-{
-    __m512d v[8];
-    int l;
-    for (l = 0; l < 8; l++)
-        v[l] = _mm512_maskz_loadu_pd(0x3F, src + 6 * l);
-    lanes_tr8x8(v);
-    for (l = 0; l < 6; l++)
-        _mm512_storeu_pd(dst[l], v[l]);
-}
-
 /* dst[9 l + r] = src[r][l], the inverse of lanes_load9 */
 LANES_INLINE void lanes_store9(double src[][8], double *dst)
 {
@@ -132,8 +102,6 @@ LANES_INLINE int lanes_any(const double acc[8])
 /* never called when LANES_SIMD is 0 (the Cython loops run instead) */
 static inline void lanes_load9(const double *src, double dst[][8]) { (void)src; (void)dst; }
 static inline void lanes_load3(const double *src, double dst[][8]) { (void)src; (void)dst; }
-static inline void lanes_load18(const double *src, double dst[][8]) { (void)src; (void)dst; }
-static inline void lanes_load6(const double *src, double dst[][8]) { (void)src; (void)dst; }
 static inline void lanes_store9(double src[][8], double *dst) { (void)src; (void)dst; }
 static inline int lanes_any(const double acc[8])
 {

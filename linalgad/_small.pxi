@@ -13,7 +13,7 @@
 #         finished for tri_out; no 1/gap, so no lane is ever handed over.
 #   polar (svfun_kernel with g = 1) Z = U^T dQ V + S X, X = Vh herm(dP) V,
 #         C_ij = (Z_ij - Z_ji)/(s_i + s_j) + X_ij, C_ii = X_ii, dA = U C Vh.
-# (eig's 3x3 lane kernel, for real input, is at the end of _eig.pxi.)
+# (eig's 3x3 lane kernel, for real input, is _eig3.h, wired at the end of _eig.pxi.)
 # A block with a pair within tol whose vectors carry a cotangent (or a mode
 # other than strict/exact/subspace) is handed to the general kernel matrix
 # by matrix (through the context's `one`, the per-matrix adapter run_batch
@@ -33,11 +33,8 @@ cdef extern from "_lanes.h" nogil:
     enum: LANES_SIMD
     void lanes_load9(const double* src, double dst[][8])
     void lanes_load3(const double* src, double dst[][8])
-    void lanes_load18(const double* src, double dst[][8])
-    void lanes_load6(const double* src, double dst[][8])
     void lanes_store9(double src[][8], double* dst)
     bint lanes_any(const double acc[8])
-    void lanes_prefetch(const double* p, int first, int n)
 
 cdef enum:
     LANES = 8     # _lanes.h is written for 8
@@ -79,10 +76,6 @@ cdef inline void _lanes(const double* src, int size, double dst[][LANES]) noexce
         lanes_load9(src, dst)
     elif LANES_SIMD and size == 3:
         lanes_load3(src, dst)
-    elif LANES_SIMD and size == 18:
-        lanes_load18(src, dst)
-    elif LANES_SIMD and size == 6:
-        lanes_load6(src, dst)
     else:
         for l in range(LANES):
             for r in range(size):

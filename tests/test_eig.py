@@ -458,6 +458,10 @@ def test_small_3x3_path_differentiates_the_lapack_phase_convention():
     gV = gV + 1j * res.V * np.random.default_rng(63).uniform(0.5, 1.5, (20, 1, 3))
     pivots = np.abs(res.V).argmax(axis=1)
     assert all((pivots == k).any() for k in range(3))
+    # the lane kernel takes a pair's pivot from column 1 (docs/eig.md): each
+    # row occurs for pairs in columns (0, 1) and in (1, 2)
+    for in_pair in (res.w[:, 0].imag > 0, res.w[:, 1].imag > 0):
+        assert set(pivots[in_pair, 1]) == {0, 1, 2}
     np.testing.assert_allclose(pullback(gw, gV), ref.eig_vjp(res.w, res.V, gw, gV).real,
                                atol=1e-12 * np.abs(pullback(gw, gV)).max())
     one = cots(res, 63)[1].copy()
