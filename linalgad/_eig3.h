@@ -33,26 +33,25 @@
 typedef double ev __attribute__((vector_size(8 * E3_W)));
 typedef long long evm __attribute__((vector_size(8 * E3_W)));   /* lane masks: -1 or 0 */
 
-#define E3_INLINE static inline __attribute__((always_inline))
 /* Every loop unrolled before scalar replacement runs (it follows complete
    unrolling), so that no lane array is left in memory: 20.6 -> 19.9 ns a
    matrix, and 12.9 -> 9.2 without dV (docs/benchmarks.md). */
 #define E3_UNROLL _Pragma("GCC unroll 32")
 
 /* a where m, else b */
-E3_INLINE ev e3_sel(evm m, ev a, ev b)
+LANES_INLINE ev e3_sel(evm m, ev a, ev b)
 {
     return (ev)(((evm)a & m) | ((evm)b & ~m));
 }
 
 /* a if a > b else b, lane by lane (b where either is nan) */
-E3_INLINE ev e3_max(ev a, ev b)
+LANES_INLINE ev e3_max(ev a, ev b)
 {
     return e3_sel(a > b, a, b);
 }
 
 /* is any lane nonzero? */
-E3_INLINE int e3_any(evm m)
+LANES_INLINE int e3_any(evm m)
 {
 #if LANES_SIMD
     return _mm512_test_epi64_mask((__m512i)m, (__m512i)m) != 0;
@@ -68,7 +67,7 @@ E3_INLINE int e3_any(evm m)
 
 /* dst[r] = lane vector of entry r of matrices l0 .. l0 + E3_W - 1 of `size`
    doubles (l0 = 0 with AVX-512) */
-E3_INLINE void e3_load(const double *src, int size, int l0, ev *dst)
+LANES_INLINE void e3_load(const double *src, int size, int l0, ev *dst)
 {
 #if LANES_SIMD
     __m512d t[8];
@@ -109,7 +108,7 @@ E3_INLINE void e3_load(const double *src, int size, int l0, ev *dst)
 }
 
 /* out[9 (l0 + l) + r] = lane l of R[r] */
-E3_INLINE void e3_store9(const ev *R, int l0, double *out)
+LANES_INLINE void e3_store9(const ev *R, int l0, double *out)
 {
 #if LANES_SIMD
     __m512d t[8];
@@ -138,14 +137,14 @@ E3_INLINE void e3_store9(const ev *R, int l0, double *out)
    entry (i, j) at 2 (3 i + j) and 2 (3 i + j) + 1. */
 
 /* Re and Im of v_i^H g_j (columns i, j) */
-E3_INLINE ev e3_vhg_re(const ev *v, const ev *g, int i, int j)
+LANES_INLINE ev e3_vhg_re(const ev *v, const ev *g, int i, int j)
 {
     return (v[2 * i] * g[2 * j] + v[2 * i + 1] * g[2 * j + 1])
          + (v[2 * (3 + i)] * g[2 * (3 + j)] + v[2 * (3 + i) + 1] * g[2 * (3 + j) + 1])
          + (v[2 * (6 + i)] * g[2 * (6 + j)] + v[2 * (6 + i) + 1] * g[2 * (6 + j) + 1]);
 }
 
-E3_INLINE ev e3_vhg_im(const ev *v, const ev *g, int i, int j)
+LANES_INLINE ev e3_vhg_im(const ev *v, const ev *g, int i, int j)
 {
     return (v[2 * i] * g[2 * j + 1] - v[2 * i + 1] * g[2 * j])
          + (v[2 * (3 + i)] * g[2 * (3 + j) + 1] - v[2 * (3 + i) + 1] * g[2 * (3 + j)])
@@ -158,7 +157,7 @@ E3_INLINE ev e3_vhg_im(const ev *v, const ev *g, int i, int j)
    columns are conjugate, so one pivot row k serves the lane: column 1's,
    which every pair holds. k0, k1, k2: the lanes where k is 0, 1, 2; rk =
    1 / v_k1 (real) */
-E3_INLINE void e3_pivot(const ev *v, evm *k0, evm *k1, evm *k2, ev *rk)
+LANES_INLINE void e3_pivot(const ev *v, evm *k0, evm *k1, evm *k2, ev *rk)
 {
     const ev n0 = v[2] * v[2] + v[3] * v[3];
     const ev n1 = v[8] * v[8] + v[9] * v[9];
@@ -172,7 +171,7 @@ E3_INLINE void e3_pivot(const ev *v, evm *k0, evm *k1, evm *k2, ev *rk)
 /* column j of dV' = dV - Re(g_j) v_j [- i Im(g_j) rk e_k] in place, g_j =
    v_j^H dV_j ("lapack": rk = 1 / v_kj in a pair's column, 0 in a real one);
    "norm": *bad where Im(g_j)^2 > gtol2 */
-E3_INLINE void e3_project(const ev *v, ev *g, int j, int lapack, ev gtol2, evm *bad,
+LANES_INLINE void e3_project(const ev *v, ev *g, int j, int lapack, ev gtol2, evm *bad,
                            evm k0, evm k1, evm k2, ev rk)
 {
     const int e0 = 2 * j, e1 = 2 * (3 + j), e2 = 2 * (6 + j);
@@ -197,7 +196,7 @@ E3_INLINE void e3_project(const ev *v, ev *g, int j, int lapack, ev gtol2, evm *
 
 /* Z_ij = (v_i^H dV'_j) sc / conj(w_j - w_i), Z_ji = (v_j^H dV'_i) sc /
    conj(w_i - w_j); *bad where |w_j - w_i|^2 <= tol2 (flag: the mode tests it) */
-E3_INLINE void e3_pair(int i, int j, const ev *v, const ev *g, const ev *w, ev tol2, int flag,
+LANES_INLINE void e3_pair(int i, int j, const ev *v, const ev *g, const ev *w, ev tol2, int flag,
                        ev sc, ev *Z, evm *bad)
 {
     const int ij = 2 * (3 * i + j), ji = 2 * (3 * j + i);
@@ -218,7 +217,7 @@ E3_INLINE void e3_pair(int i, int j, const ev *v, const ev *g, const ev *w, ev t
 
 /* entry (r, s) of K = Re(T^{-H} Z T^H) for a pair in columns (a, b) and a
    real column c: T = [[1, 1], [i, -i]] on the pair, T^{-H} = T / 2 there */
-E3_INLINE ev e3_kpair(const ev *Z, int a, int b, int r, int s)
+LANES_INLINE ev e3_kpair(const ev *Z, int a, int b, int r, int s)
 {
     const int c = 3 - a - b;
     const int aa = 2 * (3 * a + a), ab = 2 * (3 * a + b), ac = 2 * (3 * a + c);
@@ -248,7 +247,7 @@ E3_INLINE ev e3_kpair(const ev *Z, int a, int b, int r, int s)
    when absent: then vec is 0); nxt: the next block's first matrix, counted
    from this one's (8, or 0 on the last whole block), for the prefetches. Returns 0 with out written, 1 when
    a cotangent holds an inf or nan, 2 when the block is to be handed over. */
-E3_INLINE int e3_kernel(const double *V, const double *W, const double *GW, const double *GV,
+LANES_INLINE int e3_kernel(const double *V, const double *W, const double *GW, const double *GV,
                         double *out, int l0, ptrdiff_t nxt, double lim, double gtol2s,
                         double rtol2s, const int vec, const int lapack, const int flag,
                         int check_finite)

@@ -13,7 +13,8 @@
 #define LINALGAD_LANES_H
 
 /* inlined whatever the size of the kernel calling them (gcc's growth limit
-   for large functions had left the 3x3 eig kernel calling them) */
+   for large functions had left the 3x3 eig kernel calling them); _eig3.h's
+   helpers too */
 #if defined(__GNUC__)
 #define LANES_INLINE static inline __attribute__((always_inline))
 #else
