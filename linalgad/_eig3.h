@@ -100,10 +100,13 @@ LANES_INLINE void e3_load(const double *src, int size, int l0, ev *dst)
 #else
     int l, r;
     E3_UNROLL
-    for (r = 0; r < size; r++)
+    for (r = 0; r < size; r++) {
+        ev x = {0};                 /* whole, so that no lane is read unset */
         E3_UNROLL
         for (l = 0; l < E3_W; l++)
-            dst[r][l] = src[size * (l0 + l) + r];
+            x[l] = src[size * (l0 + l) + r];
+        dst[r] = x;
+    }
 #endif
 }
 
