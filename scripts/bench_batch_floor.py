@@ -48,24 +48,54 @@ from benchmarks.cases import Case  # noqa: E402
 C_SOURCE = r"""
 /* every array read once, then the output written once; 32 independent sums
    (each its own chain, so the compiler may use vectors without reassociating)
-   let the adds keep up with memory */
-double traffic(int narr, const double **arr, const long *len, double *out, long nout)
+   let the adds keep up with memory. With nthreads > 1 (built with OpenMP)
+   thread t takes the t-th slice of every array, as the batch loop's static
+   schedule gives it the t-th run of matrices. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static double traffic_slice(int t, int nt, int narr, const double **arr, const long *len,
+                            double *out, long nout)
 {
     double s[32] = {0}, acc = 0.0;
     for (int a = 0; a < narr; a++) {
-        const double *x = arr[a];
-        long i = 0;
-        for (; i + 32 <= len[a]; i += 32)
+        const double *x = arr[a] + len[a] * t / nt;
+        long n = len[a] * (t + 1) / nt - len[a] * t / nt, i = 0;
+        for (; i + 32 <= n; i += 32)
             for (int j = 0; j < 32; j++)
                 s[j] += x[i + j];
-        for (; i < len[a]; i++)
+        for (; i < n; i++)
             acc += x[i];
     }
     for (int j = 0; j < 32; j++)
         acc += s[j];
-    for (long i = 0; i < nout; i++)
+    for (long i = nout * t / nt; i < nout * (t + 1) / nt; i++)
         out[i] = acc;
     return acc;
+}
+
+double traffic(int nthreads, int narr, const double **arr, const long *len, double *out, long nout)
+{
+    double acc = 0.0;
+#ifdef _OPENMP
+    if (nthreads > 1) {
+#pragma omp parallel num_threads(nthreads) reduction(+:acc)
+        acc += traffic_slice(omp_get_thread_num(), omp_get_num_threads(), narr, arr, len, out, nout);
+        return acc;
+    }
+#endif
+    return traffic_slice(0, 1, narr, arr, len, out, nout);
+}
+
+/* 1 if traffic() can use threads */
+int traffic_threads(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 /* the square real 3 x 3 SVD pullback, one matrix per iteration, no checks */
@@ -121,7 +151,7 @@ def compile_c(tmp):
     with open(src, "w") as fh:
         fh.write(C_SOURCE)
     cc = os.environ.get("CC", "cc")
-    for flags in (["-O3", "-march=native"], ["-O3"]):
+    for flags in (["-O3", "-march=native", "-fopenmp"], ["-O3", "-march=native"], ["-O3"]):
         done = subprocess.run([cc, *flags, "-shared", "-fPIC", "-o", lib, src], capture_output=True)
         if done.returncode == 0:
             return ctypes.CDLL(lib), " ".join(flags)
@@ -136,21 +166,25 @@ def ptr(x):
 FLOOR_RULES = ("svd", "eigh", "eig")  # the rules whose residuals are their outputs
 
 
-def floor_of(lib, case):
-    """(callable, MB moved): the traffic floor of a Case's pullback."""
+def floor_of(lib, case, nthreads=1):
+    """(callable, MB moved): the traffic floor of a Case's pullback, its
+    pass split over `nthreads` threads (compile_c's library without OpenMP:
+    ValueError for more than one)."""
     res = case.res
     read = (res.U, res.S, res.Vh) if case.rule == "svd" else res
     arrays = [np.ascontiguousarray(a).view(np.float64) for a in (*read, *case.ct)]  # complex as pairs
     out = np.empty_like(case.A)
-    return floor_call(lib, arrays, out), (sum(a.nbytes for a in arrays) + out.nbytes) / 1e6
+    return floor_call(lib, arrays, out, nthreads), (sum(a.nbytes for a in arrays) + out.nbytes) / 1e6
 
 
-def floor_call(lib, arrays, out):
+def floor_call(lib, arrays, out, nthreads=1):
+    if nthreads > 1 and not lib.traffic_threads():
+        raise ValueError("the traffic floor was built without OpenMP: one thread only")
     arrays = [np.ascontiguousarray(a) for a in arrays]
     ptrs = (P * len(arrays))(*[ptr(a) for a in arrays])
     lens = (ctypes.c_long * len(arrays))(*[a.size for a in arrays])
     lib.traffic.restype = ctypes.c_double
-    return lambda: lib.traffic(len(arrays), ptrs, lens, ptr(out), out.size)
+    return lambda: lib.traffic(nthreads, len(arrays), ptrs, lens, ptr(out), out.size)
 
 
 def plain_call(lib, res, ct, out):

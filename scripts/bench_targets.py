@@ -30,7 +30,9 @@ shown when they are importable (reverse pass alone on stored residuals).
 The 3x3 batch rows of svd, eigh and eig also give their traffic floor: the
 same ratios (from memory, in cache) for one C pass that only reads the
 arrays the pullback reads and writes dA (scripts/bench_batch_floor.py), the
-least any code could take.
+least any code could take. The two-thread rows give that floor's own
+speedup on two threads, timed right after them: what the host's memory
+gave a second thread that only moves the same bytes.
 
 The inputs are the asv suite's (asv_bench/benchmarks/common.py): spectra
 with well-separated values, phase-invariant cotangents, default options.
@@ -288,8 +290,11 @@ def _thread_row(rule):
                               check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         sp = r["ratio"]
-        sub.add(label + " (float64)", sp, ">= 1.6", sp >= 1.6, "x", None,
-                note=f"{r['t1'] * 1e3:.2f} ms / {r['t2'] * 1e3:.2f} ms")
+        note = f"{r['t1'] * 1e3:.2f} ms / {r['t2'] * 1e3:.2f} ms"
+        if "floor" in r:
+            note += (f"; its traffic floor on 2 threads: {r['floor']:.2f} "
+                     f"({r['floor_t1'] * 1e3:.2f} / {r['floor_t2'] * 1e3:.2f} ms)")
+        sub.add(label + " (float64)", sp, ">= 1.6", sp >= 1.6, "x", None, note=note)
     return sub.rows[0]
 
 
@@ -305,7 +310,32 @@ def threads_worker(rule):
         return run
 
     r, t1, t2 = ratio(at(1), at(2), 1.0, 9)
-    print(json.dumps({"t1": t1, "t2": t2, "ratio": r}))
+    out = {"t1": t1, "t2": t2, "ratio": r}
+    floor = thread_floor(case)
+    if floor is not None:
+        out["floor"], out["floor_t1"], out["floor_t2"] = floor
+    print(json.dumps(out))
+
+
+def thread_floor(case):
+    """(ratio, seconds at 1 thread, at 2): what the host gives a second
+    thread that only moves the pullback's bytes, the traffic floor's pass
+    (bench_batch_floor.py) split over 2 threads as the batch loop splits
+    the matrices; timed like the pullback, right after it. None for a rule
+    without a floor, without a C compiler or without OpenMP."""
+    import tempfile
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_batch_floor as bf
+    if case.rule not in bf.FLOOR_RULES:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            lib, _ = bf.compile_c(tmp)
+            one, two = (bf.floor_of(lib, case, k)[0] for k in (1, 2))
+        except (SystemExit, ValueError) as exc:
+            print(f"# no two-thread traffic floor: {exc}", file=sys.stderr)
+            return None
+        return ratio(one, two, 1.0, 9)
 
 
 MEMORY_CASES = (("svd", "float64", 512, ()), ("svd", "complex128", 512, ()),

@@ -42,6 +42,43 @@ def test_bench_targets_batch_worker_reports_a_ratio_and_its_floor():
         assert "traffic floor" in row["note"], row
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_bench_targets_threads_worker_reports_the_speedup_and_its_floor():
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    done = subprocess.run([sys.executable, str(SCRIPTS / "bench_targets.py"), "--threads-worker",
+                           "svd", ",".join(map(str, cpus))], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "BENCH_CPU": str(cpus[0])})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    assert r["t1"] > 0 and r["t2"] > 0 and r["ratio"] > 0, r
+    if HAVE_CC and "no two-thread traffic floor" not in done.stderr:
+        assert r["floor_t1"] > 0 and r["floor_t2"] > 0 and r["floor"] > 0, r
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler")
+def test_traffic_floor_splits_its_pass_over_threads_and_reads_every_element():
+    # the pass's sum is a checksum: the arrays' sum whether one thread or
+    # two make it, so no slice is skipped or read twice; every output written
+    code = """
+import sys, tempfile, numpy as np
+sys.path.insert(0, 'scripts'); import bench_batch_floor as bf
+with tempfile.TemporaryDirectory() as tmp:
+    lib, flags = bf.compile_c(tmp)
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(1, 9, size=k).astype(float) for k in (1001, 37, 3)]
+    want = sum(a.sum() for a in arrays)
+    print(lib.traffic_threads())
+    for k in (1, 2) if lib.traffic_threads() else (1,):
+        out = np.zeros(101)
+        print(k, bf.floor_call(lib, arrays, out, k)() == want, bool((out != 0).all()))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    threads, *rows = done.stdout.split()[:1] + done.stdout.strip().splitlines()[1:]
+    assert rows == (["1 True True", "2 True True"] if threads == "1" else ["1 True True"]), done.stdout
+
+
 def _from_asv_bench(name):
     """Import asv_bench/<name> (a module or the benchmarks package's) without
     leaving asv_bench on sys.path."""
