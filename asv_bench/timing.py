@@ -94,24 +94,37 @@ def ratio(f, ref, min_time=0.3, repeat=9):
     """f's time over ref's: samples interleaved (f, ref, f, ref, ...) and the
     median of the per-sample ratios, so load drifting on a shared machine
     hits both alike. Returns (ratio, seconds of f, seconds of ref), medians."""
+    return ratios([(f, ref)], min_time, repeat)[0]
+
+
+def ratios(pairs, min_time=0.3, repeat=9):
+    """``ratio`` of several (f, ref) pairs in one loop: each round takes one
+    sample of every term in turn (f1, ref1, f2, ref2, ...), so a spell of
+    load falls on all the pairs alike and their ratios can be read against
+    each other. Each term's sample lasts about min_time / 2 / repeat.
+    Returns [(ratio, seconds of f, seconds of ref)] in the order of pairs."""
     import numpy as np
+    terms = [h for pair in pairs for h in pair]
     for _ in range(2):
-        f()
-        ref()
+        for h in terms:
+            h()
     ks = []
-    for h in (f, ref):
+    for h in terms:
         t = time.perf_counter()
         h()
         ks.append(max(1, int(min_time / 2 / repeat / max(time.perf_counter() - t, 1e-7))))
-    tf, tr = [], []
+    samples = [[] for _ in terms]
     for _ in range(repeat):
-        for h, k, acc in ((f, ks[0], tf), (ref, ks[1], tr)):
+        for h, k, acc in zip(terms, ks, samples):
             t = _clock()
             for _ in range(k):
                 h()
             acc.append((_clock() - t) / k)
-    tf, tr = np.array(tf), np.array(tr)
-    return float(np.median(tf / tr)), float(np.median(tf)), float(np.median(tr))
+    out = []
+    for i in range(0, len(terms), 2):
+        tf, tr = np.array(samples[i]), np.array(samples[i + 1])
+        out.append((float(np.median(tf / tr)), float(np.median(tf)), float(np.median(tr))))
+    return out
 
 
 def evict():

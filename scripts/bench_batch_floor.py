@@ -88,7 +88,33 @@ double traffic(int nthreads, int narr, const double **arr, const long *len, doub
     return traffic_slice(0, 1, narr, arr, len, out, nout);
 }
 
-/* 1 if traffic() can use threads */
+/* the compute control of the two-thread rows: n rounds of 64 independent
+   multiply-adds (8 chains of 8-wide vectors: the FMA units stay busy, no
+   memory is touched) split over nthreads; its speedup is what the cores
+   themselves gave a second thread in the same minutes */
+double spin(int nthreads, long n)
+{
+    double acc = 0.0;
+#pragma omp parallel num_threads(nthreads) reduction(+:acc) if(nthreads > 1)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        double s[64];
+        for (int j = 0; j < 64; j++)
+            s[j] = 1.0 + j * 1e-9;
+        for (long i = n * t / nt; i < n * (t + 1) / nt; i++)
+            for (int j = 0; j < 64; j++)
+                s[j] = s[j] * 0.999999999 + 1e-9;
+        for (int j = 0; j < 64; j++)
+            acc += s[j];
+    }
+    return acc;
+}
+
+/* 1 if traffic() and spin() can use threads */
 int traffic_threads(void)
 {
 #ifdef _OPENMP
@@ -185,6 +211,15 @@ def floor_call(lib, arrays, out, nthreads=1):
     lens = (ctypes.c_long * len(arrays))(*[a.size for a in arrays])
     lib.traffic.restype = ctypes.c_double
     return lambda: lib.traffic(nthreads, len(arrays), ptrs, lens, ptr(out), out.size)
+
+
+def spin_call(lib, nthreads, n=3_000_000):
+    """spin() over n rounds (about 1 ms on one core here) on nthreads
+    threads (ValueError as floor_call)."""
+    if nthreads > 1 and not lib.traffic_threads():
+        raise ValueError("the compute control was built without OpenMP: one thread only")
+    lib.spin.restype = ctypes.c_double
+    return lambda: lib.spin(nthreads, ctypes.c_long(n))
 
 
 def plain_call(lib, res, ct, out):

@@ -30,9 +30,10 @@ shown when they are importable (reverse pass alone on stored residuals).
 The 3x3 batch rows of svd, eigh and eig also give their traffic floor: the
 same ratios (from memory, in cache) for one C pass that only reads the
 arrays the pullback reads and writes dA (scripts/bench_batch_floor.py), the
-least any code could take. The two-thread rows give that floor's own
-speedup on two threads, timed right after them: what the host's memory
-gave a second thread that only moves the same bytes.
+least any code could take. The two-thread rows give, from the same
+interleaved rounds, two controls on two threads: that floor's pass split in
+two (what the host's memory gave a second thread that only moves the same
+bytes) and a loop of multiply-adds touching no memory (what the cores gave).
 
 The inputs are the asv suite's (asv_bench/benchmarks/common.py): spectra
 with well-separated values, phase-invariant cotangents, default options.
@@ -291,16 +292,20 @@ def _thread_row(rule):
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         sp = r["ratio"]
         note = f"{r['t1'] * 1e3:.2f} ms / {r['t2'] * 1e3:.2f} ms"
-        if "floor" in r:
-            note += (f"; its traffic floor on 2 threads: {r['floor']:.2f} "
-                     f"({r['floor_t1'] * 1e3:.2f} / {r['floor_t2'] * 1e3:.2f} ms)")
+        for key, what in (("floor", "its traffic floor"), ("fma", "an FMA loop")):
+            if key in r:
+                c = r[key]
+                note += (f"; {what} on 2 threads: {c['ratio']:.2f} "
+                         f"({c['t1'] * 1e3:.2f} / {c['t2'] * 1e3:.2f} ms)")
         sub.add(label + " (float64)", sp, ">= 1.6", sp >= 1.6, "x", None, note=note)
     return sub.rows[0]
 
 
 def threads_worker(rule):
     """Subprocess: allowed two CPUs, BLAS at one thread; the batch loop timed
-    with 1 and 2 threads, interleaved so drift hits both."""
+    with 1 and 2 threads, and in the same interleaved rounds two controls
+    on 1 and 2 threads (thread_controls), so a spell of load on the shared
+    host falls on all three alike."""
     case = Case(rule, "float64", 3, (100_000,))
 
     def at(threads):    # a pullback reads the thread count when it runs
@@ -309,33 +314,35 @@ def threads_worker(rule):
             case.pull()
         return run
 
-    r, t1, t2 = ratio(at(1), at(2), 1.0, 9)
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        controls = thread_controls(case, tmp)
+        got = timing.ratios([(at(1), at(2)), *controls.values()], 1.0, 9)
+    (r, t1, t2), rest = got[0], got[1:]
     out = {"t1": t1, "t2": t2, "ratio": r}
-    floor = thread_floor(case)
-    if floor is not None:
-        out["floor"], out["floor_t1"], out["floor_t2"] = floor
+    for name, (cr, c1, c2) in zip(controls, rest):
+        out[name] = {"ratio": cr, "t1": c1, "t2": c2}
     print(json.dumps(out))
 
 
-def thread_floor(case):
-    """(ratio, seconds at 1 thread, at 2): what the host gives a second
-    thread that only moves the pullback's bytes, the traffic floor's pass
-    (bench_batch_floor.py) split over 2 threads as the batch loop splits
-    the matrices; timed like the pullback, right after it. None for a rule
-    without a floor, without a C compiler or without OpenMP."""
-    import tempfile
+def thread_controls(case, tmp):
+    """{name: (1-thread callable, 2-thread callable)}: what the host gave a
+    second thread, from scripts/bench_batch_floor.py's C built in tmp.
+    "floor": the traffic floor's pass over the pullback's arrays, split in
+    two (memory alone); "fma": a loop of multiply-adds that touches no
+    memory (the cores alone). Empty without a C compiler or OpenMP; no
+    "floor" for a rule without one."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench_batch_floor as bf
-    if case.rule not in bf.FLOOR_RULES:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            lib, _ = bf.compile_c(tmp)
-            one, two = (bf.floor_of(lib, case, k)[0] for k in (1, 2))
-        except (SystemExit, ValueError) as exc:
-            print(f"# no two-thread traffic floor: {exc}", file=sys.stderr)
-            return None
-        return ratio(one, two, 1.0, 9)
+    try:
+        lib, _ = bf.compile_c(tmp)
+        out = {"fma": tuple(bf.spin_call(lib, k) for k in (1, 2))}
+        if case.rule in bf.FLOOR_RULES:
+            out = {"floor": tuple(bf.floor_of(lib, case, k)[0] for k in (1, 2)), **out}
+    except (SystemExit, ValueError) as exc:
+        print(f"# no two-thread controls: {exc}", file=sys.stderr)
+        return {}
+    return out
 
 
 MEMORY_CASES = (("svd", "float64", 512, ()), ("svd", "complex128", 512, ()),

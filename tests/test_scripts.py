@@ -51,8 +51,9 @@ def test_bench_targets_threads_worker_reports_the_speedup_and_its_floor():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     r = json.loads(done.stdout.strip().splitlines()[-1])
     assert r["t1"] > 0 and r["t2"] > 0 and r["ratio"] > 0, r
-    if HAVE_CC and "no two-thread traffic floor" not in done.stderr:
-        assert r["floor_t1"] > 0 and r["floor_t2"] > 0 and r["floor"] > 0, r
+    if HAVE_CC and "no two-thread controls" not in done.stderr:
+        for key in ("floor", "fma"):
+            assert all(r[key][k] > 0 for k in ("ratio", "t1", "t2")), r
 
 
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler")
@@ -119,6 +120,29 @@ def test_ratio_from_memory_evicts_before_every_timed_call(monkeypatch):
     timed = log[4:]
     assert timed == ["evict", "clock", "f", "clock", "evict", "clock", "ref", "clock"] * 5
     assert (r, tf, tr) == (3.0, 8.0, 2.0)
+
+
+def test_ratios_interleave_every_pair_within_each_round(monkeypatch):
+    # one sample of each of the four terms per round, in the order given;
+    # every call costs 1 on the fake clock but a's, so k = 1 for all terms
+    # and each pair's ratio is the median of its per-round ratios
+    timing = _timing()
+    cost = {"a": iter([1] * 3 + [2, 6, 3]), "b": iter([1] * 3 + [1, 2, 1]),
+            "c": iter([1] * 3 + [4, 4, 9]), "d": iter([1] * 3 + [2, 1, 3])}
+    now, log = [0.0], []
+
+    def call(name):
+        def h():
+            log.append(name)
+            now[0] += next(cost[name])
+        return h
+
+    monkeypatch.setattr(timing, "_clock", lambda: now[0])
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: now[0])
+    got = timing.ratios([(call("a"), call("b")), (call("c"), call("d"))], min_time=0.0, repeat=3)
+    assert log[:8] == list("abcd") * 2 and log[8:12] == list("abcd")  # warm-up, calibration
+    assert log[12:] == list("abcd") * 3
+    assert got == [(3.0, 3.0, 1.0), (3.0, 4.0, 2.0)]
 
 
 def test_flush_bytes_is_three_l3_and_at_least_64_mib(tmp_path):
