@@ -137,6 +137,9 @@ cdef inline int set_err(ErrInfo* e, int code, int i, int j, double x, double y,
 # otherwise an OpenMP loop with one workspace per thread (never one per
 # matrix). A kernel returns a status; the first failure (lowest batch index
 # seen) is reported and the other threads stop early.
+# The items are handed out in 8 chunks per thread (dynamic schedule): on a
+# shared machine one core often runs slower for a while, and a static half
+# each left the other core waiting (docs/benchmarks.md, "two threads").
 
 ctypedef int (*item_fn)(void* ctx, Py_ssize_t b, char* work, ErrInfo* err) noexcept nogil
 
@@ -147,6 +150,7 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
     cdef char* work
     cdef int code, tid, stop = 0
     cdef int* stop_p = &stop
+    cdef Py_ssize_t chunk
     cdef ErrInfo* errs
     cdef ErrInfo* mine
     err.code = OK
@@ -169,6 +173,7 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
         return err.code
     if nthreads > B:
         nthreads = <int> B
+    chunk = max(B // (8 * nthreads), 1)
     errs = <ErrInfo*> malloc(nthreads * sizeof(ErrInfo))
     if errs == NULL:
         err.code = E_NOMEM
@@ -184,7 +189,7 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
             mine.code = E_NOMEM
             mine.b = 0
             stop_p[0] = 1
-        for b in prange(B, schedule='static'):
+        for b in prange(B, schedule='dynamic', chunksize=chunk):
             if stop_p[0] or work == NULL:
                 continue
             (<ErrInfo*> work).b = b
