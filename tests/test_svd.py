@@ -376,6 +376,22 @@ def test_pullback_reads_the_thread_count_when_it_runs(monkeypatch, rule, kernel,
     assert seen == [2]
 
 
+@pytest.mark.parametrize("bad", [7, 4321, 5999])
+def test_parallel_batch_loop_names_the_failing_matrix(bad):
+    # the chunks of the dynamic schedule go to either thread in any order:
+    # the error still names the matrix, wherever it lies in the batch
+    A = rand((6000, 3, 3), np.float64, 46)
+    A[bad] = rand((3, 3), np.float64, 47, spectrum=[2.0, 1.0, 1.0])
+    res, pullback = la.svd_vjp(A)
+    cots = invariant_cotangents(res, 48)
+    old = la.set_num_threads(2)
+    try:
+        with pytest.raises(la.DegeneracyError, match=rf"matrix \({bad},\)"):
+            pullback(*cots)
+    finally:
+        la.set_num_threads(old)
+
+
 def test_error_reports_the_batch_index_of_the_failing_matrix():
     A = rand((3, 4, 4), np.float64, 42)
     A[2] = rand((4, 4), np.float64, 43, spectrum=[2.0, 1.0, 1.0, 0.5])
