@@ -46,72 +46,79 @@ import numpy as np  # noqa: E402
 from benchmarks.cases import Case  # noqa: E402
 
 C_SOURCE = r"""
-/* every array read once, then the output written once; 32 independent sums
-   (each its own chain, so the compiler may use vectors without reassociating)
-   let the adds keep up with memory. With nthreads > 1 (built with OpenMP)
-   thread t takes the t-th slice of every array, as the batch loop's static
-   schedule gives it the t-th run of matrices. */
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-static double traffic_slice(int t, int nt, int narr, const double **arr, const long *len,
-                            double *out, long nout)
+/* this thread's number and its team's size (0 and 1 without OpenMP) */
+static void team(int *t, int *nt)
 {
-    double s[32] = {0}, acc = 0.0;
-    for (int a = 0; a < narr; a++) {
-        const double *x = arr[a] + len[a] * t / nt;
-        long n = len[a] * (t + 1) / nt - len[a] * t / nt, i = 0;
-        for (; i + 32 <= n; i += 32)
-            for (int j = 0; j < 32; j++)
-                s[j] += x[i + j];
-        for (; i < n; i++)
-            acc += x[i];
-    }
-    for (int j = 0; j < 32; j++)
-        acc += s[j];
-    for (long i = nout * t / nt; i < nout * (t + 1) / nt; i++)
-        out[i] = acc;
-    return acc;
+#ifdef _OPENMP
+    *t = omp_get_thread_num();
+    *nt = omp_get_num_threads();
+#else
+    *t = 0;
+    *nt = 1;
+#endif
 }
 
+/* every array read once, then the output written once; 32 independent sums
+   (each its own chain, so the compiler may use vectors without reassociating)
+   let the adds keep up with memory. On nthreads threads, thread t takes the
+   t-th slice of every array and of the output (equal work: a static split). */
 double traffic(int nthreads, int narr, const double **arr, const long *len, double *out, long nout)
 {
-    double acc = 0.0;
-#ifdef _OPENMP
-    if (nthreads > 1) {
-#pragma omp parallel num_threads(nthreads) reduction(+:acc)
-        acc += traffic_slice(omp_get_thread_num(), omp_get_num_threads(), narr, arr, len, out, nout);
-        return acc;
+    double total = 0.0;
+#pragma omp parallel num_threads(nthreads) reduction(+:total) if(nthreads > 1)
+    {
+        int t, nt;
+        team(&t, &nt);
+        double s[32] = {0}, acc = 0.0;
+        for (int a = 0; a < narr; a++) {
+            const double *x = arr[a] + len[a] * t / nt;
+            long n = len[a] * (t + 1) / nt - len[a] * t / nt, i = 0;
+            for (; i + 32 <= n; i += 32)
+                for (int j = 0; j < 32; j++)
+                    s[j] += x[i + j];
+            for (; i < n; i++)
+                acc += x[i];
+        }
+        for (int j = 0; j < 32; j++)
+            acc += s[j];
+        for (long i = nout * t / nt; i < nout * (t + 1) / nt; i++)
+            out[i] = acc;
+        total += acc;
     }
-#endif
-    return traffic_slice(0, 1, narr, arr, len, out, nout);
+    return total;
 }
 
 /* the compute control of the two-thread rows: n rounds of 64 independent
    multiply-adds (8 chains of 8-wide vectors: the FMA units stay busy, no
    memory is touched) split over nthreads; its speedup is what the cores
    themselves gave a second thread in the same minutes */
+static volatile double spin_m = 0.999999999, spin_c = 1e-9;
+
 double spin(int nthreads, long n)
 {
-    double acc = 0.0;
-#pragma omp parallel num_threads(nthreads) reduction(+:acc) if(nthreads > 1)
+    double total = 0.0;
+#pragma omp parallel num_threads(nthreads) reduction(+:total) if(nthreads > 1)
     {
-        int t = 0, nt = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
+        int t, nt;
+        team(&t, &nt);
+        /* m and c read at run time: with constants gcc found that the first
+           rounds leave s as it is (a fixed point in rounding) and dropped
+           the loop */
+        const double m = spin_m, c = spin_c;
         double s[64];
         for (int j = 0; j < 64; j++)
-            s[j] = 1.0 + j * 1e-9;
+            s[j] = 1.0 + j * 1e-3;
         for (long i = n * t / nt; i < n * (t + 1) / nt; i++)
             for (int j = 0; j < 64; j++)
-                s[j] = s[j] * 0.999999999 + 1e-9;
+                s[j] = s[j] * m + c;
         for (int j = 0; j < 64; j++)
-            acc += s[j];
+            total += s[j];
     }
-    return acc;
+    return total;
 }
 
 /* 1 if traffic() and spin() can use threads */
@@ -203,9 +210,13 @@ def floor_of(lib, case, nthreads=1):
     return floor_call(lib, arrays, out, nthreads), (sum(a.nbytes for a in arrays) + out.nbytes) / 1e6
 
 
-def floor_call(lib, arrays, out, nthreads=1):
+def _check_threads(lib, nthreads):
     if nthreads > 1 and not lib.traffic_threads():
-        raise ValueError("the traffic floor was built without OpenMP: one thread only")
+        raise ValueError("the C was built without OpenMP: one thread only")
+
+
+def floor_call(lib, arrays, out, nthreads=1):
+    _check_threads(lib, nthreads)
     arrays = [np.ascontiguousarray(a) for a in arrays]
     ptrs = (P * len(arrays))(*[ptr(a) for a in arrays])
     lens = (ctypes.c_long * len(arrays))(*[a.size for a in arrays])
@@ -213,11 +224,10 @@ def floor_call(lib, arrays, out, nthreads=1):
     return lambda: lib.traffic(nthreads, len(arrays), ptrs, lens, ptr(out), out.size)
 
 
-def spin_call(lib, nthreads, n=3_000_000):
+def spin_call(lib, nthreads, n=500_000):
     """spin() over n rounds (about 1 ms on one core here) on nthreads
     threads (ValueError as floor_call)."""
-    if nthreads > 1 and not lib.traffic_threads():
-        raise ValueError("the compute control was built without OpenMP: one thread only")
+    _check_threads(lib, nthreads)
     lib.spin.restype = ctypes.c_double
     return lambda: lib.spin(nthreads, ctypes.c_long(n))
 

@@ -212,13 +212,19 @@ def batch_targets(t, with_peers, rounds):
         t.add(**median_round(rows[rule], rounds))
 
 
+def _batch_floor():
+    """scripts/bench_batch_floor.py, the traffic floor's C and its callers."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_batch_floor
+    return bench_batch_floor
+
+
 def traffic_floor(case):
     """(from memory, in cache): the ratios to B * B of one pass reading what
     the pullback reads and writing dA (scripts/bench_batch_floor.py), or
     None (another rule, no C compiler)."""
     import tempfile
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import bench_batch_floor as bf
+    bf = _batch_floor()
     if case.rule not in bf.FLOOR_RULES:
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -332,8 +338,7 @@ def thread_controls(case, tmp):
     two (memory alone); "fma": a loop of multiply-adds that touches no
     memory (the cores alone). Empty without a C compiler or OpenMP; no
     "floor" for a rule without one."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import bench_batch_floor as bf
+    bf = _batch_floor()
     try:
         lib, _ = bf.compile_c(tmp)
         out = {"fma": tuple(bf.spin_call(lib, k) for k in (1, 2))}
