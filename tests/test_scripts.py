@@ -95,6 +95,17 @@ def _timing():
     return _from_asv_bench("timing")
 
 
+def _fake_calls(cost, now, log):
+    """call(name): a callable that logs its name and advances the fake clock
+    now[0] by the next of cost[name]."""
+    def call(name):
+        def h():
+            log.append(name)
+            now[0] += next(cost[name])
+        return h
+    return call
+
+
 def test_ratio_from_memory_evicts_before_every_timed_call(monkeypatch):
     # a fake clock that only the two callables advance: f's samples cost
     # 2, 9, 4, 30, 8 and ref's 1, 3, 2, 5, 2, so the median of the per-sample
@@ -102,12 +113,7 @@ def test_ratio_from_memory_evicts_before_every_timed_call(monkeypatch):
     timing = _timing()
     cost = {"f": iter([0, 0] + [2, 9, 4, 30, 8]), "ref": iter([0, 0] + [1, 3, 2, 5, 2])}
     now, log = [0.0], []
-
-    def call(name):
-        def h():
-            log.append(name)
-            now[0] += next(cost[name])
-        return h
+    call = _fake_calls(cost, now, log)
 
     def clock():
         log.append("clock")
@@ -130,12 +136,7 @@ def test_ratios_interleave_every_pair_within_each_round(monkeypatch):
     cost = {"a": iter([1] * 3 + [2, 6, 3]), "b": iter([1] * 3 + [1, 2, 1]),
             "c": iter([1] * 3 + [4, 4, 9]), "d": iter([1] * 3 + [2, 1, 3])}
     now, log = [0.0], []
-
-    def call(name):
-        def h():
-            log.append(name)
-            now[0] += next(cost[name])
-        return h
+    call = _fake_calls(cost, now, log)
 
     monkeypatch.setattr(timing, "_clock", lambda: now[0])
     monkeypatch.setattr(timing.time, "perf_counter", lambda: now[0])
