@@ -6,7 +6,7 @@
 # wrappers swap the operands instead of copying. 'C' means conjugate
 # transpose for complex types and plain transpose for real ones.
 
-from libc.math cimport fabs, sqrt, hypot, isfinite, INFINITY
+from libc.math cimport fabs, fmax, sqrt, hypot, isfinite, INFINITY
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 from scipy.linalg cimport cython_blas as blas

@@ -24,22 +24,48 @@
 
 
 cdef inline cdouble_t cinv_gap(cdouble_t d, const Gap* g, bint* flag) noexcept nogil:
-    """1/d for a complex gap d under the policy (Lorentzian: conj(d) / (|d|^2 + eps));
+    """1/d for a complex gap d under the policy (Lorentzian: conj(d) / (|d|^2 + eps scale^2));
     *flag set (and 0 returned) for a degenerate pair in strict/subspace mode.
-    Formed as conj(d)/|d|^2 (no library complex division in the hot loop)."""
-    cdef double a2 = d.real * d.real + d.imag * d.imag
+    Formed as conj(d/m) / (m |d/m|^2), m = max(|Re d|, |Im d|) (or the scale,
+    Lorentzian): |d|^2 itself would overflow beyond 1e154 and underflow below 1e-162."""
+    cdef double m = fmax(fabs(d.real), fabs(d.imag)), a2
     cdef cdouble_t r
     flag[0] = False
     if g.mode == LORENTZ:
-        a2 = a2 + g.eps
-    elif g.mode != EXACT and a2 <= g.tol * g.tol:
+        m = g.scale
+    elif g.mode != EXACT and hypot(d.real, d.imag) <= g.tol:
         flag[0] = True
         r.real = 0.0
         r.imag = 0.0
         return r
-    r.real = d.real / a2
-    r.imag = -d.imag / a2
+    r.real = d.real / m
+    r.imag = d.imag / m
+    a2 = r.real * r.real + r.imag * r.imag
+    if g.mode == LORENTZ:
+        a2 = a2 + g.eps
+    r.real = r.real / a2 / m
+    r.imag = -r.imag / a2 / m
     return r
+
+
+cdef inline int csplit_check(int n, const cdouble_t* w, const cdouble_t* gw, const Gap* g,
+                             ErrInfo* e) noexcept nogil:
+    # split_check (_policy.pxi) for complex eigenvalues and cotangents (all pairs)
+    cdef int i, j
+    cdef double cmax = 0.0, lim, a
+    if g.mode != STRICT or gw == NULL:
+        return OK
+    for i in range(n):
+        a = hypot(gw[i].real, gw[i].imag)
+        cmax = a if a > cmax else cmax
+    lim = g.ctol * cmax
+    for i in range(n):
+        for j in range(i + 1, n):
+            if hypot((w[i] - w[j]).real, (w[i] - w[j]).imag) <= g.tol:
+                a = hypot((gw[i] - gw[j]).real, (gw[i] - gw[j]).imag)
+                if a > lim:
+                    return set_err(e, E_SPLIT, i, j, w[i].real, w[j].real, a, lim)
+    return OK
 
 
 cdef inline scalar_t from_c(scalar_t* tag, cdouble_t z) noexcept nogil:
@@ -169,7 +195,11 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
         code = small_inverse(n, V, LU, Wk, cond_max, e)
     else:
         code = _lu_checked(n, V, LU, ipiv, cw, cond_max, e)
+    if code == OK and gV == NULL:
+        code = csplit_check(n, w, gw, &g, e)
     if code != OK:
+        if code == E_ILLCOND:
+            e.i = gV != NULL    # did the cotangent reach the vectors? (the advice differs)
         return code
     if gV == NULL:
         # eigenvalues only: A_bar^H = V diag(conj(dw)) V^{-1}
@@ -223,6 +253,9 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
                         return set_err(e, E_GAUGE_BLOCK, i, j, w[i].real, w[j].real,
                                        abs_(Z[i * n + j]), zlim)
                 Z[i * n + j] = from_c(V, f.conjugate()) * Z[i * n + j]
+        code = csplit_check(n, w, gw, &g, e)     # after the vector checks
+        if code != OK:
+            return code
         gemm(c'N', c'C', n, n, n, one, V, n, Z, n, zero, Bm, n)   # V Z^H
     if small:
         gemm(c'N', c'N', n, n, n, one, Bm, n, LU, n, zero, Wk, n)
@@ -524,7 +557,11 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
         code = small_inverse(n, Vr, LU, Wk, cond_max, e)
     else:
         code = _lu_checked(n, Vr, LU, ipiv, cw, cond_max, e)
+    if code == OK and gVc == NULL:
+        code = csplit_check(n, w, gw, &gp, e)
     if code != OK:
+        if code == E_ILLCOND:
+            e.i = gVc != NULL   # as in eig_vjp_kernel
         return code
 
     for i in range(n):
@@ -613,6 +650,9 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
                         return set_err(e, E_GAUGE_BLOCK, i, j, w[i].real, w[j].real,
                                        abs_(Z[i * n + j]), zlim)
                 Z[i * n + j] = f.conjugate() * Z[i * n + j]
+        code = csplit_check(n, w, gw, &gp, e)     # after the vector checks
+        if code != OK:
+            return code
 
     # Mr = Re(T^{-H} Z T^H): columns by T^H (a, b -> a + b, i (b - a)), then
     # rows by T^{-H} = T / 2 (a, b -> (a + b) / 2, i (a - b) / 2), real parts
@@ -759,9 +799,12 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     cdef EigCtx* c = <EigCtx*> ctx
     cdef Py_ssize_t nxt = LANES if b0 + 2 * LANES <= c.B else 0
     cdef double lim = c.cond_max if c.cond_max < _EIG3_COND else _EIG3_COND
+    # rtol^2 for the pair test: with dV always (the mode decides), with dw only
+    # in strict (split_check); -1 turns it off
+    cdef double rtol2 = (c.pol.rtol * c.pol.rtol * (1.0 + 1e-12)
+                         if src[3] != NULL or (c.pol.mode == STRICT and src[2] != NULL) else -1.0)
     cdef int code = eig3_lanes(src[0], src[1], _given(src[2]), src[3], out, nxt, lim,
-                               c.pol.gauge_tol * c.pol.gauge_tol,
-                               c.pol.rtol * c.pol.rtol * (1.0 + 1e-12),
+                               c.pol.gauge_tol * c.pol.gauge_tol, rtol2,
                                c.lapack_norm, c.pol.mode != EXACT, c.check_finite)
     if code == 1:
         return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)

@@ -197,8 +197,15 @@ LANES_INLINE void e3_project(const ev *v, ev *g, int j, int lapack, ev gtol2, ev
     g[e2] = g[e2] - gr * v[e2];
 }
 
+/* |w_j - w_i|^2 in the range where sc / |d|^2 is finite and accurate; a
+   lane outside it (a spectrum beyond about 1e150 or below 1e-144) goes to
+   the per-matrix kernel, whose gaps are never squared */
+#define E3_A2_MIN 0x1p-960
+#define E3_A2_MAX 0x1p1000
+
 /* Z_ij = (v_i^H dV'_j) sc / conj(w_j - w_i), Z_ji = (v_j^H dV'_i) sc /
-   conj(w_i - w_j); *bad where |w_j - w_i|^2 <= tol2 (flag: the mode tests it) */
+   conj(w_i - w_j); *bad where |w_j - w_i|^2 <= tol2 (flag: the mode tests
+   it) or outside [E3_A2_MIN, E3_A2_MAX] */
 LANES_INLINE void e3_pair(int i, int j, const ev *v, const ev *g, const ev *w, ev tol2, int flag,
                        ev sc, ev *Z, evm *bad)
 {
@@ -209,6 +216,7 @@ LANES_INLINE void e3_pair(int i, int j, const ev *v, const ev *g, const ev *w, e
     ev a2 = dr * dr + di * di;
     if (flag)
         *bad |= a2 <= tol2;
+    *bad |= (a2 < E3_A2_MIN) | (a2 > E3_A2_MAX);
     a2 = sc / a2;                       /* sc / conj(d) = (sc / |d|^2) d */
     dr = dr * a2;
     di = di * a2;
@@ -334,6 +342,16 @@ LANES_INLINE int e3_kernel(const double *V, const double *W, const double *GW, c
         }
         lanes_prefetch(GV + nxt * 18, 9, 9);
     } else {
+        /* eigenvalues only: no 1/gap, but a strict caller (rtol2s >= 0) hands
+           over a lane with a pair within tol, where dw may single out a member */
+        const ev tol2 = rtol2s * e3_max(e3_max(w[0] * w[0] + w[1] * w[1], w[2] * w[2] + w[3] * w[3]),
+                                        w[4] * w[4] + w[5] * w[5]);
+        E3_UNROLL
+        for (i = 0; i < 3; i++) {
+            const int a = i == 2 ? 1 : 0, b = i == 0 ? 1 : 2;
+            const ev dr = w[2 * b] - w[2 * a], di = w[2 * b + 1] - w[2 * a + 1];
+            bad |= dr * dr + di * di <= tol2;
+        }
         E3_UNROLL
         for (i = 0; i < 18; i++)
             Z[i] = (ev){0};

@@ -198,6 +198,9 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
         return set_err(e, E_NEGATIVE, 0, 0, w[0], w[0], w[0], -g.tol)
     if gV == NULL:
         # eigenvalues only: A_bar = V diag(dw) V^H, exact at any degeneracy
+        # unless dw tells a block's members apart (strict)
+        if split_check(n, w, n, gw, &g, e) != OK:
+            return E_SPLIT
         for i in range(n):
             d[i] = gw[i] if gw != NULL else 0.0
         sandwich_diag_lower(n, V, d, W, K, d + n, <int*> (d + 2 * n))
@@ -247,6 +250,9 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
                     cij = 0.5 * f * x
                     K[i * n + j] = cij
                     K[j * n + i] = conj_(cij)
+    # after the vector checks (a loss that touches the vectors hears about them first)
+    if split_check(n, w, n, gw, &g, e) != OK:
+        return E_SPLIT
     sandwich_lower(n, V, K, W, K)
     tri_finish_from(n, K, out, tri)
     return OK

@@ -4,8 +4,10 @@ __all__ = ["DegeneracyError", "GaugeError", "raise_core"]
 
 
 class DegeneracyError(ValueError):
-    """A derivative does not exist because two eigen/singular values coincide
-    (or a singular value is zero) and the cotangent touches their vectors."""
+    """A derivative does not exist, or cannot be computed to working accuracy:
+    two eigen/singular values coincide (or a singular value is zero) and the
+    cotangent touches their vectors or tells the values apart, or the input
+    is (nearly) defective (eig)."""
 
 
 class GaugeError(ValueError):
@@ -16,7 +18,14 @@ class GaugeError(ValueError):
 
 # Status codes of linalgad/_policy.pxi (keep in step).
 E_DEGENERATE, E_RANKDEF, E_GAUGE_PHASE, E_GAUGE_BLOCK = 1, 2, 3, 4
-E_NEGATIVE, E_DOMAIN, E_ILLCOND, E_NOMEM, E_NONFINITE = 5, 6, 7, 8, 9
+E_NEGATIVE, E_DOMAIN, E_ILLCOND, E_NOMEM, E_NONFINITE, E_SPLIT = 5, 6, 7, 8, 9, 10
+
+# Forward mode: the functions of A whose tangent is exact where the factors' is not.
+_FORWARD_FUNCTIONS = {
+    "svd_jvp": "polar_jvp (U @ Vh) or svfunm_jvp (U g(S) Vh)",
+    "eigh_jvp": "funm_jvp (V f(w) V^H)",
+    "eig_jvp": "eigh_jvp or funm_jvp if A is Hermitian",
+}
 
 
 def _where(batch_shape, b):
@@ -54,18 +63,41 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
     """
     code, b, i, j, x, y, val, lim = err
     at = _where(batch_shape, b)
+    forward = rule.endswith("_jvp")
+    value = values[:-1]
+    if code == E_DEGENERATE and forward:
+        raise DegeneracyError(
+            f"{rule}: {values} {i} and {j}{at} are degenerate ({x:.6g} and {y:.6g}, gap {val:.3g} "
+            f"<= tol {lim:.3g}) and the tangent dA couples them (it rotates their vectors into each "
+            f"other), so the tangent of those vectors is not defined; if only their span matters, "
+            f"pass degeneracy='subspace' (the rotation inside the block is set to zero); to "
+            f"regularise, pass degeneracy='lorentz'; or differentiate a function of A instead: "
+            f"{_FORWARD_FUNCTIONS.get(rule, 'a function of A')}, exact at any degeneracy."
+        )
     if code == E_DEGENERATE:
         raise DegeneracyError(
             f"{rule}: {values} {i} and {j}{at} are degenerate ({x:.6g} and {y:.6g}, gap {val:.3g} "
             f"<= tol {lim:.3g}) and the cotangent touches their vectors, whose derivative is not "
             f"defined there; {remedies}."
         )
+    if code == E_SPLIT:
+        raise DegeneracyError(
+            f"{rule}: {values} {i} and {j}{at} are degenerate ({x:.6g} and {y:.6g}, within tol) "
+            f"but their cotangents differ ({val:.3g} > gauge_tol * max |cotangent| = {lim:.3g}): "
+            f"the loss tells apart members of a repeated {value}, which have no derivative there "
+            f"(like max(x, y) at x = y); only functions symmetric within the block (equal "
+            f"cotangents, e.g. the block's sum, trace(A), sum(f({'S' if 'singular' in values else 'w'}))) "
+            f"are differentiable. Make the loss symmetric within the block, or, for a subgradient "
+            f"(e.g. to minimise the largest {value}), pass degeneracy='subspace', which uses the "
+            f"basis of the block the solver returned."
+        )
     if code == E_RANKDEF:
-        what = f"{values[:-1]} {i} is zero" if i == j else f"{values} {i} and {j} are both zero"
+        what = f"{value} {i} is zero" if i == j else f"{values} {i} and {j} are both zero"
+        use = "the tangent dA moves" if forward else "the loss depends on"
         raise DegeneracyError(
             f"{rule}: {what}{at} ({x:.3g}, <= tol {lim:.3g}): the input is rank-deficient and the "
-            f"vectors of a zero {values[:-1]} are not unique, so their derivative is not defined; "
-            f"make the loss independent of those vectors (e.g. use only the leading k with k=...), "
+            f"vectors of a zero {value} are not unique, but {use} them, so their derivative is not "
+            f"defined; keep only the leading k with k=... (or a loss independent of those vectors), "
             f"or pass degeneracy='subspace' to drop the null-space terms, or 'lorentz' to regularise."
         )
     if code == E_GAUGE_PHASE:
@@ -93,11 +125,25 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
     if code == E_DOMAIN:
         raise ValueError(f"{rule}: {values[:-1]} {i}{at} = {x:.6g} is outside the domain of the function.")
     if code == E_ILLCOND:
-        raise DegeneracyError(
-            f"{rule}: the eigenvector matrix{at} is (nearly) singular (condition number {val:.3g} > "
-            f"{lim:.3g}): the input is (nearly) defective and its eigenvectors have no derivative; "
-            f"use eigvals-only losses, a Schur form, or a Hermitian formulation."
-        )
+        head = (f"{rule}: the eigenvector matrix{at} is (nearly) singular (condition number "
+                f"{val:.3g} > cond_max = {lim:.3g}): the input is (nearly) defective, where the "
+                f"derivative does not exist or cannot be computed to working accuracy (the error "
+                f"grows like eps * cond(V)^2, docs/eig.md)")
+        if forward:
+            advice = ("differentiate a function of A that does not need the eigenvectors "
+                      "(trace(A^k) = sum(w^k), det(A) = prod(w)), or, for a Hermitian A, use "
+                      "eigh_jvp or funm_jvp")
+        elif i:
+            advice = ("make the loss a function of A that does not go through V (e.g. "
+                      "trace(A^k) = sum(w^k), or a Schur form), or, for a Hermitian A, use "
+                      "eigh_vjp or funm_vjp")
+        else:
+            advice = ("the eigenvalues of a (nearly) defective block have no derivative either "
+                      "(they move like sqrt(dA)); only symmetric functions of them are smooth: "
+                      "write the loss through trace(A^k) = sum(w^k) or det(A) = prod(w) instead "
+                      "of the individual eigenvalues")
+        raise DegeneracyError(f"{head}; {advice}; or pass a larger cond_max to accept a less "
+                              f"accurate result.")
     if code == E_NOMEM:
         raise MemoryError(f"{rule}: could not allocate the workspace")
     raise RuntimeError(f"{rule}: unknown core status {code}")

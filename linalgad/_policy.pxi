@@ -33,6 +33,7 @@ cdef enum:
     E_ILLCOND = 7       # eig: eigenvector matrix (nearly) singular
     E_NOMEM = 8
     E_NONFINITE = 9     # a cotangent holds inf or nan (i: which argument of the entry point)
+    E_SPLIT = 10        # strict: unequal cotangents of the values of a degenerate pair
 
 
 cdef struct Policy:
@@ -54,20 +55,57 @@ cdef struct ErrInfo:
     double lim         # the threshold it broke
 
 
-cdef struct Gap:       # per-matrix absolute thresholds
+cdef struct Gap:       # per-matrix thresholds
     int mode
     int order
-    double tol
-    double eps
+    double tol         # absolute: rtol * scale
+    double eps         # relative (the Lorentzian works on gaps divided by scale)
+    double scale       # the spectral scale, 1 for a zero spectrum
+    double ctol        # strict: cotangents of a degenerate pair differ when |c_i - c_j| > ctol * max|c|
 
 
 cdef inline Gap make_gap(const Policy* p, double scale) noexcept nogil:
+    # Nothing here squares a value or a gap: every rule is right from 1e-300
+    # to 1e300 (a squared gap overflows beyond 1e154 and underflows below 1e-162).
     cdef Gap g
     g.mode = p.mode
     g.order = p.order
     g.tol = p.rtol * scale
-    g.eps = p.eps * scale * scale
+    g.eps = p.eps
+    g.scale = scale if scale > 0 else 1.0
+    g.ctol = p.gauge_tol
     return g
+
+
+cdef inline double lorentz(double d, const Gap* g) noexcept nogil:
+    # d / (d^2 + eps scale^2), on d / scale so that nothing overflows
+    cdef double x = d / g.scale
+    return x / (x * x + g.eps) / g.scale
+
+
+cdef inline int split_check(int n, const double* x, int nc, const double* c, const Gap* g,
+                            ErrInfo* e) noexcept nogil:
+    """strict: a cotangent c of the sorted values x (c_i for i < nc, zero
+    beyond: a truncated SVD) that differs across a degenerate pair
+    (|x_i - x_j| <= tol) singles out members of a block, whose values have no
+    derivative there: E_SPLIT. Equal means |c_i - c_j| <= ctol * max_k |c_k|
+    (gauge_tol relative to this matrix's cotangent: a loss symmetric in the
+    block gives cotangents that differ by its curvature times the block's
+    rounding spread, far below that). x sorted: a block is a run of neighbours."""
+    cdef int i
+    cdef double cmax = 0.0, lim, a, ci, cj
+    if g.mode != STRICT or c == NULL:
+        return OK
+    for i in range(nc):
+        a = fabs(c[i])
+        cmax = a if a > cmax else cmax
+    lim = g.ctol * cmax
+    for i in range(min(nc, n - 1)):
+        ci = c[i]
+        cj = c[i + 1] if i + 1 < nc else 0.0
+        if fabs(x[i] - x[i + 1]) <= g.tol and fabs(ci - cj) > lim:
+            return set_err(e, E_SPLIT, i, i + 1, x[i], x[i + 1], fabs(ci - cj), lim)
+    return OK
 
 
 cdef inline double taylor_inv(double a, double b, int order) noexcept nogil:
@@ -93,7 +131,7 @@ cdef inline double inv_diff(double xj, double xi, int tie_sign, const Gap* g, bi
     if g.mode == EXACT:
         return 1.0 / d
     if g.mode == LORENTZ:
-        return d / (d * d + g.eps)
+        return lorentz(d, g)
     if g.mode == TAYLOR:
         if d > 0 or (d == 0 and tie_sign > 0):
             return taylor_inv(xj, xi, g.order)
@@ -111,7 +149,7 @@ cdef inline double inv_pos(double x, const Gap* g, bint* flag) noexcept nogil:
     if g.mode == EXACT:
         return 1.0 / x
     if g.mode == LORENTZ:
-        return x / (x * x + g.eps)
+        return lorentz(x, g)
     if x <= g.tol:
         flag[0] = True
         return 0.0

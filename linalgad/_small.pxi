@@ -246,14 +246,16 @@ cdef int _svd3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
 
     # singular values only: dA = U diag(dS) Vh, exact at any degeneracy
     _diag3(gsv, M)
-    if vec:
-        # any pair within tol: let the general kernel decide (error, or its mode)
+    if vec or c.pol.mode == STRICT:
+        # any pair within tol: let the general kernel decide (error, or its
+        # mode); in strict, dS alone may single out a member of a block
         for l in range(LANES):
             tl = c.pol.rtol * sv[0][l]
             degenerate |= ((sv[0][l] - sv[1][l] <= tl) | (sv[1][l] - sv[2][l] <= tl)
                            | (sv[1][l] + sv[2][l] <= tl))
         if degenerate and c.pol.mode != EXACT:
             return _one_by_one(c.one, c, b0, nb, work, e)
+    if vec:
         _product3(u, True, gu, False, J)      # J = U^T dU
         _product3(vh, False, gv, True, K)     # K = Vh dVh^T
         _svd3_pair(0, 1, sv, J, K, M)
@@ -481,7 +483,8 @@ cdef int _eigh3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ss
 
     _diag3(gwv, C)
     # eigenvalues only: A_bar = V diag(dw) V^T, exact at any degeneracy
-    if vec:
+    # unless (strict) dw singles out a member of a block: the general kernel decides
+    if vec or c.pol.mode == STRICT:
         for l in range(LANES):
             lo = fabs(wv[0][l])
             hi = fabs(wv[2][l])
@@ -489,6 +492,7 @@ cdef int _eigh3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ss
             degenerate |= (wv[1][l] - wv[0][l] <= tl) | (wv[2][l] - wv[1][l] <= tl)
         if degenerate and c.pol.mode != EXACT:
             return _one_by_one(c.one, c, b0, nb, work, e)
+    if vec:
         _product3(v, True, gv, False, K)      # K = V^T dV
         _eigh3_pair(0, 1, wv, K, C)
         _eigh3_pair(0, 2, wv, K, C)

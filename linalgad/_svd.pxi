@@ -126,6 +126,9 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
             x, y = 0.5 * a * (x + y), 0.5 * bs * (x - y)
             M[i * ld + j] = x + y
             M[j * ld + i] = conj_(x - y)
+    # after the vector checks (a loss that touches the vectors hears about them first)
+    if split_check(k, s, kk, gs, &g, e) != OK:
+        return E_SPLIT
 
     if not vec:
         # singular values only: A_bar = (U diag(dS)) Vh, one GEMM

@@ -293,7 +293,7 @@ def gauge_report(res, cotangents, *, tol=None, gauge_tol=None):
     ``cotangents``: the tuple passed to the pullback (dU, dS, dVh) or
     (dw, dV); None entries are zeros. ``tol``: the degeneracy threshold,
     relative to the largest |value| (default: the rules' default,
-    4096 eps); ``gauge_tol``: the acceptance threshold (default sqrt(eps)).
+    32 eps); ``gauge_tol``: the acceptance threshold (default sqrt(eps)).
     A loss that is a function of A gives zero in both parts. Cost: one
     k x k product per factor.
     """

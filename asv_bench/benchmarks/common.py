@@ -7,7 +7,7 @@ says otherwise (``batch.BatchThreads`` times one and two threads).
 
 Inputs are built from their spectrum, never drawn raw: a Gaussian matrix of
 order 512 has relative singular-value gaps below float32's default
-degeneracy threshold (4096 eps), so ``degeneracy="strict"`` would raise.
+degeneracy threshold (32 eps), so ``degeneracy="strict"`` would raise.
 Three degeneracy modes are timed:
 
 ``generic``   well separated values (relative gaps >= 1e-3), default strict
