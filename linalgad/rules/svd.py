@@ -35,8 +35,9 @@ from ..project import finish_cotangent
 from .._errors import GaugeError, raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack, real_dtype
+from ._factors import cotan, svd_frame
 
-__all__ = ["SVD", "svd", "svd_vjp", "svd_jvp"]
+__all__ = ["SVD", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward"]
 
 SVD = namedtuple("SVD", ["U", "S", "Vh"])
 
@@ -190,15 +191,10 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
             gU = None if gU is None else gU.reshape((st.B,) + Uf.shape[1:])
             gVh = None if gVh is None else gVh.reshape((st.B,) + Vhf.shape[1:])
             gU, gVh = _full_to_thin(gU, gVh, Uf, Vhf, r, opt, st)
-        out = np.empty((st.B, m, n), st.dtype)
-        err = _core.svd_vjp(
-            U, s64, Vh,
-            None if gU is None else gU.reshape(st.B, m, kk),
-            None if gs is None else np.ascontiguousarray(gs, np.float64).reshape(st.B, kk),
-            None if gVh is None else gVh.reshape(st.B, kk, n),
-            out, kk, policy, batch_threads(st.B, max(m, n)), check_finite=not early)
-        if err is not None:
-            _raise(err, "svd_vjp", st)
+        out = _pullback(U, s64, Vh, None if gU is None else gU.reshape(st.B, m, kk),
+                        None if gs is None else gs.reshape(st.B, kk),
+                        None if gVh is None else gVh.reshape(st.B, kk, n),
+                        kk, st, policy, not early, "svd_vjp")
         return finish_cotangent(out, st, project)
 
     return res, pullback
@@ -218,13 +214,8 @@ def svd_jvp(A, dA, *, full_matrices=False, k=None, gauge=None, **opts):
     dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, (Uf, Vhf) = _factor(st, full_matrices)
     m, n, r = st.m, st.n, min(st.m, st.n)
-    dU = np.empty((st.B, m, kk), st.dtype)
-    ds = np.empty((st.B, kk), np.float64)
-    dVh = np.empty((st.B, kk, n), st.dtype)
-    err = _core.svd_jvp(U, np.ascontiguousarray(s, dtype=np.float64), Vh, dA3, dU, ds, dVh, kk,
-                        opt.as_tuple(), batch_threads(st.B, max(m, n)))
-    if err is not None:
-        _raise(err, "svd_jvp", st)
+    dU, ds, dVh = _pushforward(U, np.ascontiguousarray(s, dtype=np.float64), Vh, dA3, kk, st,
+                               opt.as_tuple(), "svd_jvp")
     if full_matrices:
         # the extra columns move only to stay orthogonal: dU2 = -U1 (dU1^H U2)
         if Uf.shape[-1] > r:
@@ -239,3 +230,69 @@ def svd_jvp(A, dA, *, full_matrices=False, k=None, gauge=None, **opts):
     if _gauge.wants(gauge):
         return _gauge.fix_svd_jvp(res, tan)
     return res, tan
+
+
+# The rule on (B, ...) stacks: what the closures and the stateless forms share.
+
+def _pullback(U, s64, Vh, gU, gs, gVh, kk, st, policy, check_finite, rule):
+    """dA (B, m, n) from thin factors and cotangents of the top kk triplets
+    (gs any real dtype); ``st`` a Stack or Frame (batch shape, dtype)."""
+    out = np.empty((st.B, st.m, st.n), st.dtype)
+    if gs is not None and gs.dtype != np.float64:
+        gs = gs.astype(np.float64)
+    err = _core.svd_vjp(U, s64, Vh, gU, gs, gVh, out, kk, policy,
+                        batch_threads(st.B, max(st.m, st.n)), check_finite=check_finite)
+    if err is not None:
+        _raise(err, rule, st)
+    return out
+
+
+def _pushforward(U, s64, Vh, dA3, kk, st, policy, rule):
+    """(dU, dS float64, dVh) of the top kk triplets along dA3 (B, m, n)."""
+    dU = np.empty((st.B, st.m, kk), st.dtype)
+    ds = np.empty((st.B, kk), np.float64)
+    dVh = np.empty((st.B, kk, st.n), st.dtype)
+    err = _core.svd_jvp(U, s64, Vh, dA3, dU, ds, dVh, kk, policy,
+                        batch_threads(st.B, max(st.m, st.n)))
+    if err is not None:
+        _raise(err, rule, st)
+    return dU, ds, dVh
+
+
+def svd_pullback(U, S, Vh, dU=None, dS=None, dVh=None, **opts):
+    """The SVD pullback from the factors: ``dA`` for cotangents of U, S, Vh.
+
+    Stateless form of ``svd_vjp(A)[1]``: U (..., m, k), S (..., k),
+    Vh (..., k, n) are the thin SVD of A (k = min(m, n), e.g.
+    ``numpy.linalg.svd(A, full_matrices=False)``); leading axes of factors
+    and cotangents broadcast. ``dA`` has the dtype of U (real factors: the
+    real cotangent). ``**opts``: degeneracy, tol, eps, order, gauge_tol.
+    Truncation (``k=``), ``full_matrices=``, ``gauge=`` and ``project=`` need
+    the input: use :func:`svd_vjp` (or ``linalgad.project`` on the result).
+    """
+    fr, U3, s3, Vh3 = svd_frame("svd_pullback", U, S, Vh,
+                                [("dU", dU, 2), ("dS", dS, 1), ("dVh", dVh, 2)])
+    k = s3.shape[-1]
+    rdt = real_dtype(fr.dtype)
+    opt = options(fr.dtype, **opts)
+    gU = cotan(dU, "dU", fr.batch, (fr.m, k), fr.dtype, of="U")
+    gs = cotan(dS, "dS", fr.batch, (k,), rdt, of="S")
+    gVh = cotan(dVh, "dVh", fr.batch, (k, fr.n), fr.dtype, of="Vh")
+    out = _pullback(U3, s3, Vh3, gU, gs, gVh, k, fr, opt.as_tuple(), True, "svd_pullback")
+    return out.reshape(fr.shape(fr.m, fr.n))
+
+
+def svd_pushforward(U, S, Vh, dA, **opts):
+    """The SVD tangent from the factors: ``SVD(dU, dS, dVh)`` along ``dA``.
+
+    Stateless form of ``svd_jvp(A, dA)[1]`` (the imaginary diagonal of
+    U^H dU - V^H dV split evenly); the factors are the thin SVD as in
+    :func:`svd_pullback`, broadcasting with ``dA`` over leading axes.
+    """
+    fr, U3, s3, Vh3 = svd_frame("svd_pushforward", U, S, Vh, [("dA", dA, 2)])
+    k = s3.shape[-1]
+    opt = options(fr.dtype, **opts)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    dU, ds, dVh = _pushforward(U3, s3, Vh3, dA3, k, fr, opt.as_tuple(), "svd_pushforward")
+    return SVD(dU.reshape(fr.shape(fr.m, k)), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
+               dVh.reshape(fr.shape(k, fr.n)))
