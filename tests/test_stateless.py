@@ -269,3 +269,128 @@ def test_errors_are_linalgad_errors_with_the_stateless_name():
     with pytest.raises(la.DegeneracyError, match="eigh_pullback"):
         la.eigh_pullback(w, V, None, np.ones((3, 3)))
     np.testing.assert_allclose(la.eigh_pullback(w, V, np.ones(3)), np.eye(3), atol=1e-14)
+
+
+# ---------------------------------------------------------------- values-only forward mode
+
+def _sorted_values_loss(w0, seed):
+    """A smooth loss of eigenvalues in a fixed order (by Re + 0.1 Im, stable
+    under small steps for separated eigenvalues, conjugate pairs included)."""
+    c = np.random.default_rng(seed).standard_normal(np.shape(w0)) * (1 + 0.5j)
+
+    def perm(w):
+        return np.argsort(np.real(w) + 0.1 * np.imag(w), axis=-1)
+
+    def loss(w):
+        return float(np.real(np.sum(c * np.take_along_axis(np.asarray(w), perm(w), axis=-1))))
+
+    def dloss(w):
+        ct = np.empty(np.shape(w), complex)
+        np.put_along_axis(ct, perm(w), np.conj(c), axis=-1)
+        return (ct if np.iscomplexobj(w) else ct.real).astype(np.asarray(w).dtype)
+    return loss, dloss
+
+
+JVPS = {"svdvals": (la.svdvals_jvp, lambda A, E: la.svd_jvp(A, E)[1].S),
+        "eigvalsh": (la.eigvalsh_jvp, lambda A, E: la.eigh_jvp(A, E)[1].w),
+        "eigvals": (la.eigvals_jvp, lambda A, E: la.eig_jvp(A, E)[1].w)}
+
+
+def _tight(dtype):
+    return 1e-10 if np.dtype(dtype) in (np.float64, np.complex128) else 2e-3
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 4), (2, 5, 3), (3, 5)])
+@pytest.mark.parametrize("name", ["svdvals", "eigvalsh", "eigvals"])
+def test_values_jvp_matches_fd_and_the_full_rule(name, shape, dtype):
+    jvp, full = JVPS[name]
+    if name != "svdvals":
+        shape = shape[:-1] + (shape[-2],)
+    A = T.random_matrix(shape, dtype, seed=21)
+    w, _ = jvp(A, A)
+    if name == "eigvals":
+        loss, dloss = _sorted_values_loss(w, 2)
+        T.check_jvp(jvp, A, loss, lambda r: (dloss(r),))
+    else:
+        loss, dloss = T.invariant_loss(name, w, seed=2)
+        T.check_jvp(jvp, A, loss, dloss)
+    E = T.direction(A, seed=3)
+    np.testing.assert_allclose(jvp(A, E)[1], full(A, E), rtol=_tight(dtype), atol=_tight(dtype))
+
+
+def test_values_stateless_forms_broadcast_and_agree():
+    A = T.random_matrix((3, 4, 4), np.complex128, seed=22)
+    E = T.random_matrix((4, 4), np.complex128, seed=23)
+    np.testing.assert_allclose(la.svdvals_pushforward(*la.svd(A), E),
+                               la.svdvals_jvp(A, np.broadcast_to(E, A.shape))[1], rtol=1e-12)
+    for uplo in (None, "L", "U"):
+        np.testing.assert_allclose(la.eigvalsh_pushforward(*la.eigh(A, uplo=uplo), E, uplo=uplo),
+                                   la.eigvalsh_jvp(A, np.broadcast_to(E, A.shape), uplo=uplo)[1],
+                                   rtol=1e-12)
+    Ar = A.real.copy()
+    w, V = np.linalg.eig(Ar)
+    got = la.eigvals_pushforward(w, V, E.real)
+    np.testing.assert_allclose(got, la.eigvals_jvp(Ar, np.broadcast_to(E.real, A.shape))[1],
+                               rtol=1e-12)
+    np.testing.assert_allclose(la.svdvals(A), np.linalg.svd(A, compute_uv=False))
+    np.testing.assert_allclose(la.eigvalsh(A, uplo="U"), np.linalg.eigvalsh(A, UPLO="U"))
+    np.testing.assert_allclose(la.eigvals(Ar), np.linalg.eigvals(Ar))
+
+
+def test_values_jvp_accepts_close_pairs_the_vector_rule_refuses():
+    """A float32 pair 2e-4 apart (inside the vectors' tol, 4.9e-4): svd_jvp
+    must refuse (its dU has 1/gap), the values' tangent has no 1/gap."""
+    rng = np.random.default_rng(5)
+    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    P, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    A = ((Q * np.array([3.0, 1.0002, 1.0, 0.5])) @ P.T).astype(np.float32)
+    E = T.direction(A, seed=6)
+    with pytest.raises(la.DegeneracyError):
+        la.svd_jvp(A, E)
+    loss, dloss = T.invariant_loss("svdvals", la.svdvals(A), seed=7)
+    T.check_jvp(la.svdvals_jvp, A, loss, dloss)
+    H = ((Q * np.array([3.0, 1.0002, 1.0, 0.5])) @ Q.T).astype(np.float32)
+    with pytest.raises(la.DegeneracyError):
+        la.eigh_jvp(H, E)
+    loss, dloss = T.invariant_loss("eigvalsh", la.eigvalsh(H), seed=7)
+    T.check_jvp(la.eigvalsh_jvp, H, loss, dloss)
+
+
+@pytest.mark.parametrize("name", ["svdvals", "eigvalsh", "eigvals"])
+def test_values_jvp_at_equal_values(name):
+    """Equal values: a tangent that moves the block as a whole has a
+    derivative (checked against finite differences), one that splits it
+    is refused in strict mode, averaged in subspace mode."""
+    jvp = JVPS[name][0]
+    rng = np.random.default_rng(8)
+    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    A = (Q * np.array([2.0, 2.0, 2.0, 0.5])) @ Q.T        # symmetric: all three rules apply
+    whole = (Q * np.array([1.0, 1.0, 1.0, -3.0])) @ Q.T   # moves the triple together
+    w0, dw = jvp(A, whole)
+    h = 1e-6
+    fd = (np.sort(np.real(jvp(A + h * whole, whole)[0])) -
+          np.sort(np.real(jvp(A - h * whole, whole)[0]))) / (2 * h)
+    np.testing.assert_allclose(np.sort(np.real(dw)), fd, atol=1e-6)
+    split = (Q * np.array([1.0, 2.0, 3.0, 0.0])) @ Q.T
+    with pytest.raises(la.DegeneracyError, match="equal to working precision"):
+        jvp(A, split)
+    _, avg = jvp(A, split, degeneracy="subspace")
+    np.testing.assert_allclose(np.sort(np.real(avg)), [0.0, 2.0, 2.0, 2.0], atol=1e-12)
+    _, raw = jvp(A, split, degeneracy="exact")
+    np.testing.assert_allclose(np.sum(np.real(raw)), 6.0, atol=1e-12)   # the trace is smooth
+
+
+def test_values_jvp_refusals_zero_and_defective():
+    with pytest.raises(la.DegeneracyError, match="zero"):
+        la.svdvals_jvp(np.diag([1.0, 0.0]), np.diag([0.0, 1.0]))
+    # the tangent leaves the zero singular value at zero: it has a derivative (0)
+    np.testing.assert_allclose(la.svdvals_jvp(np.diag([1.0, 0.0]), [[0.0, 1.0], [0.0, 0.0]])[1],
+                               [0.0, 0.0], atol=1e-15)
+    # tall A: the component of dA outside the column space moves the zero value
+    with pytest.raises(la.DegeneracyError, match="zero"):
+        la.svdvals_jvp([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]], [[0, 0], [0, 0], [0, 1.0]])
+    with pytest.raises(la.DegeneracyError, match="defective"):
+        la.eigvals_jvp([[1.0, 1.0], [0.0, 1.0]], np.eye(2))
+    with pytest.raises(la.DegeneracyError, match=r"matrix \(1,\)"):
+        la.eigvalsh_jvp(np.stack([np.diag([1.0, 2.0]), np.eye(2)]), np.stack([np.diag([1.0, 2.0])] * 2))

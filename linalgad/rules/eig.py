@@ -40,13 +40,15 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _core, gauge as _gauge
-from .._errors import raise_core
+from .._errors import DegeneracyError, raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack, real_dtype
 from ._factors import cotan, eig_frame
+from ._values import resolve, values_options, where
 from .eigh import _fix, finish
 
-__all__ = ["Eig", "eig", "eig_vjp", "eig_jvp", "eig_pullback", "eig_pushforward"]
+__all__ = ["Eig", "eig", "eig_vjp", "eig_jvp", "eig_pullback", "eig_pushforward",
+           "eigvals", "eigvals_vjp", "eigvals_jvp", "eigvals_pushforward"]
 
 Eig = namedtuple("Eig", ["w", "V"])
 
@@ -298,3 +300,73 @@ def eig_pushforward(w, V, dA, *, normalization="lapack", cond_max=None, **opts):
     dw, dV = _pushforward(V3, w128, dA3, fr, lapack, cmax, opt.as_tuple(), rule)
     dw = dw.real if vdt.kind != "c" else dw
     return Eig(dw.astype(vdt).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
+
+
+# Eigenvalues only (the forward mode skips the vectors' tangents: see rules/_values.py)
+
+def eigvals(A):
+    """The eigenvalues (..., n) as ``numpy.linalg.eigvals`` returns them
+    (complex unless every eigenvalue of the real stack is real)."""
+    st = matrix_stack(A, square=True)
+    if st.data.size == 0:
+        return np.zeros(st.shape(st.n), st.dtype)
+    return np.linalg.eigvals(st.data).reshape(st.shape(st.n))
+
+
+def eigvals_vjp(A, *, cond_max=None, project=None, **opts):
+    """Eigenvalues and their pullback ``pullback(dw) -> dA`` (the eig pullback
+    with dV zero: V^-H diag(dw) V^H)."""
+    res, pullback = eig_vjp(A, cond_max=cond_max, project=project, **opts)
+    return res.w, lambda dw=None: pullback(dw, None)
+
+
+def _values_tangent(w, V, dA3, st, cmax, opt, rule):
+    """dw (B, n) = diag(V^-1 dA V), after the check that V is invertible
+    (a defective A has eigenvalues with no derivative)."""
+    if st.n:
+        cond = np.linalg.cond(V)
+        bad = np.nonzero(~(cond <= cmax))[0]
+        if bad.size:
+            b = int(bad[0])
+            raise DegeneracyError(
+                f"{rule}: the eigenvector matrix{where(st.batch, b)} is (nearly) singular "
+                f"(condition number {cond[b]:.3g} > cond_max {cmax:.3g}): the input is (nearly) "
+                f"defective, and a defective eigenvalue moves like t**(1/k), with no derivative; "
+                f"use a smooth function of A (its trace, determinant, a Schur form) instead.")
+    C = np.linalg.solve(V, dA3.astype(V.dtype) @ V)
+    dw = np.ascontiguousarray(np.diagonal(C, axis1=-2, axis2=-1))
+    return resolve(rule, "eigenvalues", w, dw, lambda b: C[b], opt, st.batch)
+
+
+def _values_out(dw, w, shape):
+    return (dw.real if w.dtype.kind != "c" else dw).astype(w.dtype).reshape(shape)
+
+
+def eigvals_jvp(A, dA, *, cond_max=None, **opts):
+    """Eigenvalues and their tangent along ``dA``: ``(w, dw)``, dw =
+    diag(V^-1 dA V) without the vectors' tangents. Refused: a (nearly)
+    defective A (cond(V) > ``cond_max``, 2-norm), and, in strict mode,
+    eigenvalues equal to working precision (``tol``, default 64 eps here)
+    that the tangent does not move together (linalgad/rules/_values.py)."""
+    st = matrix_stack(A, square=True)
+    opt = values_options(st.dtype, opts)
+    cmax = _cond_max(cond_max, st.dtype)
+    n = st.n
+    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    w, V = factor(st)
+    dw = _values_tangent(w, V, dA3, st, cmax, opt, "eigvals_jvp")
+    return w.reshape(st.shape(n)), _values_out(dw, w, st.shape(n))
+
+
+def eigvals_pushforward(w, V, dA, *, cond_max=None, **opts):
+    """The eigenvalues' tangent from the factors of ``numpy.linalg.eig``:
+    ``dw`` along ``dA`` (stateless form of ``eigvals_jvp(A, dA)[1]``)."""
+    rule = "eigvals_pushforward"
+    fr, w128, V3, vdt = _eig_frame(rule, w, V, [("dA", dA, 2)], None)
+    opt = values_options(fr.dtype, opts)
+    cmax = _cond_max(cond_max, vdt)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.n, fr.n), vdt if np.iscomplexobj(dA) else real_dtype(vdt),
+                of="A", finite=True)
+    wv = w128 if vdt.kind == "c" else w128.real
+    dw = _values_tangent(wv, V3, dA3, fr, cmax, opt, rule)
+    return _values_out(dw, np.empty(0, vdt), fr.shape(fr.n))

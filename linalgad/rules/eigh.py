@@ -35,11 +35,13 @@ import numpy as np
 from .. import _core, gauge as _gauge
 from .._errors import raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack, real_dtype
+from .._validate import Stack, cotangent, matrix_stack, real_dtype
 from ..project import finish_cotangent
 from ._factors import cotan, eig_frame
+from ._values import resolve, values_options
 
-__all__ = ["Eigh", "eigh", "eigh_vjp", "eigh_jvp", "eigh_pullback", "eigh_pushforward"]
+__all__ = ["Eigh", "eigh", "eigh_vjp", "eigh_jvp", "eigh_pullback", "eigh_pushforward",
+           "eigvalsh", "eigvalsh_vjp", "eigvalsh_jvp", "eigvalsh_pushforward"]
 
 Eigh = namedtuple("Eigh", ["w", "V"])
 
@@ -258,3 +260,64 @@ def eigh_pushforward(w, V, dA, *, uplo=None, **opts):
     dA3 = cotan(dA, "dA", fr.batch, (n, n), fr.dtype, of="A", finite=True)
     dw, dV = _pushforward(V3, w3, dA3, _TRI[uplo], fr, opt.as_tuple(), "eigh_pushforward")
     return Eigh(dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
+
+
+# Eigenvalues only (the forward mode skips the vectors' tangents: see rules/_values.py)
+
+def eigvalsh(A, *, uplo="L"):
+    """The eigenvalues (..., n), ascending, of the Hermitian matrices read as
+    ``uplo`` says (see the module docstring)."""
+    uplo = _uplo(uplo)
+    st = matrix_stack(A, square=True)
+    if st.data.size == 0:
+        return np.zeros(st.shape(st.n), real_dtype(st.dtype))
+    w = np.linalg.eigvalsh(_herm(st.data)) if uplo is None else np.linalg.eigvalsh(st.data, UPLO=uplo)
+    return w.reshape(st.shape(st.n))
+
+
+def eigvalsh_vjp(A, *, uplo="L", project=None, **opts):
+    """Eigenvalues and their pullback ``pullback(dw) -> dA`` (V diag(dw) V^H,
+    as the eigh pullback with dV zero)."""
+    res, pullback = eigh_vjp(A, uplo=uplo, project=project, **opts)
+    return res.w, lambda dw=None: pullback(dw, None)
+
+
+def _read_tangent(dA3, uplo):
+    """The Hermitian tangent H (B, n, n) of dA as eigh reads it (``uplo``)."""
+    return read(Stack(dA3, ()), uplo)
+
+
+def _values_tangent(V, w64, dA3, uplo, st, opt, rule):
+    """dw (B, n) = Re diag(V^H H V), checked where the values cannot resolve it."""
+    H = _read_tangent(dA3, uplo)
+    HV = H @ V
+    dw = np.einsum("bik,bik->bk", V.conj(), HV).real
+    return resolve(rule, "eigenvalues", w64, dw, lambda b: V[b].conj().T @ HV[b], opt, st.batch)
+
+
+def eigvalsh_jvp(A, dA, *, uplo="L", **opts):
+    """Eigenvalues and their tangent along ``dA`` (read as ``uplo`` says):
+    ``(w, dw)``. Only dw = Re diag(V^H dA V) is formed; strict refuses only
+    eigenvalues equal to working precision (``tol``, default 64 eps here)
+    that the tangent does not move together (linalgad/rules/_values.py)."""
+    uplo = _uplo(uplo)
+    st = matrix_stack(A, square=True)
+    opt = values_options(st.dtype, opts)
+    n = st.n
+    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    w, V = factor(st, uplo)
+    dw = _values_tangent(V, np.asarray(w, np.float64), dA3, uplo, st, opt, "eigvalsh_jvp")
+    rdt = real_dtype(st.dtype)
+    return w.astype(rdt).reshape(st.shape(n)), dw.astype(rdt).reshape(st.shape(n))
+
+
+def eigvalsh_pushforward(w, V, dA, *, uplo=None, **opts):
+    """The eigenvalues' tangent from the factors: ``dw`` along ``dA`` (read
+    as ``uplo`` says; stateless form of ``eigvalsh_jvp(A, dA)[1]``)."""
+    uplo = _uplo(uplo)
+    rule = "eigvalsh_pushforward"
+    fr, w3, V3 = eig_frame(rule, w, V, [("dA", dA, 2)], hermitian=True)
+    opt = values_options(fr.dtype, opts)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.n, fr.n), fr.dtype, of="A", finite=True)
+    dw = _values_tangent(V3, w3, dA3, uplo, fr, opt, rule)
+    return dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(fr.n))

@@ -36,8 +36,10 @@ from .._errors import GaugeError, raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack, real_dtype
 from ._factors import cotan, svd_frame
+from ._values import resolve, values_options
 
-__all__ = ["SVD", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward"]
+__all__ = ["SVD", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward",
+           "svdvals", "svdvals_vjp", "svdvals_jvp", "svdvals_pushforward"]
 
 SVD = namedtuple("SVD", ["U", "S", "Vh"])
 
@@ -296,3 +298,76 @@ def svd_pushforward(U, S, Vh, dA, **opts):
     dU, ds, dVh = _pushforward(U3, s3, Vh3, dA3, k, fr, opt.as_tuple(), "svd_pushforward")
     return SVD(dU.reshape(fr.shape(fr.m, k)), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
                dVh.reshape(fr.shape(k, fr.n)))
+
+
+# Singular values only (the forward mode skips the vectors' tangents: see rules/_values.py)
+
+def svdvals(A):
+    """The singular values (..., k), descending, k = min(m, n)."""
+    st = matrix_stack(A)
+    s = np.linalg.svd(st.data, compute_uv=False) if st.data.size else \
+        np.zeros((st.B, min(st.m, st.n)), real_dtype(st.dtype))
+    return s.reshape(st.shape(min(st.m, st.n)))
+
+
+def svdvals_vjp(A, *, project=None, **opts):
+    """Singular values and their pullback ``pullback(dS) -> dA`` (U diag(dS) Vh:
+    the SVD pullback with the vectors' cotangents zero)."""
+    res, pullback = svd_vjp(A, project=project, **opts)
+    return res.S, lambda dS=None: pullback(None, dS)
+
+
+def _values_tangent(U, s64, Vh, dA3, st, opt, rule):
+    """dS (B, k) = Re diag(U^H dA V), checked where the values cannot resolve it."""
+    V = Vh.conj().swapaxes(-1, -2)
+    dAV = dA3 @ V
+    ds = np.einsum("bik,bik->bk", U.conj(), dAV).real
+
+    def coupling(b):
+        R = U[b].conj().T @ dAV[b]
+        return 0.5 * (R + R.conj().T)
+
+    def zero(b, z):
+        # the block of U^H dA V on the zero values, and what leaves the other
+        # values' column (row) space for a tall (wide) A
+        R = U[b].conj().T @ dAV[b]
+        out = np.abs(R[np.ix_(z, z)]).max()
+        if st.m > st.n:
+            out = max(out, np.abs(dAV[b][:, z] - U[b] @ R[:, z]).max())
+        elif st.m < st.n:
+            UzA = U[b][:, z].conj().T @ dA3[b]
+            out = max(out, np.abs(UzA - R[z] @ Vh[b]).max())
+        return out
+
+    return resolve(rule, "singular values", s64, ds, coupling, opt, st.batch, zero=zero)
+
+
+def svdvals_jvp(A, dA, **opts):
+    """Singular values and their tangent along ``dA``: ``(S, dS)``.
+
+    Only the values' tangent Re diag(U^H dA V) is formed, so close pairs
+    are no obstacle; ``degeneracy="strict"`` refuses only values equal to
+    working precision (``tol``, default 64 eps here) that the tangent does
+    not move together, and zero singular values it moves off zero (see
+    linalgad/rules/_values.py for the modes).
+    """
+    st = matrix_stack(A)
+    opt = values_options(st.dtype, opts)
+    k = min(st.m, st.n)
+    dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
+    U, s, Vh, _ = _factor(st, False)
+    ds = _values_tangent(U, np.asarray(s, np.float64), Vh, dA3, st, opt, "svdvals_jvp")
+    rdt = real_dtype(st.dtype)
+    return s.astype(rdt).reshape(st.shape(k)), ds.astype(rdt).reshape(st.shape(k))
+
+
+def svdvals_pushforward(U, S, Vh, dA, **opts):
+    """The singular values' tangent from the thin SVD: ``dS`` along ``dA``
+    (stateless form of ``svdvals_jvp(A, dA)[1]``; factors as in
+    :func:`svd_pullback`)."""
+    rule = "svdvals_pushforward"
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)])
+    opt = values_options(fr.dtype, opts)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    ds = _values_tangent(U3, s3, Vh3, dA3, fr, opt, rule)
+    return ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(s3.shape[-1]))
