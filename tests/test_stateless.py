@@ -200,6 +200,27 @@ def test_closures_agree_with_stateless(dtype):
                                **tight)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 4, 6)])
+def test_svd_full_factors_agree_with_the_closure(shape, dtype):
+    A = T.random_matrix(shape, dtype, seed=17)
+    res, pb = la.svd_vjp(A, full_matrices=True)
+    loss, dloss = T.invariant_loss("svd", res, seed=4)
+    ct = dloss(res)
+    np.testing.assert_allclose(la.svd_pullback(*res, *ct), pb(*ct), rtol=1e-12, atol=1e-12)
+    E = T.direction(A, seed=5)
+    for a, b in zip(la.svd_pushforward(*res, E), la.svd_jvp(A, E, full_matrices=True)[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    # a cotangent on the basis of the extra columns has no gradient
+    bad = [np.zeros_like(x) for x in res]
+    if res.U.shape[-1] > res.S.shape[-1]:
+        bad[0][..., -1] = res.U[..., 0]
+    else:
+        bad[2][..., -1, :] = res.Vh[..., 0, :]
+    with pytest.raises(la.GaugeError, match="extra columns"):
+        la.svd_pullback(*res, *bad)
+
+
 # ---------------------------------------------------------------- broadcasting, dtypes, errors
 
 def test_broadcasting_like_a_gufunc():
@@ -242,7 +263,7 @@ def test_argument_checks():
         la.svd_pullback(U[:, :2], S[:2], Vh[:2], None, np.ones(2))
     Uf, Sf, Vhf = np.linalg.svd(A, full_matrices=True)
     with pytest.raises(ValueError, match="thin SVD"):
-        la.svd_pullback(Uf, Sf, Vhf, None, np.ones(3))
+        la.polar_pullback(Uf, Sf, Vhf, np.ones((5, 3)))
     with pytest.raises(TypeError, match="same dtype"):
         la.svd_pullback(U.astype(np.float32), S, Vh, None, np.ones(3))
     with pytest.raises(ValueError, match="dS has shape"):

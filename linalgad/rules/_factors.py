@@ -85,27 +85,30 @@ def cotan(x, name, batch, core, dtype, *, of, finite=False):
     return cotangent(x, name, shape, dtype, of=of, finite=finite).reshape((-1,) + tuple(core))
 
 
-def svd_frame(rule, U, S, Vh, extra=()):
-    """Validate thin SVD factors U (..., m, r), S (..., r), Vh (..., r, n),
-    r = min(m, n), broadcast with the (name, array, core axes) ``extra``.
-    Returns (Frame, U, s (float64), Vh) as (B, ...) stacks."""
-    m, r = _shape(rule, "U", U, 2)[-2:]
-    r2, n = _shape(rule, "Vh", Vh, 2)[-2:]
-    r3 = _shape(rule, "S", S, 1)[-1]
-    if not r == r2 == r3 == min(m, n):
+def svd_frame(rule, U, S, Vh, extra=(), *, full=False):
+    """Validate SVD factors U (..., m, k), S (..., k), Vh (..., k, n),
+    k = min(m, n), broadcast with the (name, array, core axes) ``extra``;
+    with ``full``, U (..., m, m) and Vh (..., n, n) (full_matrices=True) are
+    accepted too. Returns (Frame, U, s (float64), Vh) as (B, ...) stacks."""
+    m, ku = _shape(rule, "U", U, 2)[-2:]
+    kv, n = _shape(rule, "Vh", Vh, 2)[-2:]
+    k = _shape(rule, "S", S, 1)[-1]
+    thin = ku == kv == k == min(m, n)
+    if not (thin or (full and k == min(m, n) and (ku, kv) == (m, n))):
+        what = " or the full ones, U (..., m, m), Vh (..., n, n)," if full else ""
         raise ValueError(
-            f"{rule}: expected the thin SVD factors U (..., m, k), S (..., k), Vh (..., k, n) "
-            f"with k = min(m, n); got U {np.shape(U)}, S {np.shape(S)}, Vh {np.shape(Vh)} "
-            f"(for a truncated or full_matrices SVD use svd_vjp/svd_jvp on A)")
+            f"{rule}: expected the thin SVD factors U (..., m, k), S (..., k), Vh (..., k, n)"
+            f"{what} with k = min(m, n); got U {np.shape(U)}, S {np.shape(S)}, Vh {np.shape(Vh)}"
+            f" (for a truncated SVD use svd_vjp/svd_jvp on A with k=...)")
     dt = dtype_of(rule, "U", U)
     if dtype_of(rule, "Vh", Vh) != dt:
         raise TypeError(f"{rule}: U and Vh must have the same dtype, got {np.asarray(U).dtype} "
                         f"and {np.asarray(Vh).dtype}")
     batch = batch_shape(rule, [("U", U, 2), ("S", S, 1), ("Vh", Vh, 2)] + list(extra))
     fr = Frame(batch, m, n, dt)
-    return (fr, factor(rule, "U", U, batch, (m, r), dt),
-            factor(rule, "S", S, batch, (r,), np.float64),
-            factor(rule, "Vh", Vh, batch, (r, n), dt))
+    return (fr, factor(rule, "U", U, batch, (m, ku), dt),
+            factor(rule, "S", S, batch, (k,), np.float64),
+            factor(rule, "Vh", Vh, batch, (kv, n), dt))
 
 
 def eig_frame(rule, w, V, extra=(), *, hermitian):

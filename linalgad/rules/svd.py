@@ -138,6 +138,18 @@ def _full_to_thin(gU, gVh, Uf, Vhf, r, opt, st):
     return gU, gVh
 
 
+def _full_tangent(dU, dVh, U, Vh, Uf, Vhf, r):
+    """Thin tangents -> those of the full factors: the extra columns move
+    only to stay orthogonal, dU2 = -U1 (dU1^H U2) (and the same for V)."""
+    if Uf.shape[-1] > r:
+        U2 = Uf[..., r:]
+        dU = np.concatenate([dU, -U @ (dU.conj().swapaxes(-1, -2) @ U2)], axis=-1)
+    if Vhf.shape[-2] > r:
+        V2h = Vhf[..., r:, :]
+        dVh = np.concatenate([dVh, -(V2h @ dVh.conj().swapaxes(-1, -2)) @ Vh], axis=-2)
+    return dU, dVh
+
+
 def _check_null_block(X2, gX2, opt, name):
     if opt.degeneracy in ("exact", "lorentz") or X2.size == 0:
         return
@@ -219,13 +231,7 @@ def svd_jvp(A, dA, *, full_matrices=False, k=None, gauge=None, **opts):
     dU, ds, dVh = _pushforward(U, np.ascontiguousarray(s, dtype=np.float64), Vh, dA3, kk, st,
                                opt.as_tuple(), "svd_jvp")
     if full_matrices:
-        # the extra columns move only to stay orthogonal: dU2 = -U1 (dU1^H U2)
-        if Uf.shape[-1] > r:
-            U2 = Uf[..., r:]
-            dU = np.concatenate([dU, -U @ (dU.conj().swapaxes(-1, -2) @ U2)], axis=-1)
-        if Vhf.shape[-2] > r:
-            V2h = Vhf[..., r:, :]
-            dVh = np.concatenate([dVh, -(V2h @ dVh.conj().swapaxes(-1, -2)) @ Vh], axis=-2)
+        dU, dVh = _full_tangent(dU, dVh, U, Vh, Uf, Vhf, r)
         U, Vh = Uf, Vhf
     res = _result(st, U, s, Vh, kk, full_matrices, readonly=False)
     tan = _result(st, dU, ds.astype(real_dtype(st.dtype)), dVh, kk, True, readonly=False)
@@ -261,26 +267,38 @@ def _pushforward(U, s64, Vh, dA3, kk, st, policy, rule):
     return dU, ds, dVh
 
 
+def _thin(U3, Vh3, k):
+    return np.ascontiguousarray(U3[..., :k]), np.ascontiguousarray(Vh3[..., :k, :])
+
+
 def svd_pullback(U, S, Vh, dU=None, dS=None, dVh=None, **opts):
     """The SVD pullback from the factors: ``dA`` for cotangents of U, S, Vh.
 
     Stateless form of ``svd_vjp(A)[1]``: U (..., m, k), S (..., k),
-    Vh (..., k, n) are the thin SVD of A (k = min(m, n), e.g.
-    ``numpy.linalg.svd(A, full_matrices=False)``); leading axes of factors
-    and cotangents broadcast. ``dA`` has the dtype of U (real factors: the
-    real cotangent). ``**opts``: degeneracy, tol, eps, order, gauge_tol.
-    Truncation (``k=``), ``full_matrices=``, ``gauge=`` and ``project=`` need
-    the input: use :func:`svd_vjp` (or ``linalgad.project`` on the result).
+    Vh (..., k, n) the thin SVD of A (k = min(m, n), e.g.
+    ``numpy.linalg.svd(A, full_matrices=False)``), or the full one
+    (U (..., m, m), Vh (..., n, n), as ``svd_vjp(A, full_matrices=True)``:
+    a cotangent that depends on the basis of the extra columns raises
+    GaugeError); leading axes of factors and cotangents broadcast. ``dA``
+    has the dtype of U (real factors: the real cotangent). ``**opts``:
+    degeneracy, tol, eps, order, gauge_tol. Truncation (``k=``),
+    ``gauge=`` and ``project=`` need the input: use :func:`svd_vjp` (or
+    ``linalgad.project`` on the result).
     """
-    fr, U3, s3, Vh3 = svd_frame("svd_pullback", U, S, Vh,
-                                [("dU", dU, 2), ("dS", dS, 1), ("dVh", dVh, 2)])
+    rule = "svd_pullback"
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dU", dU, 2), ("dS", dS, 1), ("dVh", dVh, 2)],
+                                full=True)
     k = s3.shape[-1]
-    rdt = real_dtype(fr.dtype)
     opt = options(fr.dtype, **opts)
-    gU = cotan(dU, "dU", fr.batch, (fr.m, k), fr.dtype, of="U")
-    gs = cotan(dS, "dS", fr.batch, (k,), rdt, of="S")
-    gVh = cotan(dVh, "dVh", fr.batch, (k, fr.n), fr.dtype, of="Vh")
-    out = _pullback(U3, s3, Vh3, gU, gs, gVh, k, fr, opt.as_tuple(), True, "svd_pullback")
+    full = U3.shape[-1] != k or Vh3.shape[-2] != k
+    # full factors: the cotangents are transformed first, so checked here
+    gU = cotan(dU, "dU", fr.batch, U3.shape[1:], fr.dtype, of="U", finite=full)
+    gs = cotan(dS, "dS", fr.batch, (k,), real_dtype(fr.dtype), of="S", finite=full)
+    gVh = cotan(dVh, "dVh", fr.batch, Vh3.shape[1:], fr.dtype, of="Vh", finite=full)
+    if full:
+        gU, gVh = _full_to_thin(gU, gVh, U3, Vh3, k, opt, fr)
+        U3, Vh3 = _thin(U3, Vh3, k)
+    out = _pullback(U3, s3, Vh3, gU, gs, gVh, k, fr, opt.as_tuple(), not full, rule)
     return out.reshape(fr.shape(fr.m, fr.n))
 
 
@@ -288,16 +306,20 @@ def svd_pushforward(U, S, Vh, dA, **opts):
     """The SVD tangent from the factors: ``SVD(dU, dS, dVh)`` along ``dA``.
 
     Stateless form of ``svd_jvp(A, dA)[1]`` (the imaginary diagonal of
-    U^H dU - V^H dV split evenly); the factors are the thin SVD as in
-    :func:`svd_pullback`, broadcasting with ``dA`` over leading axes.
+    U^H dU - V^H dV split evenly); the factors are the thin or the full SVD
+    as in :func:`svd_pullback` (full ones get full tangents), broadcasting
+    with ``dA`` over leading axes.
     """
-    fr, U3, s3, Vh3 = svd_frame("svd_pushforward", U, S, Vh, [("dA", dA, 2)])
+    rule = "svd_pushforward"
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)], full=True)
     k = s3.shape[-1]
     opt = options(fr.dtype, **opts)
     dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
-    dU, ds, dVh = _pushforward(U3, s3, Vh3, dA3, k, fr, opt.as_tuple(), "svd_pushforward")
-    return SVD(dU.reshape(fr.shape(fr.m, k)), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
-               dVh.reshape(fr.shape(k, fr.n)))
+    Ut, Vht = _thin(U3, Vh3, k)
+    dU, ds, dVh = _pushforward(Ut, s3, Vht, dA3, k, fr, opt.as_tuple(), rule)
+    dU, dVh = _full_tangent(dU, dVh, Ut, Vht, U3, Vh3, k)
+    return SVD(dU.reshape(fr.shape(*U3.shape[1:])), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
+               dVh.reshape(fr.shape(*Vh3.shape[1:])))
 
 
 # Singular values only (the forward mode skips the vectors' tangents: see rules/_values.py)
