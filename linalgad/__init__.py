@@ -8,16 +8,19 @@ loss L of complex A the cotangent is dL/dRe(A) + 1j dL/dIm(A) (PyTorch's;
 JAX's grad returns its conjugate). See README.md and docs/.
 """
 
+import importlib
+
 from ._errors import DegeneracyError, GaugeError
 from ._options import MODES, get_num_threads, set_num_threads
+from ._results import EigResult, EighResult, PolarResult, SVDResult, deprecated_alias
 from .gauge import gauge_fix, gauge_report
 from .project import project
-from .rules.polar import Polar, polar, polar_jvp, polar_vjp, polar_pullback, polar_pushforward
-from .rules.svd import (SVD, svd, svd_jvp, svd_vjp, svd_pullback, svd_pushforward, svdvals,
+from .rules.polar import polar, polar_jvp, polar_vjp, polar_pullback, polar_pushforward
+from .rules.svd import (svd, svd_jvp, svd_vjp, svd_pullback, svd_pushforward, svdvals,
                         svdvals_jvp, svdvals_vjp, svdvals_pushforward)
-from .rules.eigh import (Eigh, eigh, eigh_jvp, eigh_vjp, eigh_pullback, eigh_pushforward, eigvalsh,
+from .rules.eigh import (eigh, eigh_jvp, eigh_vjp, eigh_pullback, eigh_pushforward, eigvalsh,
                          eigvalsh_jvp, eigvalsh_vjp, eigvalsh_pushforward)
-from .rules.eig import (Eig, eig, eig_jvp, eig_vjp, eig_pullback, eig_pushforward, eigvals,
+from .rules.eig import (eig, eig_jvp, eig_vjp, eig_pullback, eig_pushforward, eigvals,
                         eigvals_jvp, eigvals_vjp, eigvals_pushforward)
 from .rules.funm import funm, funm_jvp, funm_vjp, funm_pullback, funm_pushforward
 from .rules.svfunm import svfunm, svfunm_jvp, svfunm_vjp, svfunm_pullback, svfunm_pushforward
@@ -26,15 +29,28 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DegeneracyError", "GaugeError", "MODES", "get_num_threads", "set_num_threads",
-    "SVD", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward",
+    "SVDResult", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward",
     "svdvals", "svdvals_vjp", "svdvals_jvp", "svdvals_pushforward",
-    "Polar", "polar", "polar_vjp", "polar_jvp", "polar_pullback", "polar_pushforward",
-    "Eigh", "eigh", "eigh_vjp", "eigh_jvp", "eigh_pullback", "eigh_pushforward",
+    "PolarResult", "polar", "polar_vjp", "polar_jvp", "polar_pullback", "polar_pushforward",
+    "EighResult", "eigh", "eigh_vjp", "eigh_jvp", "eigh_pullback", "eigh_pushforward",
     "eigvalsh", "eigvalsh_vjp", "eigvalsh_jvp", "eigvalsh_pushforward",
-    "Eig", "eig", "eig_vjp", "eig_jvp", "eig_pullback", "eig_pushforward",
+    "EigResult", "eig", "eig_vjp", "eig_jvp", "eig_pullback", "eig_pushforward",
     "eigvals", "eigvals_vjp", "eigvals_jvp", "eigvals_pushforward",
     "funm", "funm_vjp", "funm_jvp", "funm_pullback", "funm_pushforward",
     "svfunm", "svfunm_vjp", "svfunm_jvp", "svfunm_pullback", "svfunm_pushforward",
     "gauge_fix", "gauge_report",
     "project",
 ]
+
+# submodules imported on first use (``linalgad.testing`` after ``import linalgad``)
+_LAZY = ("testing", "widgets")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    return deprecated_alias(name, globals())   # SVD, Eigh, Eig, Polar: deprecated
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -107,9 +107,39 @@ def _default_threads():
 _threads = _default_threads()
 
 
-def set_num_threads(n):
-    """Threads used by the batch loop of the core (default: the CPUs this
-    process may run on, or $LINALGAD_NUM_THREADS). Returns the old value."""
+def set_num_threads(n: int) -> int:
+    """Set the number of threads of the core's batch loop.
+
+    Parameters
+    ----------
+    n : int
+        Threads, at least 1. The default is the number of CPUs this process
+        may run on, or the environment variable ``LINALGAD_NUM_THREADS``.
+
+    Returns
+    -------
+    int
+        The previous value.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not an integer >= 1.
+
+    Notes
+    -----
+    The batch loop runs in parallel over small matrices only (n <= 64) and
+    only when the batch has enough work (about ``B * n**3 >= 65536``
+    multiply-adds); large matrices leave the cores to BLAS.
+
+    Examples
+    --------
+    >>> import linalgad as la
+    >>> old = la.set_num_threads(1)
+    >>> la.get_num_threads()
+    1
+    >>> _ = la.set_num_threads(old)
+    """
     global _threads
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"the number of threads must be an integer >= 1, got {n!r}")
@@ -117,7 +147,26 @@ def set_num_threads(n):
     return old
 
 
-def get_num_threads():
+def get_num_threads() -> int:
+    """The number of threads of the core's batch loop.
+
+    Returns
+    -------
+    int
+        The value set by :func:`set_num_threads`, by default the number of
+        CPUs this process may run on (or ``LINALGAD_NUM_THREADS``).
+
+    Notes
+    -----
+    The threads are used only for batches of small matrices (see
+    :func:`set_num_threads`); BLAS has its own thread pool.
+
+    Examples
+    --------
+    >>> import linalgad as la
+    >>> la.get_num_threads() >= 1
+    True
+    """
     return _threads
 
 

@@ -9,14 +9,21 @@ largest modulus is below ``finfo.tiny`` (a zero column) is left alone. For
 the SVD the phases come from U and V follows (u_i and v_i share one phase);
 extra columns of ``full_matrices=True`` get their own pivots. The polar
 factors of a full-rank matrix are unique: they have no gauge, and
-``gauge_fix`` returns a copy of a ``Polar``.
+``gauge_fix`` returns a copy of a ``PolarResult``.
 
 Tangent of a fixed vector y = x * ph (ph = conj(x_p)/|x_p|):
 dy = dx * ph - i theta y with theta = Im(dx_p / x_p) (zero for real data);
 the SVD's v follows with + i theta. Derivation: docs/gauge.md.
 """
 
+from __future__ import annotations
+
+from typing import Any, Sequence
+
 import numpy as np
+
+from ._docs import fill
+from ._typing import Array, ArrayLike
 
 __all__ = [
     "tie_rtol", "wants", "pivot", "gauge_fix", "fix_svd", "fix_svd_jvp", "fix_eigh",
@@ -126,7 +133,7 @@ def _svd_phases(U, Vh):
 
 
 def fix_svd(res):
-    """An ``SVD(U, S, Vh)`` in the canonical gauge (new arrays)."""
+    """An ``SVDResult(U, S, Vh)`` in the canonical gauge (new arrays)."""
     U, S, Vh = res
     ph, piv, ok, phv = _svd_phases(U, Vh)
     return type(res)(_times_phase(U, ph, piv, ok), S, Vh * phv[..., :, None])
@@ -155,7 +162,7 @@ def fix_svd_jvp(res, tan):
 # ---------------------------------------------------------------- eigh / eig
 
 def fix_eigh(res):
-    """An ``Eigh(w, V)`` in the canonical gauge (columns of V)."""
+    """An ``EighResult(w, V)`` in the canonical gauge (columns of V)."""
     w, V = res
     return type(res)(w, _fix_cols(V)[0])
 
@@ -168,7 +175,7 @@ def fix_eigh_jvp(res, tan):
 
 
 def fix_eig(res):
-    """An ``Eig(w, V)`` in the canonical gauge. Unit-norm columns stay unit
+    """An ``EigResult(w, V)`` in the canonical gauge. Unit-norm columns stay unit
     norm; LAPACK's own normalisation (largest component real) differs from
     it only in the sign/phase of vectors with tied largest components."""
     w, V = res
@@ -187,17 +194,52 @@ def _kind(res):
     fields = getattr(res, "_fields", None)
     if fields == ("U", "S", "Vh"):
         return "svd"
-    if fields == ("w", "V"):
-        return "eig" if type(res).__name__ == "Eig" or np.iscomplexobj(res[0]) else "eigh"
+    if fields == ("eigenvalues", "eigenvectors"):   # ours or numpy.linalg's
+        return "eig" if type(res).__name__ == "EigResult" or np.iscomplexobj(res[0]) else "eigh"
     if fields == ("Q", "P"):
         return "polar"
     return None
 
 
-def gauge_fix(res):
-    """Put a result in the canonical gauge: an ``SVD``, ``Eigh`` or ``Eig``
-    named tuple, or a plain array whose columns are vectors (new arrays for
-    the vectors). A ``Polar(Q, P)`` has no gauge: it comes back as a copy."""
+@fill
+def gauge_fix(res: Any) -> Any:
+    """Put a decomposition in the canonical gauge.
+
+    Parameters
+    ----------
+    res : SVDResult, EighResult, EigResult, PolarResult or ndarray
+        A result of :func:`svd`, :func:`eigh`, :func:`eig` (or of
+        ``numpy.linalg``'s, which have the same fields), or an array
+        (..., n, k) whose columns are vectors.
+
+    Returns
+    -------
+    same type as ``res``
+        New arrays for the vectors: each vector multiplied by the phase
+        (sign for real data) that makes its entry of largest modulus real
+        and positive. A ``PolarResult`` has no gauge and comes back as a
+        copy.
+
+    Raises
+    ------
+    TypeError
+        For anything else.
+
+    Notes
+    -----
+    For a vector x with pivot ``p`` (the entry of largest modulus, ties to
+    the lowest index): ``y = x * conj(x_p) / |x_p|``. For the SVD the phases
+    come from U and the paired rows of Vh take the conjugate phase, so
+    ``A = U diag(S) Vh`` still holds.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = la.gauge_fix(la.eigh(np.diag([2.0, 1.0]), UPLO="L"))
+    >>> V
+    array([[0., 1.],
+           [1., 0.]])
+    """
     kind = _kind(res)
     if kind == "svd":
         return fix_svd(res)
@@ -208,7 +250,7 @@ def gauge_fix(res):
     if isinstance(res, np.ndarray) and res.ndim >= 2:
         return _fix_cols(res)[0]
     raise TypeError(
-        f"gauge_fix takes an SVD(U, S, Vh), Eigh(w, V), Eig(w, V) or Polar(Q, P) result, or an "
+        f"gauge_fix takes an SVDResult, EighResult, EigResult or PolarResult, or an "
         f"array of column vectors; got {type(res).__name__}")
 
 
@@ -287,21 +329,58 @@ def _fro(X, axes=(-2, -1)):
     return np.sqrt(np.sum(np.abs(X) ** 2, axis=axes))
 
 
-def gauge_report(res, cotangents, *, tol=None, gauge_tol=None):
+@fill
+def gauge_report(res: Any, cotangents: Sequence[ArrayLike | None], *, tol: float | None = None,
+                 gauge_tol: float | None = None) -> GaugeReport:
     """How much the cotangents of an SVD/eigh/eig result depend on the gauge.
 
-    ``cotangents``: the tuple passed to the pullback (dU, dS, dVh) or
-    (dw, dV); None entries are zeros. ``tol``: the degeneracy threshold,
-    relative to the largest |value| (default: the rules' default,
-    32 eps); ``gauge_tol``: the acceptance threshold (default sqrt(eps)).
-    A loss that is a function of A gives zero in both parts. Cost: one
-    k x k product per factor.
+    Parameters
+    ----------
+    res : SVDResult, EighResult or EigResult
+        The decomposition the cotangents belong to.
+    cotangents : tuple
+        The tuple passed to the pullback, ``(dU, dS, dVh)`` or ``(dw, dV)``;
+        None entries are zeros.
+    tol : float, optional
+        The degeneracy threshold, relative to the largest ``|value|``
+        (default: the rules' default).
+    gauge_tol : float, optional
+        The acceptance threshold (default ``sqrt(eps)``).
+
+    Returns
+    -------
+    GaugeReport
+        Per matrix: the phase part (``|Im diag(V^H dV)|``) and the block
+        part (the rotation inside degenerate blocks), absolute and relative
+        to the cotangent's size; ``ok`` says whether both are below
+        ``gauge_tol``. Printable.
+
+    Raises
+    ------
+    TypeError
+        For a PolarResult (it has no gauge) or anything but a decomposition.
+
+    Notes
+    -----
+    With ``M = U^H dU + V^H dV`` (SVD) or ``M = V^H dV``: the phase part is
+    ``|Im M_ii|``, the block part the largest ``|M - M^H|`` entry inside a
+    block of values closer than ``tol``. A loss that is a function of A
+    gives zero in both. Cost: one k x k product per factor.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> res = la.eigh(np.eye(2), UPLO="L")   # a degenerate pair: any basis
+    >>> la.gauge_report(res, (None, res.eigenvectors)).ok   # d ||V||^2 / dV
+    True
+    >>> la.gauge_report(res, (None, np.array([[0.0, 1.0], [0.0, 0.0]]))).ok   # d V[0, 1] / dV
+    False
     """
     from ._options import options
 
     kind = _kind(res)
     if kind in (None, "polar"):  # a Polar has no gauge to report on
-        raise TypeError("gauge_report takes an SVD(U, S, Vh), Eigh(w, V) or Eig(w, V) result")
+        raise TypeError("gauge_report takes an SVDResult, EighResult or EigResult")
     if kind == "svd":
         U, S, Vh = res
         dU, _, dVh = cotangents

@@ -24,8 +24,14 @@ entries): the cotangent there is ``G_ij + G_ji`` (conjugated for
 "hermitian"); see docs/projection.md (ChainRulesCore#707).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
+from ._docs import fill
+from ._typing import ArrayLike, Structure
 from ._validate import is_sparse, real_dtype
 
 __all__ = ["STRUCTURES", "project", "finish_cotangent"]
@@ -154,17 +160,60 @@ def _project(G, dtype, shape, sparse, structure, copy):
     return out.copy() if copy and (out is G or np.shares_memory(out, G)) else out
 
 
-def project(G, like, *, structure=None):
+@fill
+def project(G: Any, like: Any, *, structure: Structure = None) -> Any:
     """Project the cotangent ``G`` onto the space of the input ``like``.
 
-    ``like``: the input (an array, a scipy.sparse matrix/array, or anything
-    with ``shape`` and ``dtype``); ``G`` has its shape, dense or sparse.
-    ``structure``: see the module docstring and docs/projection.md. The result
-    has ``like``'s dtype for every structure but "complex" (so a complex G
-    and a real ``like`` give Re G, with "dense" too; "complex" gives the
-    complex dtype of ``like``'s precision); with a sparse ``like`` it is sparse
-    in ``like``'s format except for "dense". Dense stacks (..., m, n)
-    are projected matrix by matrix. G is never modified.
+    Parameters
+    ----------
+    G : array_like or scipy.sparse matrix, shape (..., m, n)
+        A cotangent with ``like``'s shape (never modified).
+    like : array_like or scipy.sparse matrix
+        The input (or anything with ``shape`` and ``dtype``).
+    structure : str or None, default None
+        The allowed perturbations of the input:
+
+        - None: inferred, "pattern" for scipy.sparse, the real part for a
+          real dtype;
+        - "real": ``Re G``; "complex": keep the complex cotangent;
+        - "symmetric": ``(G + G^T) / 2``; "hermitian": ``(G + G^H) / 2``;
+        - "lower": ``tril(G)``; "upper": ``triu(G)``; "diagonal": its
+          diagonal;
+        - "pattern": the stored entries of a sparse ``like`` (explicit zeros
+          included);
+        - "dense": no structure or pattern (a dense array, still the real
+          part for a real ``like``).
+
+    Returns
+    -------
+    ndarray or scipy.sparse matrix
+        ``like``'s dtype for every structure but "complex" (the complex
+        dtype of ``like``'s precision); sparse in ``like``'s format for a
+        sparse ``like``, except with "dense".
+
+    Raises
+    ------
+    ValueError
+        For an unknown structure, a shape that does not match, or a
+        square-only structure on a rectangular matrix.
+
+    Notes
+    -----
+    The projection is the adjoint of the embedding of the structured inputs
+    into dense matrices: e.g. a Hermitian A = (X + X^H)/2 has cotangent
+    ``(G + G^H) / 2``. A sparse symmetric ``like`` stored as one triangle
+    gets ``G_ij + G_ji`` on the stored entries (ChainRulesCore issue #707).
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> G = np.array([[1.0, 2.0], [0.0, 1.0]])
+    >>> la.project(G, np.eye(2), structure="symmetric")
+    array([[1., 1.],
+           [1., 1.]])
+    >>> la.project(G + 1j, np.eye(2))   # real input: the real part
+    array([[1., 2.],
+           [0., 1.]])
     """
     sparse = like if is_sparse(like) else None
     if not hasattr(like, "dtype"):

@@ -17,17 +17,23 @@ Typical use in a rule's tests::
 
     A = random_matrix((2, 5, 5), np.complex128, kind="hermitian", seed=0)
     loss, dloss = invariant_loss("eigh", linalgad.eigh(A), seed=1)
-    check_vjp(lambda X: linalgad.eigh_vjp(X, uplo=None), A, loss, dloss, structure="hermitian")
-    check_jvp(lambda X, E: linalgad.eigh_jvp(X, E, uplo=None), A, loss, dloss, structure="hermitian")
-    check_adjoint(lambda X: linalgad.eigh_vjp(X, uplo=None),
-                  lambda X, E: linalgad.eigh_jvp(X, E, uplo=None), A, dloss, structure="hermitian")
+    check_vjp(lambda X: linalgad.eigh_vjp(X, UPLO=None), A, loss, dloss, structure="hermitian")
+    check_jvp(lambda X, E: linalgad.eigh_jvp(X, E, UPLO=None), A, loss, dloss, structure="hermitian")
+    check_adjoint(lambda X: linalgad.eigh_vjp(X, UPLO=None),
+                  lambda X, E: linalgad.eigh_jvp(X, E, UPLO=None), A, dloss, structure="hermitian")
     check_fd_gauge_fixed(linalgad.eigh_jvp, A, linalgad.gauge.fix_eigh, primal=linalgad.eigh,
                          structure="hermitian")
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
 
 import numpy as np
+from numpy.typing import DTypeLike
+
+from ._typing import Array, ArrayLike
 
 __all__ = [
     "TOLERANCES", "tolerance", "random_matrix", "direction", "check_vjp", "check_jvp",
@@ -60,8 +66,37 @@ def _dtype_of(A):
     return dt
 
 
-def tolerance(dtype):
-    """``(rtol, atol)`` for arrays of ``dtype`` (integers count as float64)."""
+def tolerance(dtype: DTypeLike) -> tuple[float, float]:
+    """The default tolerances of the checks for a dtype.
+
+    Parameters
+    ----------
+    dtype : dtype_like
+        float32, float64, complex64 or complex128 (integers count as
+        float64).
+
+    Returns
+    -------
+    (rtol, atol) : tuple of float
+        From ``TOLERANCES``.
+
+    Raises
+    ------
+    TypeError
+        For a dtype without a tolerance.
+
+    Notes
+    -----
+    A check passes when ``|d - r| <= atol * ref + rtol * max(|d|, |r|)``,
+    ``ref = ||G|| ||E||``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from linalgad.testing import tolerance
+    >>> tolerance(np.float64)
+    (1e-06, 1e-08)
+    """
     dt = np.dtype(dtype)
     if dt.kind in "biu":
         dt = np.dtype(np.float64)
@@ -115,18 +150,54 @@ def _default_values(rng, batch, k, kind):
     return (i - (k - 1) / 2.0) + 0.25 * u
 
 
-def random_matrix(shape, dtype=np.float64, *, kind="general", spectrum=None, gap=None,
-                  rank=None, seed=None):
-    """A seeded random stack of matrices of ``shape`` (..., m, n).
+def random_matrix(shape: tuple[int, ...], dtype: DTypeLike = np.float64, *,
+                  kind: Literal["general", "hermitian", "psd", "unitary"] = "general",
+                  spectrum: ArrayLike | None = None, gap: float | None = None,
+                  rank: int | None = None, seed: int | None = None) -> Array:
+    """A seeded random stack of matrices with a chosen spectrum.
 
-    ``kind``: "general" (U diag(s) V^H with Haar U, V), "hermitian"
-    (V diag(w) V^H), "psd" (the same with w >= 0) or "unitary" (orthonormal
-    columns, or rows when wide). ``spectrum``: the singular values (general)
-    or eigenvalues (hermitian/psd), broadcast over the batch. ``gap``: the two
-    leading values (largest singular values; largest eigenvalues) are exactly
-    ``gap`` apart, the others stay well separated. ``rank``: the number of
-    non-zero values (the smallest, by modulus, are set to zero). Complex
-    dtypes give complex matrices.
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(..., m, n)``.
+    dtype : dtype_like, default float64
+        Complex dtypes give complex matrices.
+    kind : {"general", "hermitian", "psd", "unitary"}, default "general"
+        "general": ``U diag(s) V^H`` with Haar U, V; "hermitian":
+        ``V diag(w) V^H``; "psd": the same with ``w >= 0``; "unitary":
+        orthonormal columns (rows when wide).
+    spectrum : array_like, optional
+        The singular values (general) or eigenvalues (hermitian/psd),
+        broadcast over the batch; default: well separated O(1) values.
+    gap : float, optional
+        The two leading values are exactly ``gap`` apart, the others stay
+        well separated.
+    rank : int, optional
+        The number of non-zero values (the smallest are set to zero).
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    ndarray, shape ``shape``
+
+    Raises
+    ------
+    ValueError
+        For a bad shape, kind or spectrum.
+
+    Notes
+    -----
+    Haar-distributed factors come from the QR of a Gaussian matrix with the
+    phases of R's diagonal divided out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from linalgad.testing import random_matrix
+    >>> A = random_matrix((3, 3), kind="hermitian", spectrum=[1.0, 2.0, 4.0], seed=0)
+    >>> np.allclose(np.linalg.eigvalsh(A), [1, 2, 4])
+    True
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) < 2:
@@ -198,12 +269,44 @@ def _structured(E, structure):
     raise ValueError(f"structure must be one of {_STRUCTURES}, got {structure!r}")
 
 
-def direction(A, *, structure=None, seed=None):
+def direction(A: Any, *, structure: Literal["hermitian", "lower", "upper", "real",
+                                              "diagonal"] | None = None,
+              seed: int | None = None) -> Any:
     """A random tangent of A's shape and dtype (standard normal entries).
 
-    ``structure``: None, "hermitian", "lower", "upper", "real" (real entries
-    even for complex A) or "diagonal". For a scipy.sparse A the tangent has
-    random values on A's stored pattern and is returned in A's format.
+    Parameters
+    ----------
+    A : array_like or scipy.sparse matrix
+        The point; the tangent has its shape and dtype.
+    structure : {None, "hermitian", "lower", "upper", "real", "diagonal"}
+        The structure of the tangent ("real": real entries even for a
+        complex A).
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    ndarray or scipy.sparse matrix
+        For a scipy.sparse A, random values on its stored pattern, in its
+        format.
+
+    Raises
+    ------
+    ValueError
+        For an unknown structure (a sparse A takes None or "real").
+
+    Notes
+    -----
+    Standard normal entries, then the structure's projection (e.g.
+    ``(E + E^H) / 2`` for "hermitian").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from linalgad.testing import direction
+    >>> E = direction(np.zeros((3, 3)), structure="hermitian", seed=0)
+    >>> np.allclose(E, E.T)
+    True
     """
     rng = np.random.default_rng(seed)
     if _issparse(A):
@@ -454,23 +557,68 @@ def _as_tuple(x):
     return tuple(x) if isinstance(x, tuple) else (x,)
 
 
-def check_vjp(vjp, A, loss, dloss, *, n_directions=3, structure=None, points=4, step=None,
-              rtol=None, atol=None, seed=0):
+def check_vjp(vjp: Callable[[Any], tuple[Any, Callable[..., Any]]], A: Any,
+              loss: Callable[[Any], float], dloss: Callable[[Any], Any], *,
+              n_directions: int = 3, structure: str | None = None, points: int = 4,
+              step: float | None = None, rtol: float | None = None, atol: float | None = None,
+              seed: int = 0) -> CheckReport:
     """Directional finite-difference check of a VJP.
 
-    ``vjp(A) -> (res, pullback)``; ``loss(res)`` a real number, gauge
-    invariant; ``dloss(res)`` the tuple of cotangents passed positionally to
-    ``pullback`` (None allowed). For each direction E compares
-    ``Re<pullback(*dloss(res)), E>`` with a central difference of
-    ``t -> loss(vjp(A + t E)[0])`` (float32/complex64 A are differenced in
-    64 bits). ``points``: 2, 4 (= 5, the centre weight is 0) or 6;
-    ``step``: default eps^(1/(points+1)) * max|A| / max|E|; when that fails
-    (it may straddle a small gap), steps down to 1e-4 of it are tried and the
-    estimate where consecutive steps agree best is used (the row's label
-    then shows the step). A given ``step`` is used as is. ``structure``: that of the directions
-    (see :func:`direction`); a scipy.sparse A is perturbed on its pattern.
-    Raises AssertionError on failure (and on a rule that writes to A or to a
-    cotangent); returns a CheckReport.
+    Parameters
+    ----------
+    vjp : callable
+        ``vjp(A) -> (res, pullback)``.
+    A : array_like or scipy.sparse matrix
+        The point (float32/complex64 A are differenced in 64 bits; a sparse
+        A is perturbed on its pattern).
+    loss : callable
+        ``loss(res)``, a real number, gauge invariant (see
+        :func:`invariant_loss`).
+    dloss : callable
+        ``dloss(res)``, the tuple of cotangents passed positionally to
+        ``pullback`` (None allowed).
+    n_directions : int, default 3
+        Random directions E (see :func:`direction`).
+    structure : str, optional
+        The structure of the directions.
+    points : {2, 4, 6}, default 4
+        The central-difference stencil (4 is the 5-point one, whose centre
+        weight is 0).
+    step : float, optional
+        Default ``eps**(1/(points+1)) * max|A| / max|E|``; when that fails
+        (it may straddle a small gap), steps down to 1e-4 of it are tried and
+        the estimate where consecutive steps agree best is used (the row's
+        label then shows the step). A given step is used as is.
+    rtol, atol : float, optional
+        Default :func:`tolerance` of A's dtype.
+    seed : int, default 0
+        Seed of the directions.
+
+    Returns
+    -------
+    CheckReport
+        One row per direction (printable).
+
+    Raises
+    ------
+    AssertionError
+        On failure (the report names the direction, both numbers and the
+        errors), and on a rule that writes to A or to a cotangent.
+
+    Notes
+    -----
+    Compares ``Re<pullback(*dloss(res)), E>`` with the central difference
+    of ``t -> loss(vjp(A + t E)[0])``; passes when
+    ``|d - r| <= atol * ||G|| ||E|| + rtol * max(|d|, |r|)``.
+
+    Examples
+    --------
+    >>> import linalgad as la
+    >>> from linalgad.testing import check_vjp, invariant_loss, random_matrix
+    >>> A = random_matrix((4, 3), seed=0)
+    >>> loss, dloss = invariant_loss("svd", la.svd(A, full_matrices=False), seed=1)
+    >>> check_vjp(la.svd_vjp, A, loss, dloss).ok
+    True
     """
     rtol, atol = _tols(A, rtol, atol)
     A0 = _snapshot(A)
@@ -540,14 +688,43 @@ def _pair_norm(ct, tan):
                              if c is not None and t is not None)))
 
 
-def check_jvp(jvp, A, loss, dloss, *, n_directions=3, structure=None, points=4, step=None,
-              rtol=None, atol=None, seed=0):
+def check_jvp(jvp: Callable[[Any, Any], tuple[Any, Any]], A: Any,
+              loss: Callable[[Any], float], dloss: Callable[[Any], Any], *,
+              n_directions: int = 3, structure: str | None = None, points: int = 4,
+              step: float | None = None, rtol: float | None = None, atol: float | None = None,
+              seed: int = 0) -> CheckReport:
     """Directional finite-difference check of a JVP.
 
-    ``jvp(A, E) -> (res, tan)``; compares ``sum_i Re<dloss(res)[i], tan[i]>``
-    (None entries skipped) with a central difference of
-    ``t -> loss(jvp(A + t E, E)[0])``. Same arguments and output as
-    :func:`check_vjp`.
+    Parameters
+    ----------
+    jvp : callable
+        ``jvp(A, E) -> (res, tan)``.
+    A, loss, dloss, n_directions, structure, points, step, rtol, atol, seed
+        As in :func:`check_vjp`.
+
+    Returns
+    -------
+    CheckReport
+        One row per direction.
+
+    Raises
+    ------
+    AssertionError
+        On failure, or on a rule that writes to its tangent.
+
+    Notes
+    -----
+    Compares ``sum_i Re<dloss(res)[i], tan[i]>`` (None entries skipped)
+    with the central difference of ``t -> loss(jvp(A + t E, E)[0])``.
+
+    Examples
+    --------
+    >>> import linalgad as la
+    >>> from linalgad.testing import check_jvp, invariant_loss, random_matrix
+    >>> A = random_matrix((3, 3), kind="hermitian", seed=0)
+    >>> loss, dloss = invariant_loss("eigh", la.eigh(A), seed=1)
+    >>> check_jvp(la.eigh_jvp, A, loss, dloss, structure="lower").ok
+    True
     """
     rtol, atol = _tols(A, rtol, atol)
     A64 = _upcast(A)
@@ -568,13 +745,51 @@ def check_jvp(jvp, A, loss, dloss, *, n_directions=3, structure=None, points=4, 
     return report._raise_if_failed()
 
 
-def check_adjoint(vjp, jvp, A, dloss, *, n_directions=3, structure=None, rtol=None, atol=None,
-                  seed=0):
-    """The dot-product test, no finite differences:
+def check_adjoint(vjp: Callable[[Any], tuple[Any, Callable[..., Any]]],
+                  jvp: Callable[[Any, Any], tuple[Any, Any]], A: Any,
+                  dloss: Callable[[Any], Any], *, n_directions: int = 3,
+                  structure: str | None = None, rtol: float | None = None,
+                  atol: float | None = None, seed: int = 0) -> CheckReport:
+    """The dot-product test of a VJP against a JVP (no finite differences).
+
+    Parameters
+    ----------
+    vjp : callable
+        ``vjp(A) -> (res, pullback)``.
+    jvp : callable
+        ``jvp(A, E) -> (res, tan)``.
+    A : array_like
+        The point.
+    dloss : callable
+        ``dloss(res)``: a gauge-invariant cotangent (else the JVP's gauge
+        choice shows).
+    n_directions, structure, seed
+        As in :func:`check_vjp`.
+    rtol, atol : float, optional
+        Default: the dtype's :func:`tolerance`, times 1e-3 for 64-bit dtypes.
+
+    Returns
+    -------
+    CheckReport
+        One row per direction.
+
+    Raises
+    ------
+    AssertionError
+        On failure.
+
+    Notes
+    -----
     ``Re<pullback(*dloss(res)), E> == sum_i Re<dloss(res)[i], jvp(A, E)[1][i]>``.
 
-    Needs a gauge-invariant cotangent (else the JVP's gauge choice shows).
-    Default tolerance: the dtype's, times 1e-3 for 64-bit dtypes.
+    Examples
+    --------
+    >>> import linalgad as la
+    >>> from linalgad.testing import check_adjoint, invariant_loss, random_matrix
+    >>> A = random_matrix((4, 3), seed=0)
+    >>> _, dloss = invariant_loss("svd", la.svd(A, full_matrices=False), seed=1)
+    >>> check_adjoint(la.svd_vjp, la.svd_jvp, A, dloss).ok
+    True
     """
     dt = _dtype_of(A)
     f = _ADJOINT_FACTOR[dt.str[1:]]
@@ -594,20 +809,54 @@ def check_adjoint(vjp, jvp, A, dloss, *, n_directions=3, structure=None, rtol=No
     return report._raise_if_failed()
 
 
-def check_fd_gauge_fixed(jvp, A, fix, *, primal=None, n_directions=3, structure=None, points=4,
-                         step=None, rtol=None, atol=None, seed=0):
+def check_fd_gauge_fixed(jvp: Callable[..., tuple[Any, Any]], A: Any,
+                         fix: Callable[[Any], Any], *, primal: Callable[[Any], Any] | None = None,
+                         n_directions: int = 3, structure: str | None = None, points: int = 4,
+                         step: float | None = None, rtol: float | None = None,
+                         atol: float | None = None, seed: int = 0) -> CheckReport:
     """Finite differences of gauge-fixed factors against the canonical-gauge JVP.
 
-    ``jvp(A, E, gauge="canonical") -> (res, tan)``; ``fix(res) -> res`` puts
-    a result in the canonical gauge (e.g. ``linalgad.gauge.fix_svd``);
-    ``primal(A) -> res`` defaults to ``jvp(A, 0)[0]``. For each direction and
-    each factor i compares ``tan[i]`` with the central difference of
-    ``fix(primal(A + t E))[i]`` entrywise (max norm); the row's numbers are
-    the max-norms of the tangent and of the difference. The perturbed
-    problems must keep the order of the values (true for small steps and
-    separated spectra) and the pivots of the gauge: with the default step a
-    failure is retried with smaller steps (as in :func:`check_vjp`), which
-    handles pivots whose two largest moduli are close.
+    Parameters
+    ----------
+    jvp : callable
+        ``jvp(A, E, gauge="canonical") -> (res, tan)``.
+    A : array_like
+        The point.
+    fix : callable
+        ``fix(res) -> res`` puts a result in the canonical gauge (e.g.
+        :func:`linalgad.gauge_fix`).
+    primal : callable, optional
+        ``primal(A) -> res``; default ``jvp(A, 0)[0]``.
+    n_directions, structure, points, step, rtol, atol, seed
+        As in :func:`check_vjp`.
+
+    Returns
+    -------
+    CheckReport
+        One row per direction and factor: the max-norms of the tangent and
+        of the difference.
+
+    Raises
+    ------
+    AssertionError
+        On failure.
+
+    Notes
+    -----
+    Compares ``tan[i]`` with the central difference of
+    ``fix(primal(A + t E))[i]`` entrywise (max norm). The perturbed problems
+    must keep the order of the values and the pivots of the gauge: with the
+    default step a failure is retried with smaller steps (as in
+    :func:`check_vjp`), which handles pivots whose two largest moduli are
+    close.
+
+    Examples
+    --------
+    >>> import linalgad as la
+    >>> from linalgad.testing import check_fd_gauge_fixed, random_matrix
+    >>> A = random_matrix((3, 3), seed=0)
+    >>> check_fd_gauge_fixed(la.eig_jvp, A, la.gauge_fix, primal=la.eig).ok
+    True
     """
     rtol, atol = _tols(A, rtol, atol)
     if primal is None:
@@ -702,18 +951,42 @@ def _cast(X, like):
     return np.asarray(X).astype(np.asarray(like).dtype)
 
 
-def invariant_loss(kind, res, *, seed=0):
-    """Standard gauge-invariant losses ``(loss, dloss)`` with seeded weights
-    sized from an example result ``res``.
+def invariant_loss(kind: Literal["svd", "svdvals", "polar", "eigh", "eigvalsh", "eig", "funm"],
+                   res: Any, *, seed: int = 0) -> tuple[Callable[[Any], float],
+                                                        Callable[[Any], tuple[Any, ...]]]:
+    """Standard gauge-invariant losses with seeded weights.
 
+    Parameters
+    ----------
+    kind : {"svd", "svdvals", "polar", "eigh", "eigvalsh", "eig", "funm"}
+        The decomposition (see Notes).
+    res : tuple or ndarray
+        An example result, which sizes the weights.
+    seed : int, default 0
+        Seed of the weights.
+
+    Returns
+    -------
+    loss : callable
+        ``loss(res) -> float``.
+    dloss : callable
+        ``dloss(res)``, the tuple of cotangents for the pullback.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind.
+
+    Notes
+    -----
     ``"svd"``: sum(ws*S) + sum(Wu*|U1|^2) + sum(Wv*|Vh1|^2) over the k = len(S)
     paired vectors, dloss = (2 Wu U, ws, 2 Wv Vh); for a ``full_matrices=True``
     result the extra columns U2 of U (rows Vh2 of Vh) enter only through their
     projectors, + Re tr(Cu U2 U2^H) + Re tr(Cv Vh2^H Vh2) with Hermitian
     weights, whose cotangents are 2 Cu U2 and 2 Vh2 Cv;
-    ``"svdvals"``: sum(ws*S) (res an SVD or the array S);
+    ``"svdvals"``: sum(ws*S) (res an SVDResult or the array S);
     ``"polar"``: Re<G, Q> + Re<H, P>; ``"eigh"``: sum(c*w) + sum(W*|V|^2);
-    ``"eigvalsh"``: sum(c*w) (res an Eigh or the array w);
+    ``"eigvalsh"``: sum(c*w) (res an EighResult or the array w);
     ``"eig"``: Re(sum(c*w)) + sum(W*|V|^2), dloss = (conj(c), 2 W V), the
     weights following each eigenvalue of ``res`` (nearest match), so a
     reordering by LAPACK does not change the loss;
@@ -723,6 +996,15 @@ def invariant_loss(kind, res, *, seed=0):
     ``full_matrices=True`` (an arbitrary basis of a complement) are handled
     by the projector terms, so "svd" is a function of A for thin and full
     results alike.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> from linalgad.testing import invariant_loss
+    >>> res = la.eigh(np.diag([1.0, 2.0]))
+    >>> loss, dloss = invariant_loss("eigh", res, seed=0)
+    >>> isinstance(loss(res), float), len(dloss(res))
+    (True, 2)
     """
     rng = np.random.default_rng(seed)
     if kind == "svd":
@@ -756,7 +1038,7 @@ def invariant_loss(kind, res, *, seed=0):
             return (_cast(dU, r[0]), _cast(ws, r[1]), _cast(dVh, r[2]))
         return loss, dloss
     if kind in ("svdvals", "eigvalsh"):
-        fieldname = "S" if kind == "svdvals" else "w"
+        fieldname = "S" if kind == "svdvals" else "eigenvalues"
         tup = hasattr(res, fieldname)
         vals = getattr(res, fieldname) if tup else res
         c = _weights(rng, vals, False)

@@ -35,11 +35,16 @@ Cost (complex GEMMs, n x n): VJP 3.3 (V^H dV', V Z^H, getrf, getrs); 1.3
 Derivation and references: docs/eig.md.
 """
 
-from collections import namedtuple
+from __future__ import annotations
+
+from typing import Any, Literal
 
 import numpy as np
 
 from .. import _core, gauge as _gauge
+from .._docs import fill
+from .._results import EigResult, deprecated_alias
+from .._typing import Array, ArrayLike, Gauge, Pullback, Structure
 from .._errors import DegeneracyError, raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack, real_dtype
@@ -47,10 +52,13 @@ from ._factors import cotan, eig_frame
 from ._values import resolve, values_options, where
 from .eigh import _fix, finish
 
-__all__ = ["Eig", "eig", "eig_vjp", "eig_jvp", "eig_pullback", "eig_pushforward",
+__all__ = ["EigResult", "eig", "eig_vjp", "eig_jvp", "eig_pullback", "eig_pushforward",
            "eigvals", "eigvals_vjp", "eigvals_jvp", "eigvals_pushforward"]
 
-Eig = namedtuple("Eig", ["w", "V"])
+
+
+def __getattr__(name):  # the old result name Eig, deprecated
+    return deprecated_alias(name, globals())
 
 _NORMS = ("lapack", "norm")
 
@@ -117,32 +125,100 @@ def _lapack_pairs(w):
 
 
 def _result(st, w, V, readonly):
-    res = Eig(w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
+    res = EigResult(w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
     if readonly:
         for a in res:
             a.flags.writeable = False
     return res
 
 
-def eig(A, *, gauge=None):
-    """Eigenvalues and unit-norm eigenvectors of a stack of square matrices
-    (..., n, n): ``Eig(w, V)``, as ``numpy.linalg.eig``. ``gauge="canonical"``
-    makes each column's entry of largest modulus real and positive."""
+@fill
+def eig(A: ArrayLike, *, gauge: Gauge = None) -> EigResult:
+    """Eigenvalues and unit-norm eigenvectors, as ``numpy.linalg.eig``.
+
+    Parameters
+    ----------
+    {{Asq}}
+    {{gauge}}
+
+    Returns
+    -------
+    EigResult
+        ``EigResult(eigenvalues, eigenvectors)``: w (..., n), complex unless
+        every eigenvalue of a real stack is real (as NumPy), and V
+        (..., n, n) with unit-norm columns, ``A V = V diag(w)``.
+
+    Raises
+    ------
+    {{raises_input}}
+
+    Notes
+    -----
+    LAPACK makes each column's entry of largest modulus real (positive for
+    complex A); ``gauge="canonical"`` makes it positive for real A too.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.array([[2.0, 1.0], [0.0, 3.0]])
+    >>> w, V = la.eig(A)
+    >>> w
+    array([2., 3.])
+    >>> np.allclose(A @ V, V * w)
+    True
+    """
     st = matrix_stack(A, square=True)
     w, V = factor(st)
     res = _result(st, w, V, readonly=False)
     return _fix("fix_eig")(res) if _gauge.wants(gauge) else res
 
 
-def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=None, **opts):
-    """eig and its pullback ``pullback(dw=None, dV=None) -> dA``.
+@fill
+def eig_vjp(A: ArrayLike, *, normalization: Literal["lapack", "norm"] = "lapack",
+            cond_max: float | None = None, gauge: Gauge = None, project: Structure = None,
+            **opts: Any) -> tuple[EigResult, Pullback]:
+    """eig and its pullback (reverse mode): ``res, pullback = eig_vjp(A)``.
 
-    ``normalization``: "lapack" (default) or "norm" (module docstring);
-    ``cond_max``: largest accepted condition number of V; ``gauge="canonical"``:
-    the factors are gauge-fixed and the pullback takes cotangents of the fixed
-    factors; ``project``: the structure of the returned cotangent (default:
-    real for real A); ``**opts``: degeneracy, tol, eps, gauge_tol
-    (linalgad._options).
+    Parameters
+    ----------
+    {{Asq}}
+    {{normalization}}
+    {{cond_max}}
+    gauge : {None, "canonical"}, default None
+        "canonical": the factors are gauge-fixed and the pullback takes
+        cotangents of the fixed factors.
+    {{project}}
+    {{opts}}
+
+    Returns
+    -------
+    res : EigResult
+        ``EigResult(eigenvalues, eigenvectors)`` (read-only).
+    pullback : callable
+        ``pullback(dw=None, dV=None) -> dA`` (real for real A by default,
+        exact also when the loss touches one member of a conjugate pair).
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    With ``G = V^H dV'`` (``dV'``: dV without its component along each
+    column, and the LAPACK phase term) and ``F_ij = 1/(w_j - w_i)``::
+
+        dA = V^-H (diag(dw) + conj(F) o G) V^H
+
+    by one LU of V (never ``V^-1``). ``degeneracy="taylor"`` needs a
+    positive semi-definite Hermitian spectrum and is refused (ValueError).
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.array([[2.0, 1.0], [0.0, 3.0]])
+    >>> (w, V), pullback = la.eig_vjp(A)
+    >>> np.allclose(pullback(dw=np.ones(2)), np.eye(2))   # d trace(A) / dA
+    True
     """
     lapack = _normalization(normalization)
     st = matrix_stack(A, square=True)
@@ -164,7 +240,7 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
     real_path = (st.dtype.kind == "f" and V.dtype.kind == "c" and project != "complex"
                  and _lapack_pairs(w))
 
-    wshape, Vshape = res.w.shape, res.V.shape
+    wshape, Vshape = res[0].shape, res[1].shape
 
     # inf/nan in a cotangent: the real path's core checks what it reads,
     # unless the gauge pull transforms the cotangents first
@@ -183,13 +259,49 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
     return res, pullback
 
 
-def eig_jvp(A, dA, *, normalization="lapack", cond_max=None, gauge=None, **opts):
-    """eig and its tangent along ``dA``: ``(Eig(w, V), Eig(dw, dV))``.
+@fill
+def eig_jvp(A: ArrayLike, dA: ArrayLike, *, normalization: Literal["lapack", "norm"] = "lapack",
+            cond_max: float | None = None, gauge: Gauge = None,
+            **opts: Any) -> tuple[EigResult, EigResult]:
+    """eig and its tangent along ``dA`` (forward mode).
 
-    With normalization="lapack" (default) the tangent is the derivative of
-    ``numpy.linalg.eig``'s own output (matches its finite differences);
-    "norm" keeps only the unit norm (V^H dV has a real zero diagonal part).
-    ``gauge="canonical"`` differentiates the gauge-fixed factors instead.
+    Parameters
+    ----------
+    {{Asq}}
+    dA : array_like, shape (..., n, n)
+        The tangent of A.
+    {{normalization}}
+    {{cond_max}}
+    gauge : {None, "canonical"}, default None
+        "canonical": factors and tangents of the gauge-fixed eigenvectors.
+    {{opts}}
+
+    Returns
+    -------
+    res : EigResult
+        ``EigResult(eigenvalues, eigenvectors)``.
+    tangent : EigResult
+        ``EigResult(dw, dV)``; with "lapack" the derivative of
+        ``numpy.linalg.eig``'s own output (it matches its finite
+        differences).
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    ``P = V^-1 dA V``, ``dw = diag(P)``, ``X = V (F o P)`` with
+    ``F_ij = 1/(w_j - w_i)``; ``dV_j = X_j - Re(v_j^H X_j) v_j`` (and the
+    LAPACK phase term).
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.array([[2.0, 1.0], [0.0, 3.0]])
+    >>> (w, V), (dw, dV) = la.eig_jvp(A, np.eye(2))
+    >>> dw
+    array([1., 1.])
     """
     lapack = _normalization(normalization)
     st = matrix_stack(A, square=True)
@@ -202,7 +314,7 @@ def eig_jvp(A, dA, *, normalization="lapack", cond_max=None, gauge=None, **opts)
                           st, lapack, cmax, opt.as_tuple(), "eig_jvp")
     res = _result(st, w, V, readonly=False)
     dw = dw.real if w.dtype.kind != "c" else dw
-    tan = Eig(dw.astype(w.dtype).reshape(res.w.shape), dV.reshape(res.V.shape))
+    tan = EigResult(dw.astype(w.dtype).reshape(res[0].shape), dV.reshape(res[1].shape))
     if _gauge.wants(gauge):
         return _fix("fix_eig_jvp")(res, tan)
     return res, tan
@@ -251,20 +363,52 @@ def _eig_frame(rule, w, V, extra, real_input):
     return fr, np.ascontiguousarray(w3, dtype=np.complex128), V3, vdt
 
 
-def eig_pullback(w, V, dw=None, dV=None, *, real_input=None, normalization="lapack",
-                 cond_max=None, **opts):
-    """The eig pullback from the factors: ``dA`` for cotangents of w, V.
+@fill
+def eig_pullback(w: ArrayLike, V: ArrayLike, dw: ArrayLike | None = None,
+                 dV: ArrayLike | None = None, *, real_input: bool | None = None,
+                 normalization: Literal["lapack", "norm"] = "lapack",
+                 cond_max: float | None = None, **opts: Any) -> Array:
+    """The eig pullback from the factors (stateless): ``dA`` for cotangents of w, V.
 
-    Stateless form of ``eig_vjp(A)[1]``: w (..., n) and V (..., n, n) as
-    ``numpy.linalg.eig`` returns them; leading axes broadcast with the
-    cotangents. ``real_input``: whether A was real, which the factors of a
-    real A with complex eigenvalues cannot tell; None (default) infers it
-    from V's dtype (real V: real A). True returns the real cotangent of a
-    real A (the exact one, also when the loss touches only one member of a
-    conjugate pair); a complex V with ``real_input`` None is taken as the
-    factors of a complex A and gets a complex cotangent. ``normalization``,
-    ``cond_max`` and ``**opts`` as in :func:`eig_vjp`; ``gauge=`` and
-    ``project=`` need the input: use :func:`eig_vjp`.
+    The stateless form of ``eig_vjp(A)[1]``.
+
+    Parameters
+    ----------
+    {{eig_factors}}
+    dw, dV : array_like, optional
+        Cotangents of w and V (None: zero); leading axes broadcast with the
+        factors'.
+    real_input : bool, optional
+        Whether A was real, which the factors of a real A with complex
+        eigenvalues cannot tell. None infers it from V's dtype (real V: real
+        A; complex V: complex A, complex cotangent); True returns the real
+        cotangent of a real A (exact also when the loss touches one member
+        of a conjugate pair).
+    {{normalization}}
+    {{cond_max}}
+    {{opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., n, n)
+        The cotangent of A. ``gauge=`` and ``project=`` need A: use
+        :func:`eig_vjp`.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`eig_vjp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = np.linalg.eig(np.array([[0.0, -1.0], [1.0, 0.0]]))   # w = +-1j
+    >>> dA = la.eig_pullback(w, V, np.ones(2), real_input=True)
+    >>> np.allclose(dA, np.eye(2))   # d Re(trace A) / dA
+    True
     """
     rule = "eig_pullback"
     lapack = _normalization(normalization)
@@ -280,13 +424,43 @@ def eig_pullback(w, V, dw=None, dV=None, *, real_input=None, normalization="lapa
     return finish(out, fr, None, rule)
 
 
-def eig_pushforward(w, V, dA, *, normalization="lapack", cond_max=None, **opts):
-    """The eig tangent from the factors: ``Eig(dw, dV)`` along ``dA``.
+@fill
+def eig_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *,
+                    normalization: Literal["lapack", "norm"] = "lapack",
+                    cond_max: float | None = None, **opts: Any) -> EigResult:
+    """The eig tangent from the factors (stateless): ``EigResult(dw, dV)`` along ``dA``.
 
-    Stateless form of ``eig_jvp(A, dA)[1]``; w, V as in :func:`eig_pullback`
-    (broadcasting with ``dA``). ``dA`` may be real when the factors are
-    complex (a real A with complex eigenvalues); the tangents have the
-    factors' dtypes.
+    Parameters
+    ----------
+    {{eig_factors}}
+    dA : array_like, shape (..., n, n)
+        The tangent of A (may be real when the factors are complex: a real A
+        with complex eigenvalues); leading axes broadcast with the factors'.
+    {{normalization}}
+    {{cond_max}}
+    {{opts}}
+
+    Returns
+    -------
+    EigResult
+        ``EigResult(dw, dV)`` with the factors' dtypes, the stateless form
+        of ``eig_jvp(A, dA)[1]``.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`eig_jvp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = np.linalg.eig(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    >>> dw, dV = la.eig_pushforward(w, V, np.eye(2))
+    >>> dw
+    array([1., 1.])
     """
     rule = "eig_pushforward"
     lapack = _normalization(normalization)
@@ -299,25 +473,82 @@ def eig_pushforward(w, V, dA, *, normalization="lapack", cond_max=None, **opts):
                 of="A", finite=True)
     dw, dV = _pushforward(V3, w128, dA3, fr, lapack, cmax, opt.as_tuple(), rule)
     dw = dw.real if vdt.kind != "c" else dw
-    return Eig(dw.astype(vdt).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
+    return EigResult(dw.astype(vdt).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
 
 
 # Eigenvalues only (the forward mode skips the vectors' tangents: see rules/_values.py)
 
-def eigvals(A):
-    """The eigenvalues (..., n) as ``numpy.linalg.eigvals`` returns them
-    (complex unless every eigenvalue of the real stack is real)."""
+@fill
+def eigvals(A: ArrayLike) -> Array:
+    """The eigenvalues, as ``numpy.linalg.eigvals``.
+
+    Parameters
+    ----------
+    {{Asq}}
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+        The eigenvalues, complex unless every eigenvalue of a real stack is
+        real.
+
+    Raises
+    ------
+    {{raises_input}}
+
+    Notes
+    -----
+    The roots of ``det(A - w I) = 0``, as LAPACK's geev orders them.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> la.eigvals(np.array([[0.0, -1.0], [1.0, 0.0]]))
+    array([0.+1.j, 0.-1.j])
+    """
     st = matrix_stack(A, square=True)
     if st.data.size == 0:
         return np.zeros(st.shape(st.n), st.dtype)
     return np.linalg.eigvals(st.data).reshape(st.shape(st.n))
 
 
-def eigvals_vjp(A, *, cond_max=None, project=None, **opts):
-    """Eigenvalues and their pullback ``pullback(dw) -> dA`` (the eig pullback
-    with dV zero: V^-H diag(dw) V^H)."""
+@fill
+def eigvals_vjp(A: ArrayLike, *, cond_max: float | None = None, project: Structure = None,
+                **opts: Any) -> tuple[Array, Pullback]:
+    """The eigenvalues and their pullback: ``w, pullback = eigvals_vjp(A)``.
+
+    Parameters
+    ----------
+    {{Asq}}
+    {{cond_max}}
+    {{project}}
+    {{opts}}
+
+    Returns
+    -------
+    w : ndarray, shape (..., n)
+        The eigenvalues.
+    pullback : callable
+        ``pullback(dw) -> dA``.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    ``dA = V^-H diag(dw) V^H``, the pullback of :func:`eig_vjp` with
+    ``dV = 0``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, pullback = la.eigvals_vjp(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    >>> np.allclose(pullback(np.ones(2)), np.eye(2))
+    True
+    """
     res, pullback = eig_vjp(A, cond_max=cond_max, project=project, **opts)
-    return res.w, lambda dw=None: pullback(dw, None)
+    return res.eigenvalues, lambda dw=None: pullback(dw, None)
 
 
 def _values_tangent(w, V, dA3, st, cmax, opt, rule):
@@ -342,12 +573,41 @@ def _values_out(dw, w, shape):
     return (dw.real if w.dtype.kind != "c" else dw).astype(w.dtype).reshape(shape)
 
 
-def eigvals_jvp(A, dA, *, cond_max=None, **opts):
-    """Eigenvalues and their tangent along ``dA``: ``(w, dw)``, dw =
-    diag(V^-1 dA V) without the vectors' tangents. Refused: a (nearly)
-    defective A (cond(V) > ``cond_max``, 2-norm), and, in strict mode,
-    eigenvalues equal to working precision (``tol``, default 64 eps here)
-    that the tangent does not move together (linalgad/rules/_values.py)."""
+@fill
+def eigvals_jvp(A: ArrayLike, dA: ArrayLike, *, cond_max: float | None = None,
+                **opts: Any) -> tuple[Array, Array]:
+    """The eigenvalues and their tangent along ``dA``: ``(w, dw)``.
+
+    Parameters
+    ----------
+    {{Asq}}
+    dA : array_like, shape (..., n, n)
+        The tangent of A.
+    {{cond_max}}
+    {{values_opts}}
+
+    Returns
+    -------
+    w : ndarray, shape (..., n)
+        The eigenvalues.
+    dw : ndarray, shape (..., n)
+        Their tangent.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    ``dw = diag(V^-1 dA V)``, without the vectors' tangents (no ``1/gap``).
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, dw = la.eigvals_jvp(np.array([[2.0, 1.0], [0.0, 3.0]]), np.eye(2))
+    >>> dw
+    array([1., 1.])
+    """
     st = matrix_stack(A, square=True)
     opt = values_options(st.dtype, opts)
     cmax = _cond_max(cond_max, st.dtype)
@@ -358,9 +618,39 @@ def eigvals_jvp(A, dA, *, cond_max=None, **opts):
     return w.reshape(st.shape(n)), _values_out(dw, w, st.shape(n))
 
 
-def eigvals_pushforward(w, V, dA, *, cond_max=None, **opts):
-    """The eigenvalues' tangent from the factors of ``numpy.linalg.eig``:
-    ``dw`` along ``dA`` (stateless form of ``eigvals_jvp(A, dA)[1]``)."""
+@fill
+def eigvals_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *,
+                        cond_max: float | None = None, **opts: Any) -> Array:
+    """The eigenvalues' tangent from the factors (stateless): ``dw`` along ``dA``.
+
+    Parameters
+    ----------
+    {{eig_factors}}
+    dA : array_like, shape (..., n, n)
+        The tangent of A.
+    {{cond_max}}
+    {{values_opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+        ``dw``, the stateless form of ``eigvals_jvp(A, dA)[1]``.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    ``dw = diag(V^-1 dA V)``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = np.linalg.eig(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    >>> la.eigvals_pushforward(w, V, np.eye(2))
+    array([1., 1.])
+    """
     rule = "eigvals_pushforward"
     fr, w128, V3, vdt = _eig_frame(rule, w, V, [("dA", dA, 2)], None)
     opt = values_options(fr.dtype, opts)

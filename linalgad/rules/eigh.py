@@ -1,10 +1,10 @@
 """Hermitian eigendecomposition: A = V diag(w) V^H.
 
 Primal
-    ``numpy.linalg.eigh``: w ascending (real), V unitary. ``uplo="L"``
+    ``numpy.linalg.eigh``: w ascending (real), V unitary. ``UPLO="L"``
     (default, as NumPy) or ``"U"``: only that triangle of A is read and the
     imaginary part of its diagonal is ignored, i.e. the function is
-    eigh(tril(A) + tril(A, -1)^H) (mirror for "U"). ``uplo=None``: A is taken
+    eigh(tril(A) + tril(A, -1)^H) (mirror for "U"). ``UPLO=None``: A is taken
     as Hermitian, the function is eigh(herm(A)).
 Gauge
     V -> V D with D diagonal unitary (phases; signs for real A), and any
@@ -17,22 +17,28 @@ Gauge
     (power iteration; positive semi-definite spectra only).
 Rules (K = V^H dV, F_ij = 1/(w_j - w_i), F_ii = 0; bars dropped)
     VJP  A_H = V (diag(dw) + F o (K - K^H)/2) V^H; then the cotangent of the
-         raw input: A_H (uplo=None), diag(Re A_H) + 2 tril(A_H, -1) ("L"),
+         raw input: A_H (UPLO=None), diag(Re A_H) + 2 tril(A_H, -1) ("L"),
          diag(Re A_H) + 2 triu(A_H, 1) ("U"). dV None: V diag(dw) V^H, exact
          at any degeneracy.
-    JVP  H = the tangent read as uplo says; R = V^H H V; dw = Re diag R;
+    JVP  H = the tangent read as UPLO says; R = V^H H V; dw = Re diag R;
          dV = V C, C_ij = R_ij F_ij, C_ii = 0 (parallel transport).
-    Forward and reverse mode describe the same function for every uplo.
+    Forward and reverse mode describe the same function for every UPLO.
 Cost (GEMMs): VJP 2.5 (K, trmm + her2k), 0.5 for eigenvalues only (two
     herks); JVP 3.
 Derivation and references: docs/eigh.md.
 """
 
-from collections import namedtuple
+from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from .. import _core, gauge as _gauge
+from .._compat import UNSET, uplo_keyword
+from .._docs import fill
+from .._results import EighResult, deprecated_alias
+from .._typing import Array, ArrayLike, Gauge, Pullback, Structure, UPLOType
 from .._errors import raise_core
 from .._options import batch_threads, options
 from .._validate import Stack, cotangent, matrix_stack, real_dtype
@@ -40,10 +46,13 @@ from ..project import finish_cotangent
 from ._factors import cotan, eig_frame
 from ._values import resolve, values_options
 
-__all__ = ["Eigh", "eigh", "eigh_vjp", "eigh_jvp", "eigh_pullback", "eigh_pushforward",
+__all__ = ["EighResult", "eigh", "eigh_vjp", "eigh_jvp", "eigh_pullback", "eigh_pushforward",
            "eigvalsh", "eigvalsh_vjp", "eigvalsh_jvp", "eigvalsh_pushforward"]
 
-Eigh = namedtuple("Eigh", ["w", "V"])
+
+
+def __getattr__(name):  # the old result name Eigh, deprecated
+    return deprecated_alias(name, globals())
 
 _TRI = {None: 0, "L": 1, "U": 2}
 
@@ -66,7 +75,7 @@ def _uplo(uplo):
         return None
     if isinstance(uplo, str) and uplo.upper() in ("L", "U"):
         return uplo.upper()
-    raise ValueError(f"uplo must be 'L', 'U' or None, got {uplo!r}")
+    raise ValueError(f"UPLO must be 'L', 'U' or None, got {uplo!r}")
 
 
 def _herm(X):
@@ -115,35 +124,104 @@ def _fix(name):
 
 
 def _result(st, w, V, readonly):
-    res = Eigh(w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
+    res = EighResult(w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
     if readonly:
         for a in res:
             a.flags.writeable = False
     return res
 
 
-def eigh(A, *, uplo="L", gauge=None):
-    """Eigenvalues (ascending) and eigenvectors of a stack of Hermitian
-    matrices (..., n, n): ``Eigh(w, V)``. ``uplo`` as in the module
-    docstring; ``gauge="canonical"`` makes each eigenvector's entry of largest
-    modulus real and positive."""
-    uplo = _uplo(uplo)
+@uplo_keyword()
+@fill
+def eigh(A: ArrayLike, UPLO: UPLOType = "L", *, gauge: Gauge = None) -> EighResult:
+    """Eigenvalues and eigenvectors of Hermitian matrices, as ``numpy.linalg.eigh``.
+
+    Parameters
+    ----------
+    {{Ah}}
+    {{UPLO}}
+    {{gauge}}
+
+    Returns
+    -------
+    EighResult
+        ``EighResult(eigenvalues, eigenvectors)``: w (..., n) real,
+        ascending, and V (..., n, n) with ``A = V diag(w) V^H``.
+
+    Raises
+    ------
+    {{raises_input}}
+
+    Notes
+    -----
+    With ``UPLO="L"`` the function differentiated by the rules is
+    ``eigh(tril(A) + tril(A, -1)^H)`` with a real diagonal (mirrored for
+    "U"); with None, ``eigh((A + A^H) / 2)``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = la.eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> w
+    array([1., 3.])
+    >>> np.allclose(V @ np.diag(w) @ V.T, [[2, 1], [1, 2]])
+    True
+    """
+    uplo = _uplo(UPLO)
     st = matrix_stack(A, square=True)
     w, V = factor(st, uplo)
     res = _result(st, w, V, readonly=False)
     return _fix("fix_eigh")(res) if _gauge.wants(gauge) else res
 
 
-def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
-    """eigh and its pullback ``pullback(dw=None, dV=None) -> dA``.
+@uplo_keyword()
+@fill
+def eigh_vjp(A: ArrayLike, *, UPLO: UPLOType = "L", gauge: Gauge = None,
+             project: Structure = None, **opts: Any) -> tuple[EighResult, Pullback]:
+    """eigh and its pullback (reverse mode): ``res, pullback = eigh_vjp(A)``.
 
-    ``**opts``: degeneracy, tol, eps, order, gauge_tol (linalgad._options).
-    ``gauge="canonical"``: the factors are gauge-fixed and the pullback takes
-    cotangents of the fixed factors (a loss may then depend on their phases).
-    ``project``: the structure of the returned cotangent (linalgad.project).
-    The returned factors are read-only: the pullback depends on them.
+    Parameters
+    ----------
+    {{Ah}}
+    {{UPLO}}
+    gauge : {None, "canonical"}, default None
+        "canonical": the factors are gauge-fixed (see :func:`eigh`) and the
+        pullback takes cotangents of the fixed factors, so a loss may depend
+        on their phases.
+    {{project}}
+    {{opts}}
+
+    Returns
+    -------
+    res : EighResult
+        ``EighResult(eigenvalues, eigenvectors)`` (read-only: the pullback
+        depends on them).
+    pullback : callable
+        ``pullback(dw=None, dV=None) -> dA`` (None means zero).
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    With ``K = V^H dV`` and ``F_ij = 1/(w_j - w_i)``, ``F_ii = 0``::
+
+        A_H = V (diag(dw) + F o (K - K^H) / 2) V^H
+
+    is the Hermitian cotangent (``UPLO=None``); "L" returns
+    ``diag(Re A_H) + 2 tril(A_H, -1)`` ("U": ``triu``). With ``dV`` None the
+    result ``V diag(dw) V^H`` is exact at any degeneracy.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> (w, V), pullback = la.eigh_vjp(A, UPLO=None)
+    >>> np.allclose(pullback(dw=np.ones(2)), np.eye(2))   # d trace(A) / dA
+    True
     """
-    uplo = _uplo(uplo)
+    uplo = _uplo(UPLO)
     st = matrix_stack(A, square=True)
     opt = options(st.dtype, **opts)
     w, V = factor(st, uplo)
@@ -158,7 +236,7 @@ def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
     policy = opt.as_tuple()
     tri = _TRI[uplo]
     # everything the pullback needs, computed once (it may run many times)
-    rdt, wshape, Vshape, out_shape = real_dtype(st.dtype), res.w.shape, res.V.shape, st.shape(n, n)
+    rdt, wshape, Vshape, out_shape = real_dtype(st.dtype), res[0].shape, res[1].shape, st.shape(n, n)
 
     # inf/nan in a cotangent: the core checks what it reads, unless dV is
     # pulled through the gauge fixing first
@@ -175,16 +253,51 @@ def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
     return res, pullback
 
 
-def eigh_jvp(A, dA, *, uplo="L", gauge=None, **opts):
-    """eigh and its tangent along ``dA``: ``(Eigh(w, V), Eigh(dw, dV))``.
+@uplo_keyword()
+@fill
+def eigh_jvp(A: ArrayLike, dA: ArrayLike, *, UPLO: UPLOType = "L", gauge: Gauge = None,
+             **opts: Any) -> tuple[EighResult, EighResult]:
+    """eigh and its tangent along ``dA`` (forward mode).
 
-    ``dA`` is read like A (the ``uplo`` triangle, or its Hermitian part for
-    ``uplo=None``), so the tangent is the derivative of the same function the
-    VJP differentiates. Gauge of the tangent: V^H dV has a zero diagonal; with
-    ``gauge="canonical"`` both factors and tangents are those of the
-    gauge-fixed eigenvectors.
+    Parameters
+    ----------
+    {{Ah}}
+    dA : array_like, shape (..., n, n)
+        The tangent, read like A (the ``UPLO`` triangle, or its Hermitian
+        part for None), so the tangent is the derivative of the function
+        :func:`eigh_vjp` differentiates.
+    {{UPLO}}
+    gauge : {None, "canonical"}, default None
+        "canonical": factors and tangents of the gauge-fixed eigenvectors;
+        None: ``V^H dV`` has a zero diagonal.
+    {{opts}}
+
+    Returns
+    -------
+    res : EighResult
+        ``EighResult(eigenvalues, eigenvectors)``.
+    tangent : EighResult
+        ``EighResult(dw, dV)``.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    With H the tangent read as ``UPLO`` says and ``R = V^H H V``:
+    ``dw = Re diag(R)``, ``dV = V C`` with ``C_ij = R_ij / (w_j - w_i)``,
+    ``C_ii = 0``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.diag([1.0, 3.0])
+    >>> (w, V), (dw, dV) = la.eigh_jvp(A, np.diag([0.5, 2.0]))
+    >>> dw
+    array([0.5, 2. ])
     """
-    uplo = _uplo(uplo)
+    uplo = _uplo(UPLO)
     st = matrix_stack(A, square=True)
     opt = options(st.dtype, **opts)
     n = st.n
@@ -193,7 +306,7 @@ def eigh_jvp(A, dA, *, uplo="L", gauge=None, **opts):
     dw, dV = _pushforward(V, np.ascontiguousarray(w, dtype=np.float64), dA3, _TRI[uplo], st,
                           opt.as_tuple(), "eigh_jvp")
     res = _result(st, w, V, readonly=False)
-    tan = Eigh(dw.astype(real_dtype(st.dtype)).reshape(res.w.shape), dV.reshape(res.V.shape))
+    tan = EighResult(dw.astype(real_dtype(st.dtype)).reshape(res[0].shape), dV.reshape(res[1].shape))
     if _gauge.wants(gauge):
         return _fix("fix_eigh_jvp")(res, tan)
     return res, tan
@@ -223,20 +336,49 @@ def _pushforward(V, w64, dA3, tri, st, policy, rule):
     return dw, dV
 
 
-def eigh_pullback(w, V, dw=None, dV=None, *, uplo=None, **opts):
-    """The eigh pullback from the factors: ``dA`` for cotangents of w, V.
+@uplo_keyword(transition=True)
+@fill
+def eigh_pullback(w: ArrayLike, V: ArrayLike, dw: ArrayLike | None = None,
+                  dV: ArrayLike | None = None, *, UPLO: UPLOType = UNSET,
+                  **opts: Any) -> Array:
+    """The eigh pullback from the factors (stateless): ``dA`` for cotangents of w, V.
 
-    Stateless form of ``eigh_vjp(A, uplo=uplo)[1]``: w (..., n) the
-    eigenvalues (ascending, as ``numpy.linalg.eigh`` returns them) and
-    V (..., n, n) the eigenvectors; leading axes broadcast with the
-    cotangents. ``uplo=None`` (default here) returns the Hermitian cotangent
-    of A = V diag(w) V^H; ``"L"``/``"U"`` the cotangent of the raw input of
-    an eigh that read that triangle (as ``eigh_vjp``, whose default is
-    ``"L"``). ``dA`` has V's dtype. ``**opts``: degeneracy, tol, eps, order,
-    gauge_tol. ``gauge=`` and ``project=`` need the input: use
-    :func:`eigh_vjp`.
+    The stateless form of ``eigh_vjp(A, UPLO=UPLO)[1]``, for a framework's
+    custom-rule hook that already has the factors.
+
+    Parameters
+    ----------
+    {{eigh_factors}}
+    dw, dV : array_like, optional
+        Cotangents of w and V (None: zero); leading axes broadcast with the
+        factors'.
+    {{UPLO_transition}}
+    {{opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., n, n)
+        The cotangent of A, with V's dtype: the Hermitian cotangent of
+        ``A = V diag(w) V^H`` (None), or that of the raw input of an eigh
+        that read one triangle ("L"/"U"). ``gauge=`` and ``project=`` need
+        A: use :func:`eigh_vjp`.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`eigh_vjp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = np.linalg.eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> np.allclose(la.eigh_pullback(w, V, np.ones(2), UPLO=None), np.eye(2))
+    True
     """
-    uplo = _uplo(uplo)
+    uplo = _uplo(UPLO)
     fr, w3, V3 = eig_frame("eigh_pullback", w, V, [("dw", dw, 1), ("dV", dV, 2)], hermitian=True)
     opt = options(fr.dtype, **opts)
     n = fr.n
@@ -246,28 +388,84 @@ def eigh_pullback(w, V, dw=None, dV=None, *, uplo=None, **opts):
     return out.reshape(fr.shape(n, n))
 
 
-def eigh_pushforward(w, V, dA, *, uplo=None, **opts):
-    """The eigh tangent from the factors: ``Eigh(dw, dV)`` along ``dA``.
+@uplo_keyword(transition=True)
+@fill
+def eigh_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *, UPLO: UPLOType = UNSET,
+                     **opts: Any) -> EighResult:
+    """The eigh tangent from the factors (stateless): ``EighResult(dw, dV)`` along ``dA``.
 
-    Stateless form of ``eigh_jvp(A, dA, uplo=uplo)[1]`` (V^H dV has a zero
-    diagonal); ``dA`` is read as ``uplo`` says: its Hermitian part for
-    ``None`` (default here), one triangle for ``"L"``/``"U"``.
+    Parameters
+    ----------
+    {{eigh_factors}}
+    dA : array_like, shape (..., n, n)
+        The tangent of A, read as ``UPLO`` says; leading axes broadcast with
+        the factors'.
+    {{UPLO_transition}}
+    {{opts}}
+
+    Returns
+    -------
+    EighResult
+        ``EighResult(dw, dV)``, the stateless form of
+        ``eigh_jvp(A, dA, UPLO=UPLO)[1]`` (``V^H dV`` has a zero diagonal).
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`eigh_jvp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = np.linalg.eigh(np.diag([1.0, 3.0]))
+    >>> dw, dV = la.eigh_pushforward(w, V, np.diag([0.5, 2.0]), UPLO="L")
+    >>> dw
+    array([0.5, 2. ])
     """
-    uplo = _uplo(uplo)
+    uplo = _uplo(UPLO)
     fr, w3, V3 = eig_frame("eigh_pushforward", w, V, [("dA", dA, 2)], hermitian=True)
     opt = options(fr.dtype, **opts)
     n = fr.n
     dA3 = cotan(dA, "dA", fr.batch, (n, n), fr.dtype, of="A", finite=True)
     dw, dV = _pushforward(V3, w3, dA3, _TRI[uplo], fr, opt.as_tuple(), "eigh_pushforward")
-    return Eigh(dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
+    return EighResult(dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
 
 
 # Eigenvalues only (the forward mode skips the vectors' tangents: see rules/_values.py)
 
-def eigvalsh(A, *, uplo="L"):
-    """The eigenvalues (..., n), ascending, of the Hermitian matrices read as
-    ``uplo`` says (see the module docstring)."""
-    uplo = _uplo(uplo)
+@uplo_keyword()
+@fill
+def eigvalsh(A: ArrayLike, UPLO: UPLOType = "L") -> Array:
+    """The eigenvalues of Hermitian matrices, as ``numpy.linalg.eigvalsh``.
+
+    Parameters
+    ----------
+    {{Ah}}
+    {{UPLO}}
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+        The eigenvalues, real, ascending.
+
+    Raises
+    ------
+    {{raises_input}}
+
+    Notes
+    -----
+    The eigenvalues of the Hermitian matrix read as in :func:`eigh`.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> la.eigvalsh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    array([1., 3.])
+    """
+    uplo = _uplo(UPLO)
     st = matrix_stack(A, square=True)
     if st.data.size == 0:
         return np.zeros(st.shape(st.n), real_dtype(st.dtype))
@@ -275,11 +473,45 @@ def eigvalsh(A, *, uplo="L"):
     return w.reshape(st.shape(st.n))
 
 
-def eigvalsh_vjp(A, *, uplo="L", project=None, **opts):
-    """Eigenvalues and their pullback ``pullback(dw) -> dA`` (V diag(dw) V^H,
-    as the eigh pullback with dV zero)."""
-    res, pullback = eigh_vjp(A, uplo=uplo, project=project, **opts)
-    return res.w, lambda dw=None: pullback(dw, None)
+@uplo_keyword()
+@fill
+def eigvalsh_vjp(A: ArrayLike, *, UPLO: UPLOType = "L", project: Structure = None,
+                 **opts: Any) -> tuple[Array, Pullback]:
+    """The eigenvalues and their pullback: ``w, pullback = eigvalsh_vjp(A)``.
+
+    Parameters
+    ----------
+    {{Ah}}
+    {{UPLO}}
+    {{project}}
+    {{opts}}
+
+    Returns
+    -------
+    w : ndarray, shape (..., n)
+        The eigenvalues, ascending.
+    pullback : callable
+        ``pullback(dw) -> dA``.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    ``A_H = V diag(dw) V^H`` (the pullback of :func:`eigh_vjp` with
+    ``dV = 0``, exact at any degeneracy), mapped to the ``UPLO`` triangle.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> w, pullback = la.eigvalsh_vjp(A, UPLO=None)
+    >>> np.allclose(pullback(2 * w), 2 * A)   # d ||A||_F^2 / dA
+    True
+    """
+    res, pullback = eigh_vjp(A, UPLO=UPLO, project=project, **opts)
+    return res.eigenvalues, lambda dw=None: pullback(dw, None)
 
 
 def _read_tangent(dA3, uplo):
@@ -295,12 +527,44 @@ def _values_tangent(V, w64, dA3, uplo, st, opt, rule):
     return resolve(rule, "eigenvalues", w64, dw, lambda b: V[b].conj().T @ HV[b], opt, st.batch)
 
 
-def eigvalsh_jvp(A, dA, *, uplo="L", **opts):
-    """Eigenvalues and their tangent along ``dA`` (read as ``uplo`` says):
-    ``(w, dw)``. Only dw = Re diag(V^H dA V) is formed; strict refuses only
-    eigenvalues equal to working precision (``tol``, default 64 eps here)
-    that the tangent does not move together (linalgad/rules/_values.py)."""
-    uplo = _uplo(uplo)
+@uplo_keyword()
+@fill
+def eigvalsh_jvp(A: ArrayLike, dA: ArrayLike, *, UPLO: UPLOType = "L",
+                 **opts: Any) -> tuple[Array, Array]:
+    """The eigenvalues and their tangent along ``dA``: ``(w, dw)``.
+
+    Parameters
+    ----------
+    {{Ah}}
+    dA : array_like, shape (..., n, n)
+        The tangent, read like A.
+    {{UPLO}}
+    {{values_opts}}
+
+    Returns
+    -------
+    w : ndarray, shape (..., n)
+        The eigenvalues, ascending.
+    dw : ndarray, shape (..., n)
+        Their tangent.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    ``dw = Re diag(V^H H V)`` with H the tangent read as ``UPLO`` says: no
+    ``1/gap``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, dw = la.eigvalsh_jvp(np.diag([1.0, 3.0]), np.eye(2))
+    >>> dw
+    array([1., 1.])
+    """
+    uplo = _uplo(UPLO)
     st = matrix_stack(A, square=True)
     opt = values_options(st.dtype, opts)
     n = st.n
@@ -311,10 +575,41 @@ def eigvalsh_jvp(A, dA, *, uplo="L", **opts):
     return w.astype(rdt).reshape(st.shape(n)), dw.astype(rdt).reshape(st.shape(n))
 
 
-def eigvalsh_pushforward(w, V, dA, *, uplo=None, **opts):
-    """The eigenvalues' tangent from the factors: ``dw`` along ``dA`` (read
-    as ``uplo`` says; stateless form of ``eigvalsh_jvp(A, dA)[1]``)."""
-    uplo = _uplo(uplo)
+@uplo_keyword(transition=True)
+@fill
+def eigvalsh_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *,
+                         UPLO: UPLOType = UNSET, **opts: Any) -> Array:
+    """The eigenvalues' tangent from the factors (stateless): ``dw`` along ``dA``.
+
+    Parameters
+    ----------
+    {{eigh_factors}}
+    dA : array_like, shape (..., n, n)
+        The tangent of A, read as ``UPLO`` says.
+    {{UPLO_transition}}
+    {{values_opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., n)
+        ``dw``, the stateless form of ``eigvalsh_jvp(A, dA)[1]``.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    ``dw = Re diag(V^H H V)``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = np.linalg.eigh(np.diag([1.0, 3.0]))
+    >>> la.eigvalsh_pushforward(w, V, np.eye(2), UPLO="L")
+    array([1., 1.])
+    """
+    uplo = _uplo(UPLO)
     rule = "eigvalsh_pushforward"
     fr, w3, V3 = eig_frame(rule, w, V, [("dA", dA, 2)], hermitian=True)
     opt = values_options(fr.dtype, opts)

@@ -1,9 +1,10 @@
 """Functions of a Hermitian matrix: F = f(A) = V diag(f(w)) V^H.
 
 Primal
-    A Hermitian, read as ``uplo`` says: None (default) takes its Hermitian
-    part, "L"/"U" read one triangle as ``numpy.linalg.eigh`` does (see
-    rules/eigh.py). ``f``: "exp", "log", "sqrt", "abs", "inv", a real power
+    A Hermitian, read as ``UPLO`` says: "L"/"U" read one triangle as
+    ``numpy.linalg.eigh`` does (see rules/eigh.py), None takes its
+    Hermitian part (the default until linalgad 0.3, with a FutureWarning
+    when UPLO is omitted; then "L"). ``f``: "exp", "log", "sqrt", "abs", "inv", a real power
     given as a number, or a callable on eigenvalues with its derivative
     ``df`` (both vectorised over float64 arrays).
 Gauge
@@ -11,8 +12,8 @@ Gauge
     exact at any degeneracy (A = I included): no 1/gap is ever formed.
 Rules (Daleckii-Krein; D_ij = f[w_i, w_j], D_ii = f'(w_i), from linalgad/_divdiff.py)
     VJP  A_H = V (D o (V^H herm(F_bar) V)) V^H, then the cotangent of the raw
-         input for uplo (as eigh: A_H, or diag + 2 tril/triu).
-    JVP  dF = V (D o (V^H H V)) V^H with H the tangent read as uplo says.
+         input for UPLO (as eigh: A_H, or diag + 2 tril/triu).
+    JVP  dF = V (D o (V^H H V)) V^H with H the tangent read as UPLO says.
     Divided differences without cancellation (expm1, log1p,
     1/(sqrt a + sqrt b), ...); outside the domain (log or sqrt of a
     non-positive eigenvalue, ...) a ValueError names the eigenvalue.
@@ -23,9 +24,16 @@ Cost (GEMMs): 3.5 per mode (V^H H V: 2, trmm + her2k: 1.5), plus the
     primal's eigh and one GEMM for F.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import _core
+from .._compat import UNSET, uplo_keyword
+from .._docs import fill
+from .._typing import Array, ArrayLike, Derivative, Pullback, ScalarFunction, Structure, UPLOType
 from .._divdiff import divided_differences, resolve
 from .._errors import raise_core
 from .._options import batch_threads, options
@@ -57,10 +65,10 @@ def _prepare(A, f, df, uplo, rule):
 _POLICY = options(np.float64).as_tuple()   # the kernel has no 1/gap: the policy is unused
 
 
-def _apply(st, w, V, D, G, tri_in, tri_out, rule, name):
+def _apply(st, w, V, D, G, tri_in, tri_out, rule, name, policy=_POLICY):
     """The Daleckii-Krein map of G; the core refuses inf/nan in it (``name``)."""
     out = np.empty((st.B, st.n, st.n), st.dtype)
-    err = _core.funm_apply(V, w, D, G, out, tri_in, tri_out, _POLICY, batch_threads(st.B, st.n),
+    err = _core.funm_apply(V, w, D, G, out, tri_in, tri_out, policy, batch_threads(st.B, st.n),
                            check_finite=name)
     if err is not None:  # pragma: no cover - the kernel has no failure mode today
         raise_core(err, rule=rule, values="eigenvalues", vectors="V[:, {i}]", remedies="",
@@ -68,18 +76,96 @@ def _apply(st, w, V, D, G, tri_in, tri_out, rule, name):
     return out
 
 
-def funm(A, f, *, df=None, uplo=None):
-    """f(A) for a stack of Hermitian matrices (..., n, n)."""
-    st, uplo, w, V, D, F = _prepare(A, f, df, uplo, "funm")
+@uplo_keyword(transition=True)
+@fill
+def funm(A: ArrayLike, f: ScalarFunction, *, df: Derivative = None,
+         UPLO: UPLOType = UNSET) -> Array:
+    """A function of Hermitian matrices, ``F = V diag(f(w)) V^H``.
+
+    Parameters
+    ----------
+    {{Ah}}
+    {{f}}
+    {{UPLO_transition}}
+
+    Returns
+    -------
+    ndarray, shape (..., n, n)
+        ``f(A)``, Hermitian.
+
+    Raises
+    ------
+    ValueError
+        Outside the domain of ``f`` (e.g. ``log`` of a non-positive
+        eigenvalue; the message names it), or for NaN/Inf in A.
+    TypeError
+        For an unknown ``f``, or ``df`` with a named ``f``.
+
+    Notes
+    -----
+    ``A = V diag(w) V^H`` (``numpy.linalg.eigh``), ``F = V diag(f(w)) V^H``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> np.allclose(la.funm(A, "sqrt", UPLO="L") @ la.funm(A, 0.5, UPLO="L"), A)
+    True
+    """
+    st, uplo, w, V, D, F = _prepare(A, f, df, UPLO, "funm")
     return F.reshape(st.shape(st.n, st.n))
 
 
-def funm_vjp(A, f, *, df=None, uplo=None, project=None):
-    """f(A) and its pullback ``pullback(dF) -> dA`` (exact at any degeneracy).
+@uplo_keyword(transition=True)
+@fill
+def funm_vjp(A: ArrayLike, f: ScalarFunction, *, df: Derivative = None,
+             UPLO: UPLOType = UNSET, project: Structure = None,
+             **opts: Any) -> tuple[Array, Pullback]:
+    """f(A) and its pullback: ``F, pullback = funm_vjp(A, f)`` (exact at any degeneracy).
 
-    ``project``: the structure of the returned cotangent (default: the real
-    part for real A; see linalgad.project)."""
-    st, uplo, w, V, D, F = _prepare(A, f, df, uplo, "funm_vjp")
+    Parameters
+    ----------
+    {{Ah}}
+    {{f}}
+    {{UPLO_transition}}
+    {{project}}
+    {{funm_opts}}
+
+    Returns
+    -------
+    F : ndarray, shape (..., n, n)
+        ``f(A)`` (read-only).
+    pullback : callable
+        ``pullback(dF) -> dA``.
+
+    Raises
+    ------
+    ValueError
+        Outside the domain of ``f``, for NaN/Inf in A or dF, or a dF of
+        the wrong shape.
+    TypeError
+        For an unknown ``f`` or option.
+
+    Notes
+    -----
+    Daleckii-Krein: with ``D_ij = f[w_i, w_j]`` (divided differences,
+    ``D_ii = f'(w_i)``)::
+
+        A_H = V (D o (V^H herm(dF) V)) V^H
+
+    then mapped to the ``UPLO`` triangle as in :func:`eigh_vjp`. No
+    ``1/gap`` is formed: exact at A = I too.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.diag([1.0, 2.0])
+    >>> F, pullback = la.funm_vjp(A, "exp", UPLO=None)
+    >>> np.allclose(pullback(np.eye(2)), np.diag(np.exp([1.0, 2.0])))   # d trace(e^A)
+    True
+    """
+    st, uplo, w, V, D, F = _prepare(A, f, df, UPLO, "funm_vjp")
+    policy = options(st.dtype, **opts).as_tuple()
     F = F.reshape(st.shape(st.n, st.n))
     F.flags.writeable = False
     n = st.n
@@ -90,52 +176,163 @@ def funm_vjp(A, f, *, df=None, uplo=None, project=None):
         g = cotangent(dF, "dF", F.shape, st.dtype, of="F", finite=False)
         if g is None:
             return finish(np.zeros((st.B, n, n), st.dtype), st, project, "funm_vjp")
-        out = _apply(st, w, V, D, g.reshape(st.B, n, n), _TRI[None], tri_out, "funm_vjp", "dF")
+        out = _apply(st, w, V, D, g.reshape(st.B, n, n), _TRI[None], tri_out, "funm_vjp", "dF",
+                     policy)
         return finish(out, st, project, "funm_vjp")
 
     return F, pullback
 
 
-def funm_jvp(A, dA, f, *, df=None, uplo=None):
-    """f(A) and its tangent along ``dA`` (read as ``uplo`` says): ``(F, dF)``."""
-    st, uplo, w, V, D, F = _prepare(A, f, df, uplo, "funm_jvp")
+@uplo_keyword(transition=True)
+@fill
+def funm_jvp(A: ArrayLike, dA: ArrayLike, f: ScalarFunction, *, df: Derivative = None,
+             UPLO: UPLOType = UNSET, **opts: Any) -> tuple[Array, Array]:
+    """f(A) and its tangent along ``dA``: ``(F, dF)`` (exact at any degeneracy).
+
+    Parameters
+    ----------
+    {{Ah}}
+    dA : array_like, shape (..., n, n)
+        The tangent, read like A (as ``UPLO`` says).
+    {{f}}
+    {{UPLO_transition}}
+    {{funm_opts}}
+
+    Returns
+    -------
+    F : ndarray, shape (..., n, n)
+        ``f(A)``.
+    dF : ndarray, shape (..., n, n)
+        Its tangent.
+
+    Raises
+    ------
+    ValueError
+        Outside the domain of ``f``, or for NaN/Inf in A or dA.
+    TypeError
+        For an unknown ``f`` or option.
+
+    Notes
+    -----
+    ``dF = V (D o (V^H H V)) V^H`` with H the tangent read as ``UPLO`` says
+    and D the divided differences of f at the eigenvalues.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> F, dF = la.funm_jvp(np.eye(2), np.eye(2), "exp", UPLO="L")   # A = I: no gap
+    >>> np.allclose(dF, np.e * np.eye(2))
+    True
+    """
+    st, uplo, w, V, D, F = _prepare(A, f, df, UPLO, "funm_jvp")
+    policy = options(st.dtype, **opts).as_tuple()
     n = st.n
     g = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A", finite=False).reshape(st.B, n, n)
-    dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp", "dA")
+    dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp", "dA", policy)
     return F.reshape(st.shape(n, n)), dF.reshape(st.shape(n, n))
 
 
-def _stateless(rule, w, V, X, name, f, df, uplo):
+def _stateless(rule, w, V, X, name, f, df, uplo, opts):
     uplo = _uplo(uplo)
     fn = resolve(f, df)
     fr, w3, V3 = eig_frame(rule, w, V, [(name, X, 2)], hermitian=True)
+    policy = options(fr.dtype, **opts).as_tuple()
     n = fr.n
     x = cotan(X, name, fr.batch, (n, n), fr.dtype, of="F" if name == "dF" else "A")
     _, D = _differences(fn, w3, fr, rule)
-    return fr, uplo, w3, V3, D, x
+    return fr, uplo, w3, V3, D, x, policy
 
 
-def funm_pullback(w, V, dF, f, *, df=None, uplo=None):
-    """The funm pullback from the eigendecomposition of A: ``dA`` for a
-    cotangent dF of F = f(A) (exact at any degeneracy).
+@uplo_keyword(transition=True)
+@fill
+def funm_pullback(w: ArrayLike, V: ArrayLike, dF: ArrayLike | None, f: ScalarFunction, *,
+                  df: Derivative = None, UPLO: UPLOType = UNSET, **opts: Any) -> Array:
+    """The funm pullback from the eigendecomposition of A (stateless): ``dA`` for a cotangent dF.
 
-    Stateless form of ``funm_vjp(A, f, df=df, uplo=uplo)[1]``: w (..., n),
-    V (..., n, n) from ``numpy.linalg.eigh``; leading axes broadcast with dF.
-    ``uplo``: the cotangent of the raw input as eigh read it (None: the
-    Hermitian cotangent). ``project=`` needs the input: use :func:`funm_vjp`.
+    Parameters
+    ----------
+    {{eigh_factors}}
+    dF : array_like, shape (..., n, n) or None
+        The cotangent of ``F = f(A)`` (None: zero); leading axes broadcast
+        with the factors'.
+    {{f}}
+    {{UPLO_transition}}
+    {{funm_opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., n, n)
+        The cotangent of A, the stateless form of
+        ``funm_vjp(A, f, UPLO=UPLO)[1]`` (``project=`` needs A: use
+        :func:`funm_vjp`).
+
+    Raises
+    ------
+    ValueError
+        Outside the domain of ``f``, or for factors that do not fit.
+    TypeError
+        For an unknown ``f`` or option.
+
+    Notes
+    -----
+    The Daleckii-Krein formula of :func:`funm_vjp`.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = np.linalg.eigh(np.diag([1.0, 2.0]))
+    >>> dA = la.funm_pullback(w, V, np.eye(2), "exp", UPLO=None)
+    >>> np.allclose(dA, np.diag(np.exp([1.0, 2.0])))
+    True
     """
     rule = "funm_pullback"
-    fr, uplo, w3, V3, D, g = _stateless(rule, w, V, dF, "dF", f, df, uplo)
+    fr, uplo, w3, V3, D, g, policy = _stateless(rule, w, V, dF, "dF", f, df, UPLO, opts)
     if g is None:
         return np.zeros(fr.shape(fr.n, fr.n), fr.dtype)
-    out = _apply(fr, w3, V3, D, g, _TRI[None], _TRI[uplo], rule, "dF")
+    out = _apply(fr, w3, V3, D, g, _TRI[None], _TRI[uplo], rule, "dF", policy)
     return out.reshape(fr.shape(fr.n, fr.n))
 
 
-def funm_pushforward(w, V, dA, f, *, df=None, uplo=None):
-    """The funm tangent dF along ``dA`` (read as ``uplo`` says) from the
-    eigendecomposition of A (stateless form of ``funm_jvp(A, dA, f)[1]``)."""
+@uplo_keyword(transition=True)
+@fill
+def funm_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, f: ScalarFunction, *,
+                     df: Derivative = None, UPLO: UPLOType = UNSET, **opts: Any) -> Array:
+    """The funm tangent from the eigendecomposition of A (stateless): ``dF`` along ``dA``.
+
+    Parameters
+    ----------
+    {{eigh_factors}}
+    dA : array_like, shape (..., n, n)
+        The tangent of A, read as ``UPLO`` says.
+    {{f}}
+    {{UPLO_transition}}
+    {{funm_opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., n, n)
+        ``dF``, the stateless form of ``funm_jvp(A, dA, f)[1]``.
+
+    Raises
+    ------
+    ValueError
+        Outside the domain of ``f``, or for factors that do not fit.
+    TypeError
+        For an unknown ``f`` or option.
+
+    Notes
+    -----
+    The Daleckii-Krein formula of :func:`funm_jvp`.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> w, V = np.linalg.eigh(np.eye(2))
+    >>> dF = la.funm_pushforward(w, V, np.eye(2), "exp", UPLO="L")
+    >>> np.allclose(dF, np.e * np.eye(2))
+    True
+    """
     rule = "funm_pushforward"
-    fr, uplo, w3, V3, D, g = _stateless(rule, w, V, dA, "dA", f, df, uplo)
-    out = _apply(fr, w3, V3, D, g, _TRI[uplo], _TRI[None], rule, "dA")
+    fr, uplo, w3, V3, D, g, policy = _stateless(rule, w, V, dA, "dA", f, df, UPLO, opts)
+    out = _apply(fr, w3, V3, D, g, _TRI[uplo], _TRI[None], rule, "dA", policy)
     return out.reshape(fr.shape(fr.n, fr.n))

@@ -7,7 +7,8 @@ Gauge
     None: Q and P are functions of A wherever A has full rank, even when its
     singular values are repeated (orthogonal/unitary A included). So
     ``gauge=`` takes None or "canonical" like the other rules and changes
-    nothing (validated, then ignored); ``gauge_fix`` copies a Polar.
+    nothing: it is deprecated (DeprecationWarning); ``gauge_fix`` copies a
+    PolarResult.
 Rules (Z = U^H dQ V)
     dA = U ((Z - Z^H) o 1/(s_i + s_j)) Vh + (I - U U^H) dQ V S^-1 Vh
          + U S^-1 U^H dQ (I - V Vh)                          (Q part)
@@ -21,11 +22,17 @@ kernel: the pullback's memory is its output plus per-thread workspace).
 Derivation: docs/svd.md (singular-value functions, g = 1).
 """
 
-from collections import namedtuple
+from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from .. import _core, gauge as _gauge
+from .._compat import deprecate
+from .._docs import fill
+from .._results import PolarResult, deprecated_alias
+from .._typing import Array, ArrayLike, Gauge, Pullback, Structure
 from ..project import finish_cotangent
 from .._errors import raise_core
 from .._options import batch_threads, options
@@ -33,9 +40,20 @@ from .._validate import cotangent, matrix_stack
 from ._factors import cotan, svd_frame
 from .svd import _factor
 
-__all__ = ["Polar", "polar", "polar_vjp", "polar_jvp", "polar_pullback", "polar_pushforward"]
+__all__ = ["PolarResult", "polar", "polar_vjp", "polar_jvp", "polar_pullback", "polar_pushforward"]
 
-Polar = namedtuple("Polar", ["Q", "P"])
+
+
+def __getattr__(name):  # the old result name Polar, deprecated
+    return deprecated_alias(name, globals())
+
+
+def _no_gauge(gauge, rule):
+    """gauge= on polar: validated, and deprecated (the factors have no gauge)."""
+    _gauge.wants(gauge)
+    if gauge is not None:
+        deprecate(f"{rule}: gauge= is deprecated and does nothing (Q and P are unique for a "
+                  f"full-rank A: there is no gauge to fix); it will be removed in linalgad 0.3", stacklevel=4)
 
 _REMEDIES = "pass degeneracy='lorentz' to regularise"
 
@@ -65,30 +83,93 @@ def _polar_factors(st):
     return U, s, Vh, Q, P
 
 
-def polar(A, *, gauge=None):
-    """Polar decomposition of a stack (..., m, n): ``Polar(Q, P)``, A = Q @ P.
+@fill
+def polar(A: ArrayLike, *, gauge: Gauge = None) -> PolarResult:
+    """The polar decomposition ``A = Q @ P``.
 
-    ``gauge``: None or "canonical", accepted for symmetry with svd/eigh/eig;
-    Q and P are unique for full-rank A (there is no gauge), so both give the
-    same result. Any other value raises ValueError.
+    Parameters
+    ----------
+    {{A}}
+    gauge : None
+        Deprecated: Q and P are unique for a full-rank A, there is no gauge,
+        and the argument changes nothing; passing it warns
+        (DeprecationWarning). It will be removed in linalgad 0.3.
+
+    Returns
+    -------
+    PolarResult
+        ``PolarResult(Q, P)``: Q (..., m, n) with orthonormal columns (rows
+        for a wide A), P (..., n, n) Hermitian positive semi-definite.
+
+    Raises
+    ------
+    {{raises_input}}
+
+    Notes
+    -----
+    From the thin SVD ``A = U S Vh``: ``Q = U Vh``, ``P = V S Vh``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> Q, P = la.polar(A)
+    >>> np.allclose(Q @ P, A), np.allclose(Q.T @ Q, np.eye(3))
+    (True, True)
     """
-    _gauge.wants(gauge)
+    _no_gauge(gauge, "polar")
     st = matrix_stack(A)
     _, _, _, Q, P = _polar_factors(st)
-    return Polar(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
+    return PolarResult(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
 
 
-def polar_vjp(A, *, gauge=None, project=None, **opts):
-    """Polar decomposition and its pullback ``pullback(dQ=None, dP=None) -> dA``.
+@fill
+def polar_vjp(A: ArrayLike, *, gauge: Gauge = None, project: Structure = None,
+              **opts: Any) -> tuple[PolarResult, Pullback]:
+    """The polar decomposition and its pullback: ``res, pullback = polar_vjp(A)``.
 
-    ``gauge``: None or "canonical", a no-op (see :func:`polar`).
-    ``project``: structure of the returned cotangent (see linalgad.project).
+    Parameters
+    ----------
+    {{A}}
+    gauge : None
+        Deprecated, changes nothing (see :func:`polar`).
+    {{project}}
+    {{zero_opts}}
+
+    Returns
+    -------
+    res : PolarResult
+        ``PolarResult(Q, P)`` (read-only).
+    pullback : callable
+        ``pullback(dQ=None, dP=None) -> dA``.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    With the thin SVD of A and ``Z = U^H dQ V``::
+
+        dA = U ((Z - Z^H) o 1/(s_i + s_j)) Vh + (I - U U^H) dQ V S^-1 Vh
+             + U S^-1 U^H dQ (I - V Vh)
+
+    A cotangent dP adds ``Q herm(dP)`` and feeds ``A herm(dP)`` into dQ.
+    Only sums of singular values appear: exact at repeated singular values.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> (Q, P), pullback = la.polar_vjp(A)
+    >>> np.allclose(pullback(dP=np.eye(3)), Q)   # d trace(P) / dA = Q
+    True
     """
-    _gauge.wants(gauge)
+    _no_gauge(gauge, "polar_vjp")
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     U, s, Vh, Q, P = _polar_factors(st)
-    res = Polar(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
+    res = PolarResult(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
     for a in res:
         a.flags.writeable = False
 
@@ -106,19 +187,51 @@ def polar_vjp(A, *, gauge=None, project=None, **opts):
     return res, pullback
 
 
-def polar_jvp(A, dA, *, gauge=None, **opts):
-    """Polar decomposition and its tangent along dA: ``(Polar(Q, P), Polar(dQ, dP))``.
+@fill
+def polar_jvp(A: ArrayLike, dA: ArrayLike, *, gauge: Gauge = None,
+              **opts: Any) -> tuple[PolarResult, PolarResult]:
+    """The polar decomposition and its tangent along ``dA`` (forward mode).
 
-    ``gauge``: None or "canonical", a no-op (see :func:`polar`).
+    Parameters
+    ----------
+    {{A}}
+    {{dA}}
+    gauge : None
+        Deprecated, changes nothing (see :func:`polar`).
+    {{zero_opts}}
+
+    Returns
+    -------
+    res : PolarResult
+        ``PolarResult(Q, P)``.
+    tangent : PolarResult
+        ``PolarResult(dQ, dP)``.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    The map of :func:`polar_vjp` is self-adjoint: ``dQ`` is it applied to
+    ``dA``; ``dP = herm(dQ^H A + Q^H dA)``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> (Q, P), (dQ, dP) = la.polar_jvp(A, A)   # scaling A leaves Q unchanged
+    >>> np.allclose(dQ, 0), np.allclose(dP, P)
+    (True, True)
     """
-    _gauge.wants(gauge)
+    _no_gauge(gauge, "polar_jvp")
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, Q, P = _polar_factors(st)
     dQ, dP = _pushforward(U, s, Vh, dA3, st, opt, "polar_jvp", Q, st.data)
-    res = Polar(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
-    return res, Polar(dQ.reshape(res.Q.shape), dP.reshape(res.P.shape))
+    res = PolarResult(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
+    return res, PolarResult(dQ.reshape(res.Q.shape), dP.reshape(res.P.shape))
 
 
 def _pushforward(U, s, Vh, dA3, st, opt, rule, Q, A):
@@ -128,15 +241,42 @@ def _pushforward(U, s, Vh, dA3, st, opt, rule, Q, A):
     return dQ, dP
 
 
-def polar_pullback(U, S, Vh, dQ=None, dP=None, **opts):
-    """The polar pullback from the thin SVD of A: ``dA`` for cotangents of
-    Q = U Vh and P = V S Vh.
+@fill
+def polar_pullback(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dQ: ArrayLike | None = None,
+                   dP: ArrayLike | None = None, **opts: Any) -> Array:
+    """The polar pullback from the thin SVD of A (stateless): ``dA`` for cotangents of Q, P.
 
-    Stateless form of ``polar_vjp(A)[1]``: U (..., m, k), S (..., k),
-    Vh (..., k, n) with k = min(m, n) (``numpy.linalg.svd(A,
-    full_matrices=False)``); leading axes broadcast with dQ (..., m, n) and
-    dP (..., n, n). ``**opts``: degeneracy, tol, eps (zero singular values
-    only). ``project=`` needs the input: use :func:`polar_vjp`.
+    Parameters
+    ----------
+    {{svd_factors}}
+    dQ : array_like, shape (..., m, n), optional
+        Cotangent of ``Q = U Vh`` (None: zero).
+    dP : array_like, shape (..., n, n), optional
+        Cotangent of ``P = V S Vh`` (None: zero). Leading axes broadcast
+        with the factors'.
+    {{zero_opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., m, n)
+        The cotangent of A, the stateless form of ``polar_vjp(A)[1]``
+        (``project=`` needs A: use :func:`polar_vjp`).
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`polar_vjp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> U, S, Vh = np.linalg.svd(A)
+    >>> np.allclose(la.polar_pullback(U, S, Vh, dP=np.eye(3)), U @ Vh)
+    True
     """
     rule = "polar_pullback"
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dQ", dQ, 2), ("dP", dP, 2)])
@@ -149,14 +289,44 @@ def polar_pullback(U, S, Vh, dQ=None, dP=None, **opts):
     return out.reshape(fr.shape(fr.m, fr.n))
 
 
-def polar_pushforward(U, S, Vh, dA, **opts):
-    """The polar tangent from the thin SVD of A: ``Polar(dQ, dP)`` along
-    ``dA`` (stateless form of ``polar_jvp(A, dA)[1]``; factors as in
-    :func:`polar_pullback`)."""
+@fill
+def polar_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike,
+                      **opts: Any) -> PolarResult:
+    """The polar tangent from the thin SVD of A (stateless): ``PolarResult(dQ, dP)`` along ``dA``.
+
+    Parameters
+    ----------
+    {{svd_factors}}
+    dA : array_like, shape (..., m, n)
+        The tangent of A; leading axes broadcast with the factors'.
+    {{zero_opts}}
+
+    Returns
+    -------
+    PolarResult
+        ``PolarResult(dQ, dP)``, the stateless form of ``polar_jvp(A, dA)[1]``.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`polar_jvp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> U, S, Vh = np.linalg.svd(A)
+    >>> dQ, dP = la.polar_pushforward(U, S, Vh, A)
+    >>> np.allclose(dQ, 0)
+    True
+    """
     rule = "polar_pushforward"
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)])
     opt = options(fr.dtype, **opts)
     dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
     Q, A = U3 @ Vh3, (U3 * s3[:, None, :].astype(fr.dtype)) @ Vh3
     dQ, dP = _pushforward(U3, s3, Vh3, dA3, fr, opt, rule, Q, A)
-    return Polar(dQ.reshape(fr.shape(fr.m, fr.n)), dP.reshape(fr.shape(fr.n, fr.n)))
+    return PolarResult(dQ.reshape(fr.shape(fr.m, fr.n)), dP.reshape(fr.shape(fr.n, fr.n)))

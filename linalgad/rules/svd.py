@@ -26,11 +26,17 @@ Cost (square, GEMMs): VJP 4 (3 with one vector cotangent, 1 for S only);
 Derivation and references: docs/svd.md.
 """
 
-from collections import namedtuple
+from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from .. import _core, gauge as _gauge
+from .._compat import deprecate
+from .._docs import fill
+from .._results import SVDResult, deprecated_alias
+from .._typing import Array, ArrayLike, Gauge, Pullback, Structure
 from ..project import finish_cotangent
 from .._errors import GaugeError, raise_core
 from .._options import batch_threads, options
@@ -38,10 +44,13 @@ from .._validate import cotangent, matrix_stack, real_dtype
 from ._factors import cotan, svd_frame
 from ._values import resolve, values_options
 
-__all__ = ["SVD", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward",
+__all__ = ["SVDResult", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward",
            "svdvals", "svdvals_vjp", "svdvals_jvp", "svdvals_pushforward"]
 
-SVD = namedtuple("SVD", ["U", "S", "Vh"])
+
+
+def __getattr__(name):  # the old result name SVD, deprecated
+    return deprecated_alias(name, globals())
 
 _REMEDIES = (
     "if the loss depends on these vectors only through their span, pass degeneracy='subspace'; "
@@ -88,7 +97,7 @@ def _result(st, U, s, Vh, kk, full, readonly):
         Uo, Vho = U, Vh
     else:
         Uo, Vho = U[..., :kk], Vh[..., :kk, :]
-    res = SVD(Uo.reshape(st.batch + Uo.shape[1:]), s[..., :kk].reshape(st.batch + (kk,)),
+    res = SVDResult(Uo.reshape(st.batch + Uo.shape[1:]), s[..., :kk].reshape(st.batch + (kk,)),
               Vho.reshape(st.batch + Vho.shape[1:]))
     if readonly:
         for a in res:
@@ -96,14 +105,68 @@ def _result(st, U, s, Vh, kk, full, readonly):
     return res
 
 
-def svd(A, *, full_matrices=False, k=None, gauge=None):
-    """SVD of a stack of matrices (..., m, n): ``SVD(U, S, Vh)``.
+@fill
+def svd(A: ArrayLike, full_matrices: bool | None = None, compute_uv: bool = True, *,
+        k: int | None = None, gauge: Gauge = None) -> SVDResult | Array:
+    """Singular value decomposition ``A = U @ diag(S) @ Vh``, as ``numpy.linalg.svd``.
 
-    ``k`` keeps the top k triplets; ``gauge="canonical"`` makes the entry of
-    largest modulus of each column of U real and positive (V follows).
+    Parameters
+    ----------
+    {{A}}
+    full_matrices : bool, optional
+        True: U is (..., m, m) and Vh (..., n, n), numpy.linalg.svd's
+        default; False: the thin factors, k = min(m, n) columns. Not given:
+        False, with a FutureWarning when A is rectangular (where the two
+        differ): the default becomes True, as NumPy's, in linalgad 0.3.
+    compute_uv : bool, default True
+        False: return the singular values S only (as NumPy).
+    k : int, optional
+        Keep the top ``k`` triplets (a truncated SVD); excludes
+        ``full_matrices=True``.
+    {{gauge}}
+
+    Returns
+    -------
+    SVDResult or ndarray
+        ``SVDResult(U, S, Vh)``: U (..., m, k), S (..., k) real, descending,
+        Vh (..., k, n); with ``compute_uv=False``, S alone.
+
+    Raises
+    ------
+    {{raises_input}}
+
+    Notes
+    -----
+    The extra columns of ``full_matrices=True`` are an arbitrary orthonormal
+    basis of the complement; the canonical gauge puts the entry of largest
+    modulus of each column of U real and positive, and the paired row of Vh
+    takes the conjugate phase so that ``A = U diag(S) Vh`` still holds.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((4, 3))
+    >>> U, S, Vh = la.svd(A, full_matrices=False)
+    >>> U.shape, S.shape, Vh.shape
+    ((4, 3), (3,), (3, 3))
+    >>> np.allclose(U * S @ Vh, A)
+    True
+    >>> np.allclose(la.svd(A, compute_uv=False), np.linalg.svd(A, compute_uv=False))
+    True
     """
     st = matrix_stack(A)
     kk = _truncation(k, st)
+    if not compute_uv:
+        if gauge is not None:
+            raise ValueError("svd: gauge= concerns the vectors; compute_uv=False returns S only")
+        return svdvals(A)[..., :kk]
+    if full_matrices is None:
+        if st.m != st.n and kk == min(st.m, st.n):
+            deprecate("svd: the default of full_matrices changes to True (numpy.linalg.svd's: "
+                      "U m x m, Vh n x n) in linalgad 0.3, which changes this rectangular result; "
+                      "pass full_matrices=False to keep the thin factors or True for the full "
+                      "ones", FutureWarning)
+        full_matrices = False
     _check_full(full_matrices, kk, st)
     U, s, Vh, (Uf, Vhf) = _factor(st, full_matrices)
     if full_matrices:
@@ -164,15 +227,64 @@ def _check_null_block(X2, gX2, opt, name):
         )
 
 
-def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts):
-    """SVD and its pullback ``pullback(dU=None, dS=None, dVh=None) -> dA``.
+@fill
+def svd_vjp(A: ArrayLike, *, full_matrices: bool = False, k: int | None = None,
+            gauge: Gauge = None, project: Structure = None,
+            **opts: Any) -> tuple[SVDResult, Pullback]:
+    r"""The SVD and its pullback (reverse mode): ``res, pullback = svd_vjp(A)``.
 
-    ``**opts``: degeneracy, tol, eps, order, gauge_tol (linalgad._options).
-    ``gauge="canonical"``: the factors are gauge-fixed and the pullback takes
-    cotangents of the fixed factors (a loss may then depend on their phases).
-    ``project``: the structure of the returned cotangent (linalgad.project;
-    default: real for real input, the stored pattern for scipy.sparse input).
-    The returned factors are read-only: the pullback depends on them.
+    Parameters
+    ----------
+    {{A}}
+    full_matrices : bool, default False
+        Thin factors by default, unlike ``numpy.linalg.svd``: the extra
+        columns of the full factors are an arbitrary basis of a complement,
+        so a loss that depends on them has no gradient (GaugeError), and the
+        thin factors are what the stateless :func:`svd_pullback` takes.
+        True returns the full factors and accepts cotangents that see the
+        extra columns only through their span.
+    k : int, optional
+        Keep the top ``k`` triplets; the pullback is the exact derivative of
+        the truncated factors (their coupling to the discarded spectrum
+        included).
+    gauge : {None, "canonical"}, default None
+        "canonical": the factors are gauge-fixed (see :func:`svd`) and the
+        pullback takes cotangents of the fixed factors, so a loss may depend
+        on their phases.
+    {{project}}
+    {{opts}}
+
+    Returns
+    -------
+    res : SVDResult
+        ``SVDResult(U, S, Vh)`` (read-only: the pullback depends on them).
+    pullback : callable
+        ``pullback(dU=None, dS=None, dVh=None) -> dA``, the cotangent of A
+        (None means a zero cotangent and costs nothing).
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    With ``J = U^H dU``, ``K = V^H dV``, ``X = J - J^H``, ``Y = K - K^H``::
+
+        M_ij = (X + Y)_ij / 2(s_j - s_i) + (X - Y)_ij / 2(s_j + s_i)
+        M_ii = dS_i + i Im(J_ii - K_ii) / 2 s_i
+        dA = U M Vh + (dU - U J) S^-1 Vh + U S^-1 (dVh - K^H Vh)
+
+    Only ``1/(s_j - s_i)`` is a gauge coupling (follows ``degeneracy``).
+    {{sign}}
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((4, 3))
+    >>> (U, S, Vh), pullback = la.svd_vjp(A)
+    >>> dA = pullback(dS=np.ones(3))   # the gradient of sum(S): U @ Vh
+    >>> np.allclose(dA, U @ Vh)
+    True
     """
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
@@ -214,12 +326,53 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
     return res, pullback
 
 
-def svd_jvp(A, dA, *, full_matrices=False, k=None, gauge=None, **opts):
-    """SVD and its tangent along ``dA``: ``(SVD(U, S, Vh), SVD(dU, dS, dVh))``.
+@fill
+def svd_jvp(A: ArrayLike, dA: ArrayLike, *, full_matrices: bool = False, k: int | None = None,
+            gauge: Gauge = None, **opts: Any) -> tuple[SVDResult, SVDResult]:
+    """The SVD and its tangent along ``dA`` (forward mode).
 
-    With ``gauge="canonical"`` both the factors and their tangents are those
-    of the gauge-fixed SVD (so they match its finite differences); otherwise
-    the imaginary diagonal of U^H dU - V^H dV is split evenly between the two.
+    Parameters
+    ----------
+    {{A}}
+    {{dA}}
+    full_matrices : bool, default False
+        As in :func:`svd_vjp` (thin by default); True gives the full
+        factors, the extra columns moving only to stay orthogonal.
+    k : int, optional
+        The top ``k`` triplets only.
+    gauge : {None, "canonical"}, default None
+        "canonical": factors and tangents of the gauge-fixed SVD (they match
+        its finite differences); None: the imaginary diagonal of
+        ``U^H dU - V^H dV`` is split evenly between U and V.
+    {{opts}}
+
+    Returns
+    -------
+    res : SVDResult
+        ``SVDResult(U, S, Vh)``.
+    tangent : SVDResult
+        ``SVDResult(dU, dS, dVh)``.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    With ``R = U^H dA V``: ``dS = Re diag(R)``, and ``U^H dU``, ``V^H dV``
+    from the split ``(R + R^H)_ij / 2(s_j - s_i)``,
+    ``(R - R^H)_ij / 2(s_j + s_i)``, plus the terms of the rectangular part.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> rng = np.random.default_rng(0)
+    >>> A, E = rng.standard_normal((2, 4, 3))
+    >>> (U, S, Vh), (dU, dS, dVh) = la.svd_jvp(A, E)
+    >>> h = 1e-6
+    >>> S2 = la.svd(A + h * E, full_matrices=False).S
+    >>> np.allclose((S2 - S) / h, dS, atol=1e-5)
+    True
     """
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
@@ -271,19 +424,52 @@ def _thin(U3, Vh3, k):
     return np.ascontiguousarray(U3[..., :k]), np.ascontiguousarray(Vh3[..., :k, :])
 
 
-def svd_pullback(U, S, Vh, dU=None, dS=None, dVh=None, **opts):
-    """The SVD pullback from the factors: ``dA`` for cotangents of U, S, Vh.
+@fill
+def svd_pullback(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dU: ArrayLike | None = None,
+                 dS: ArrayLike | None = None, dVh: ArrayLike | None = None,
+                 **opts: Any) -> Array:
+    """The SVD pullback from the factors (stateless): ``dA`` for cotangents of U, S, Vh.
 
-    Stateless form of ``svd_vjp(A)[1]``: U (..., m, k), S (..., k),
-    Vh (..., k, n) the thin SVD of A (k = min(m, n), e.g.
-    ``numpy.linalg.svd(A, full_matrices=False)``), or the full one
-    (U (..., m, m), Vh (..., n, n), as ``svd_vjp(A, full_matrices=True)``:
-    a cotangent that depends on the basis of the extra columns raises
-    GaugeError); leading axes of factors and cotangents broadcast. ``dA``
-    has the dtype of U (real factors: the real cotangent). ``**opts``:
-    degeneracy, tol, eps, order, gauge_tol. Truncation (``k=``),
-    ``gauge=`` and ``project=`` need the input: use :func:`svd_vjp` (or
-    ``linalgad.project`` on the result).
+    The stateless form of ``svd_vjp(A)[1]``, for a framework's custom-rule
+    hook that already has the factors.
+
+    Parameters
+    ----------
+    U : array_like, shape (..., m, k) or (..., m, m)
+        Left singular vectors: the thin SVD, k = min(m, n)
+        (``numpy.linalg.svd(A, full_matrices=False)``), or the full one; a
+        cotangent that depends on the basis of the extra columns then
+        raises GaugeError.
+    S : array_like, shape (..., k)
+        Singular values, descending.
+    Vh : array_like, shape (..., k, n) or (..., n, n)
+        Right singular vectors, conjugate-transposed.
+    dU, dS, dVh : array_like, optional
+        Cotangents of U, S, Vh (None: zero). Leading axes of factors and
+        cotangents broadcast as in a NumPy gufunc.
+    {{opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., m, n)
+        The cotangent of A, with U's dtype (real factors: real). Truncation
+        (``k=``), ``gauge=`` and ``project=`` need A: use :func:`svd_vjp`.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`svd_vjp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((4, 3))
+    >>> U, S, Vh = np.linalg.svd(A, full_matrices=False)
+    >>> np.allclose(la.svd_pullback(U, S, Vh, dS=np.ones(3)), U @ Vh)
+    True
     """
     rule = "svd_pullback"
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dU", dU, 2), ("dS", dS, 1), ("dVh", dVh, 2)],
@@ -302,13 +488,44 @@ def svd_pullback(U, S, Vh, dU=None, dS=None, dVh=None, **opts):
     return out.reshape(fr.shape(fr.m, fr.n))
 
 
-def svd_pushforward(U, S, Vh, dA, **opts):
-    """The SVD tangent from the factors: ``SVD(dU, dS, dVh)`` along ``dA``.
+@fill
+def svd_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike,
+                    **opts: Any) -> SVDResult:
+    """The SVD tangent from the factors (stateless): ``SVDResult(dU, dS, dVh)`` along ``dA``.
 
-    Stateless form of ``svd_jvp(A, dA)[1]`` (the imaginary diagonal of
-    U^H dU - V^H dV split evenly); the factors are the thin or the full SVD
-    as in :func:`svd_pullback` (full ones get full tangents), broadcasting
-    with ``dA`` over leading axes.
+    Parameters
+    ----------
+    U, S, Vh : array_like
+        The thin or the full SVD of A, as in :func:`svd_pullback` (full
+        factors get full tangents).
+    dA : array_like, shape (..., m, n)
+        The tangent of A; leading axes broadcast with the factors'.
+    {{opts}}
+
+    Returns
+    -------
+    SVDResult
+        ``SVDResult(dU, dS, dVh)``, the stateless form of
+        ``svd_jvp(A, dA)[1]`` (the imaginary diagonal of ``U^H dU - V^H dV``
+        split evenly).
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`svd_jvp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> rng = np.random.default_rng(0)
+    >>> A, E = rng.standard_normal((2, 4, 3))
+    >>> U, S, Vh = np.linalg.svd(A, full_matrices=False)
+    >>> dU, dS, dVh = la.svd_pushforward(U, S, Vh, E)
+    >>> np.allclose(dS, np.diag(U.T @ E @ Vh.T))
+    True
     """
     rule = "svd_pushforward"
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)], full=True)
@@ -318,23 +535,80 @@ def svd_pushforward(U, S, Vh, dA, **opts):
     Ut, Vht = _thin(U3, Vh3, k)
     dU, ds, dVh = _pushforward(Ut, s3, Vht, dA3, k, fr, opt.as_tuple(), rule)
     dU, dVh = _full_tangent(dU, dVh, Ut, Vht, U3, Vh3, k)
-    return SVD(dU.reshape(fr.shape(*U3.shape[1:])), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
+    return SVDResult(dU.reshape(fr.shape(*U3.shape[1:])), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
                dVh.reshape(fr.shape(*Vh3.shape[1:])))
 
 
 # Singular values only (the forward mode skips the vectors' tangents: see rules/_values.py)
 
-def svdvals(A):
-    """The singular values (..., k), descending, k = min(m, n)."""
+@fill
+def svdvals(A: ArrayLike) -> Array:
+    """The singular values, descending, as ``numpy.linalg.svdvals``.
+
+    Parameters
+    ----------
+    {{A}}
+
+    Returns
+    -------
+    ndarray, shape (..., k)
+        Singular values, k = min(m, n), real, descending.
+
+    Raises
+    ------
+    {{raises_input}}
+
+    Notes
+    -----
+    ``svd(A, compute_uv=False)`` returns the same.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> la.svdvals(np.diag([1.0, -3.0]))
+    array([3., 1.])
+    """
     st = matrix_stack(A)
     s = np.linalg.svd(st.data, compute_uv=False) if st.data.size else \
         np.zeros((st.B, min(st.m, st.n)), real_dtype(st.dtype))
     return s.reshape(st.shape(min(st.m, st.n)))
 
 
-def svdvals_vjp(A, *, project=None, **opts):
-    """Singular values and their pullback ``pullback(dS) -> dA`` (U diag(dS) Vh:
-    the SVD pullback with the vectors' cotangents zero)."""
+@fill
+def svdvals_vjp(A: ArrayLike, *, project: Structure = None,
+                **opts: Any) -> tuple[Array, Pullback]:
+    """The singular values and their pullback: ``S, pullback = svdvals_vjp(A)``.
+
+    Parameters
+    ----------
+    {{A}}
+    {{project}}
+    {{opts}}
+
+    Returns
+    -------
+    S : ndarray, shape (..., k)
+        Singular values, descending.
+    pullback : callable
+        ``pullback(dS) -> dA``.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    ``dA = U diag(dS) Vh``: the pullback of :func:`svd_vjp` with the vectors'
+    cotangents zero (exact at any degeneracy but a zero singular value).
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> S, pullback = la.svdvals_vjp(A)
+    >>> np.allclose(pullback(2 * S), 2 * A)   # d ||A||_F^2 / dA = 2 A
+    True
+    """
     res, pullback = svd_vjp(A, project=project, **opts)
     return res.S, lambda dS=None: pullback(None, dS)
 
@@ -364,14 +638,37 @@ def _values_tangent(U, s64, Vh, dA3, st, opt, rule):
     return resolve(rule, "singular values", s64, ds, coupling, opt, st.batch, zero=zero)
 
 
-def svdvals_jvp(A, dA, **opts):
-    """Singular values and their tangent along ``dA``: ``(S, dS)``.
+@fill
+def svdvals_jvp(A: ArrayLike, dA: ArrayLike, **opts: Any) -> tuple[Array, Array]:
+    """The singular values and their tangent along ``dA``: ``(S, dS)``.
 
-    Only the values' tangent Re diag(U^H dA V) is formed, so close pairs
-    are no obstacle; ``degeneracy="strict"`` refuses only values equal to
-    working precision (``tol``, default 64 eps here) that the tangent does
-    not move together, and zero singular values it moves off zero (see
-    linalgad/rules/_values.py for the modes).
+    Parameters
+    ----------
+    {{A}}
+    {{dA}}
+    {{values_opts}}
+
+    Returns
+    -------
+    S : ndarray, shape (..., k)
+        Singular values, descending.
+    dS : ndarray, shape (..., k)
+        Their tangent.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    ``dS = Re diag(U^H dA V)``: no ``1/gap``, so close pairs are no obstacle.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> S, dS = la.svdvals_jvp(np.diag([3.0, 1.0]), np.eye(2))
+    >>> dS
+    array([1., 1.])
     """
     st = matrix_stack(A)
     opt = values_options(st.dtype, opts)
@@ -383,10 +680,39 @@ def svdvals_jvp(A, dA, **opts):
     return s.astype(rdt).reshape(st.shape(k)), ds.astype(rdt).reshape(st.shape(k))
 
 
-def svdvals_pushforward(U, S, Vh, dA, **opts):
-    """The singular values' tangent from the thin SVD: ``dS`` along ``dA``
-    (stateless form of ``svdvals_jvp(A, dA)[1]``; factors as in
-    :func:`svd_pullback`)."""
+@fill
+def svdvals_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike,
+                        **opts: Any) -> Array:
+    """The singular values' tangent from the thin SVD (stateless): ``dS`` along ``dA``.
+
+    Parameters
+    ----------
+    {{svd_factors}}
+    dA : array_like, shape (..., m, n)
+        The tangent of A; leading axes broadcast with the factors'.
+    {{values_opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., k)
+        ``dS``, the stateless form of ``svdvals_jvp(A, dA)[1]``.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    ``dS = Re diag(U^H dA V)``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> U, S, Vh = np.linalg.svd(A)
+    >>> np.allclose(la.svdvals_pushforward(U, S, Vh, A), S)   # d/dt S(A + t A) = S
+    True
+    """
     rule = "svdvals_pushforward"
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)])
     opt = values_options(fr.dtype, opts)

@@ -14,13 +14,19 @@ Rules (Z = U^H G_bar V; the map is self-adjoint, so one kernel serves both)
     D-_ij = (g_i - g_j)/(s_i - s_j) (D-_ii = g'(s_i)), D+_ij = (g_i + g_j)/(s_i + s_j),
     A_bar = U C Vh + (I - U U^H) G_bar V h Vh + U h U^H G_bar (I - V Vh), h = g/s.
     D- comes from linalgad/_divdiff.py (no cancellation); the kernel is
-    the lead's _core.svfun_apply (see _svd.pxi).
+    _core.svfun_apply (see _svd.pxi), shared with polar.
 Cost (square, GEMMs): 4 per mode, plus the primal's SVD.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from .. import _core
+from .._docs import fill
+from .._typing import Array, ArrayLike, Derivative, Pullback, ScalarFunction, Structure
 from .._divdiff import divided_differences, resolve
 from .._errors import raise_core
 from .._options import batch_threads, options
@@ -62,15 +68,87 @@ def _apply(st, U, s, Vh, gv, Dm, X, opt, rule):
     return out
 
 
-def svfunm(A, g, *, dg=None):
-    """U diag(g(S)) Vh for a stack of matrices (..., m, n)."""
+@fill
+def svfunm(A: ArrayLike, g: ScalarFunction, *, dg: Derivative = None) -> Array:
+    """A singular-value function ``G = U diag(g(S)) Vh`` (thin SVD of A).
+
+    Parameters
+    ----------
+    {{A}}
+    {{g}}
+
+    Returns
+    -------
+    ndarray, shape (..., m, n)
+        ``G``. ``g = 1`` is the polar factor Q (:func:`polar`).
+
+    Raises
+    ------
+    ValueError
+        Outside the domain of ``g`` (the message names the singular value),
+        or for NaN/Inf in A.
+    TypeError
+        For an unknown ``g``.
+
+    Notes
+    -----
+    ``A = U diag(S) Vh``, ``G = U diag(g(S)) Vh``: a function of A wherever
+    g is, independent of the gauge of U and V.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((4, 3))
+    >>> np.allclose(la.svfunm(A, 1.0), A)   # g(s) = s
+    True
+    """
     st, U, s, Vh, gv, Dm, G = _prepare(A, g, dg, "svfunm")
     return G.reshape(st.shape(st.m, st.n))
 
 
-def svfunm_vjp(A, g, *, dg=None, project=None, **opts):
-    """G = U diag(g(S)) Vh and its pullback ``pullback(dG) -> dA``.
-    ``**opts``: degeneracy, tol, eps (zero singular values only)."""
+@fill
+def svfunm_vjp(A: ArrayLike, g: ScalarFunction, *, dg: Derivative = None,
+               project: Structure = None, **opts: Any) -> tuple[Array, Pullback]:
+    """``G = U diag(g(S)) Vh`` and its pullback: ``G, pullback = svfunm_vjp(A, g)``.
+
+    Parameters
+    ----------
+    {{A}}
+    {{g}}
+    {{project}}
+    {{zero_opts}}
+
+    Returns
+    -------
+    G : ndarray, shape (..., m, n)
+        ``U diag(g(S)) Vh`` (read-only).
+    pullback : callable
+        ``pullback(dG) -> dA``.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    With ``Z = U^H dG V``, ``D-_ij = (g_i - g_j)/(s_i - s_j)`` (divided
+    differences, ``D-_ii = g'(s_i)``), ``D+_ij = (g_i + g_j)/(s_i + s_j)``
+    and ``h = g/s``::
+
+        C = (Z + Z^H)/2 o D- + (Z - Z^H)/2 o D+
+        dA = U C Vh + (I - U U^H) dG V h Vh + U h U^H dG (I - V Vh)
+
+    Exact at repeated singular values (never ``1/gap``).
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> G, pullback = la.svfunm_vjp(A, 2.0)   # G = U S^2 Vh
+    >>> U, S, Vh = np.linalg.svd(A)
+    >>> np.allclose(G, U * S**2 @ Vh)
+    True
+    """
     st, U, s, Vh, gv, Dm, G = _prepare(A, g, dg, "svfunm_vjp")
     opt = options(st.dtype, **opts)
     G = G.reshape(st.shape(st.m, st.n))
@@ -87,8 +165,43 @@ def svfunm_vjp(A, g, *, dg=None, project=None, **opts):
     return G, pullback
 
 
-def svfunm_jvp(A, dA, g, *, dg=None, **opts):
-    """G = U diag(g(S)) Vh and its tangent along ``dA``: ``(G, dG)``."""
+@fill
+def svfunm_jvp(A: ArrayLike, dA: ArrayLike, g: ScalarFunction, *, dg: Derivative = None,
+               **opts: Any) -> tuple[Array, Array]:
+    """``G = U diag(g(S)) Vh`` and its tangent along ``dA``: ``(G, dG)``.
+
+    Parameters
+    ----------
+    {{A}}
+    {{dA}}
+    {{g}}
+    {{zero_opts}}
+
+    Returns
+    -------
+    G : ndarray, shape (..., m, n)
+        ``U diag(g(S)) Vh``.
+    dG : ndarray, shape (..., m, n)
+        Its tangent.
+
+    Raises
+    ------
+    {{raises_rule}}
+
+    Notes
+    -----
+    The map of :func:`svfunm_vjp` is self-adjoint: ``dG`` is it applied to
+    ``dA``.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> rng = np.random.default_rng(0)
+    >>> A, E = rng.standard_normal((2, 3, 3))
+    >>> G, dG = la.svfunm_jvp(A, E, 1.0)   # g(s) = s: G = A, dG = E
+    >>> np.allclose(dG, E)
+    True
+    """
     st, U, s, Vh, gv, Dm, G = _prepare(A, g, dg, "svfunm_jvp")
     opt = options(st.dtype, **opts)
     x = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.B, st.m, st.n)
@@ -106,13 +219,41 @@ def _stateless(rule, U, S, Vh, X, name, g, dg, opts):
     return fr, U3, s3, Vh3, gv, Dm, x, opt
 
 
-def svfunm_pullback(U, S, Vh, dG, g, *, dg=None, **opts):
-    """The svfunm pullback from the thin SVD of A: ``dA`` for a cotangent dG
-    of G = U diag(g(S)) Vh.
+@fill
+def svfunm_pullback(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dG: ArrayLike | None,
+                    g: ScalarFunction, *, dg: Derivative = None, **opts: Any) -> Array:
+    """The svfunm pullback from the thin SVD of A (stateless): ``dA`` for a cotangent dG.
 
-    Stateless form of ``svfunm_vjp(A, g, dg=dg)[1]``: U (..., m, k),
-    S (..., k), Vh (..., k, n), k = min(m, n); leading axes broadcast with
-    dG. ``**opts``: degeneracy, tol, eps (zero singular values only).
+    Parameters
+    ----------
+    {{svd_factors}}
+    dG : array_like, shape (..., m, n) or None
+        The cotangent of ``G = U diag(g(S)) Vh`` (None: zero); leading axes
+        broadcast with the factors'.
+    {{g}}
+    {{zero_opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., m, n)
+        The cotangent of A, the stateless form of ``svfunm_vjp(A, g)[1]``.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`svfunm_vjp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((3, 3))
+    >>> U, S, Vh = np.linalg.svd(A)
+    >>> dA = la.svfunm_pullback(U, S, Vh, np.eye(3), 1.0)   # G = A
+    >>> np.allclose(dA, np.eye(3))
+    True
     """
     rule = "svfunm_pullback"
     fr, U3, s3, Vh3, gv, Dm, x, opt = _stateless(rule, U, S, Vh, dG, "dG", g, dg, opts)
@@ -121,9 +262,41 @@ def svfunm_pullback(U, S, Vh, dG, g, *, dg=None, **opts):
     return _apply(fr, U3, s3, Vh3, gv, Dm, x, opt, rule).reshape(fr.shape(fr.m, fr.n))
 
 
-def svfunm_pushforward(U, S, Vh, dA, g, *, dg=None, **opts):
-    """The svfunm tangent dG along ``dA`` from the thin SVD of A (stateless
-    form of ``svfunm_jvp(A, dA, g)[1]``; factors as in :func:`svfunm_pullback`)."""
+@fill
+def svfunm_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike,
+                       g: ScalarFunction, *, dg: Derivative = None, **opts: Any) -> Array:
+    """The svfunm tangent from the thin SVD of A (stateless): ``dG`` along ``dA``.
+
+    Parameters
+    ----------
+    {{svd_factors}}
+    dA : array_like, shape (..., m, n)
+        The tangent of A; leading axes broadcast with the factors'.
+    {{g}}
+    {{zero_opts}}
+
+    Returns
+    -------
+    ndarray, shape (..., m, n)
+        ``dG``, the stateless form of ``svfunm_jvp(A, dA, g)[1]``.
+
+    Raises
+    ------
+    {{raises_stateless}}
+
+    Notes
+    -----
+    The formula of :func:`svfunm_jvp`, applied to the given factors.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> rng = np.random.default_rng(0)
+    >>> A, E = rng.standard_normal((2, 3, 3))
+    >>> U, S, Vh = np.linalg.svd(A)
+    >>> np.allclose(la.svfunm_pushforward(U, S, Vh, E, 1.0), E)
+    True
+    """
     rule = "svfunm_pushforward"
     fr, U3, s3, Vh3, gv, Dm, x, opt = _stateless(rule, U, S, Vh, dA, "dA", g, dg, opts)
     return _apply(fr, U3, s3, Vh3, gv, Dm, x, opt, rule).reshape(fr.shape(fr.m, fr.n))
