@@ -88,20 +88,20 @@ def raw_factor_loss(A, seed):
     perturbation does not matter."""
     res = la.eig(A)
     rng = np.random.default_rng(seed)
-    C = rng.standard_normal(res.V.shape) + 1j * rng.standard_normal(res.V.shape)
-    c = rng.standard_normal(res.w.shape) + 1j * rng.standard_normal(res.w.shape)
-    w0 = res.w
+    C = rng.standard_normal(res.eigenvectors.shape) + 1j * rng.standard_normal(res.eigenvectors.shape)
+    c = rng.standard_normal(res.eigenvalues.shape) + 1j * rng.standard_normal(res.eigenvalues.shape)
+    w0 = res.eigenvalues
 
     def perm(r):
-        return np.array([int(np.argmin(np.abs(r.w - x))) for x in w0])
+        return np.array([int(np.argmin(np.abs(r.eigenvalues - x))) for x in w0])
 
     def loss(r):
         p = perm(r)
-        return float(np.real(np.vdot(C, r.V[:, p])) + np.real(np.sum(c * r.w[p])))
+        return float(np.real(np.vdot(C, r.eigenvectors[:, p])) + np.real(np.sum(c * r.eigenvalues[p])))
 
     def dloss(r):
         inv = np.argsort(perm(r))
-        return (np.conj(c)[inv].astype(r.w.dtype), C[:, inv].astype(r.V.dtype))
+        return (np.conj(c)[inv].astype(r.eigenvalues.dtype), C[:, inv].astype(r.eigenvectors.dtype))
     return loss, dloss
 
 
@@ -115,7 +115,7 @@ def test_lapack_normalisation_matches_finite_differences_of_numpy_eig_itself(dty
     lt.check_vjp(la.eig_vjp, A, loss, dloss)
     lt.check_jvp(la.eig_jvp, A, loss, dloss)
     res, pullback = la.eig_vjp(A, normalization="norm")
-    if np.iscomplexobj(res.V):
+    if np.iscomplexobj(res.eigenvectors):
         with pytest.raises(la.GaugeError, match="phase"):
             pullback(*dloss(res))
 
@@ -137,22 +137,22 @@ def test_core_matches_the_numpy_reference_for_every_subset_of_none(dtype, norm, 
     res, pullback = la.eig_vjp(A, normalization=norm)
     given_ = [c if w else None for c, w in zip(cots(res, 12), which)]
     got = pullback(*given_)
-    want = ref.eig_vjp(res.w, res.V, *given_, normalization=norm)
+    want = ref.eig_vjp(res.eigenvalues, res.eigenvectors, *given_, normalization=norm)
     if np.dtype(dtype).kind == "f":
         want = want.real
     np.testing.assert_allclose(got, want, atol=1e-12 * max(1.0, np.abs(want).max()))
     E = lt.direction(A, seed=13)
     _, tan = la.eig_jvp(A, E, normalization=norm)
-    dw, dV = ref.eig_jvp(res.w, res.V, E, normalization=norm)
-    np.testing.assert_allclose(tan.w, dw, atol=1e-12)
-    np.testing.assert_allclose(tan.V, dV, atol=1e-11)
+    dw, dV = ref.eig_jvp(res.eigenvalues, res.eigenvectors, E, normalization=norm)
+    np.testing.assert_allclose(tan.eigenvalues, dw, atol=1e-12)
+    np.testing.assert_allclose(tan.eigenvectors, dV, atol=1e-11)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
 def test_single_precision_is_computed_in_its_dtype_and_agrees_with_double(dtype):
     A = general((5, 5), dtype, 14)
     res, pullback = la.eig_vjp(A)
-    assert res.V.dtype in (np.dtype(np.float32), np.dtype(np.complex64))
+    assert res.eigenvectors.dtype in (np.dtype(np.float32), np.dtype(np.complex64))
     dA = pullback(*cots(res, 15))
     assert dA.dtype == dtype
     wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
@@ -167,7 +167,7 @@ def test_single_precision_is_computed_in_its_dtype_and_agrees_with_double(dtype)
 def test_real_input_with_complex_eigenvalues_gets_a_real_cotangent():
     A = general((4, 4), np.float64, 16)
     res, pullback = la.eig_vjp(A)
-    assert np.iscomplexobj(res.w) and (np.abs(res.w.imag) > 0.1).any()
+    assert np.iscomplexobj(res.eigenvalues) and (np.abs(res.eigenvalues.imag) > 0.1).any()
     dA = pullback(*cots(res, 17))
     assert dA.dtype == np.float64
     # the real-arithmetic path (V = Vr T) is the real part of the complex rule
@@ -180,23 +180,23 @@ def test_real_input_with_complex_eigenvalues_gets_a_real_cotangent():
 def test_a_loss_touching_one_member_of_a_conjugate_pair_is_exact(norm):
     A = general((4, 4), np.float64, 16)
     res = la.eig(A)
-    k = int(np.argmax(res.w.imag))               # the member with positive imaginary part
-    w0 = res.w[k]
+    k = int(np.argmax(res.eigenvalues.imag))               # the member with positive imaginary part
+    w0 = res.eigenvalues[k]
     Wk = np.array([1.0, -2.0, 0.5, 1.5])
 
     def pick(r):
-        return int(np.argmin(np.abs(r.w - w0)))
+        return int(np.argmin(np.abs(r.eigenvalues - w0)))
 
     def loss(r):
         j = pick(r)
-        return float(np.real((0.7 - 0.4j) * r.w[j]) + np.sum(Wk * np.abs(r.V[:, j]) ** 2))
+        return float(np.real((0.7 - 0.4j) * r.eigenvalues[j]) + np.sum(Wk * np.abs(r.eigenvectors[:, j]) ** 2))
 
     def dloss(r):
         j = pick(r)
-        dw = np.zeros_like(r.w)
+        dw = np.zeros_like(r.eigenvalues)
         dw[j] = np.conj(0.7 - 0.4j)
-        dV = np.zeros_like(r.V)
-        dV[:, j] = 2 * Wk * r.V[:, j]
+        dV = np.zeros_like(r.eigenvectors)
+        dV[:, j] = 2 * Wk * r.eigenvectors[:, j]
         return dw, dV
     lt.check_vjp(functools.partial(la.eig_vjp, normalization=norm), A, loss, dloss)
     lt.check_jvp(functools.partial(la.eig_jvp, normalization=norm), A, loss, dloss)
@@ -205,11 +205,11 @@ def test_a_loss_touching_one_member_of_a_conjugate_pair_is_exact(norm):
 def test_real_input_with_real_eigenvalues_stays_real():
     A = lt.random_matrix((4, 4), np.float64, kind="hermitian", seed=18) + 0.1 * np.triu(np.ones((4, 4)))
     res, pullback = la.eig_vjp(A)
-    assert res.w.dtype == np.float64 and res.V.dtype == np.float64
+    assert res.eigenvalues.dtype == np.float64 and res.eigenvectors.dtype == np.float64
     loss, dloss = lt.invariant_loss("eig", res, seed=19)
     lt.check_vjp(la.eig_vjp, A, loss, dloss)
     _, tan = la.eig_jvp(A, lt.direction(A, seed=20))
-    assert tan.w.dtype == np.float64 and tan.V.dtype == np.float64
+    assert tan.eigenvalues.dtype == np.float64 and tan.eigenvectors.dtype == np.float64
 
 
 # --- defective, degenerate -----------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_real_input_with_real_eigenvalues_stays_real():
 def test_nearly_defective_input_is_refused_with_the_condition_number(delta):
     A = np.array([[1.0, 1.0, 0.0], [delta, 1.0, 0.0], [0.0, 0.0, 3.0]])
     res, pullback = la.eig_vjp(A)
-    for call in (lambda: pullback(*cots(res, 21)), lambda: pullback(dw=np.ones_like(res.w)),
+    for call in (lambda: pullback(*cots(res, 21)), lambda: pullback(dw=np.ones_like(res.eigenvalues)),
                  lambda: la.eig_jvp(A, np.ones_like(A))):
         with pytest.raises(la.DegeneracyError, match="condition number") as e:
             call()
@@ -228,9 +228,9 @@ def test_nearly_defective_input_is_refused_with_the_condition_number(delta):
 def test_cond_max_sets_the_limit():
     A = np.array([[1.0, 1.0], [1e-8, 1.0]])        # cond(V) ~ 2e4
     res, pullback = la.eig_vjp(A)
-    assert np.isfinite(pullback(dw=np.ones_like(res.w))).all()
+    assert np.isfinite(pullback(dw=np.ones_like(res.eigenvalues))).all()
     with pytest.raises(la.DegeneracyError, match="condition number"):
-        la.eig_vjp(A, cond_max=100)[1](dw=np.ones_like(res.w))
+        la.eig_vjp(A, cond_max=100)[1](dw=np.ones_like(res.eigenvalues))
     with pytest.raises(ValueError, match="cond_max"):
         la.eig_vjp(A, cond_max=0.5)
 
@@ -248,15 +248,15 @@ def degenerate(dtype, seed):
 def test_eigenvalue_losses_are_exact_at_a_repeated_eigenvalue_and_vectors_are_refused(dtype):
     A = degenerate(dtype, 22)
     res, pullback = la.eig_vjp(A)
-    tied = np.abs(res.w - 2.0) < 1e-6
+    tied = np.abs(res.eigenvalues - 2.0) < 1e-6
     c = np.where(tied, 1.5, np.arange(4.0))       # symmetric in the tied pair: smooth
-    loss = lambda r: float(np.real(np.sum(np.where(np.abs(r.w - 2.0) < 1e-3, 1.5, 0.0) * r.w
-                                         + np.where(np.abs(r.w - 2.0) < 1e-3, 0.0, 1.0) * r.w.real ** 2)))
-    dloss = lambda r: ((np.where(np.abs(r.w - 2.0) < 1e-3, 1.5, 0.0)
-                        + np.where(np.abs(r.w - 2.0) < 1e-3, 0.0, 2 * r.w.real)).astype(r.w.dtype), None)
+    loss = lambda r: float(np.real(np.sum(np.where(np.abs(r.eigenvalues - 2.0) < 1e-3, 1.5, 0.0) * r.eigenvalues
+                                         + np.where(np.abs(r.eigenvalues - 2.0) < 1e-3, 0.0, 1.0) * r.eigenvalues.real ** 2)))
+    dloss = lambda r: ((np.where(np.abs(r.eigenvalues - 2.0) < 1e-3, 1.5, 0.0)
+                        + np.where(np.abs(r.eigenvalues - 2.0) < 1e-3, 0.0, 2 * r.eigenvalues.real)).astype(r.eigenvalues.dtype), None)
     lt.check_vjp(la.eig_vjp, A, loss, dloss, structure="real" if np.iscomplexobj(A) else None)
-    assert np.isfinite(pullback(dw=c.astype(res.w.dtype))).all()
-    dV = np.zeros_like(res.V)
+    assert np.isfinite(pullback(dw=c.astype(res.eigenvalues.dtype))).all()
+    dV = np.zeros_like(res.eigenvectors)
     dV[:, np.flatnonzero(tied)[0]] = 1.0
     with pytest.raises(la.DegeneracyError, match="degenerate"):
         pullback(dV=dV)
@@ -274,7 +274,7 @@ def test_canonical_gauge_tangent_matches_finite_differences_of_the_fixed_factors
     from linalgad import gauge
     A = general((4, 4), dtype, 23)
     lt.check_fd_gauge_fixed(la.eig_jvp, A, gauge.fix_eig, primal=la.eig)
-    np.testing.assert_allclose(la.eig(A, gauge="canonical").V, gauge.fix_eig(la.eig(A)).V)
+    np.testing.assert_allclose(la.eig(A, gauge="canonical").eigenvectors, gauge.fix_eig(la.eig(A)).eigenvectors)
 
 
 # --- batches, threads, input checking, layouts -------------------------------------------------
@@ -283,9 +283,9 @@ def test_canonical_gauge_tangent_matches_finite_differences_of_the_fixed_factors
 def test_empty_batches_and_matrices(shape):
     A = np.zeros(shape)
     res, pullback = la.eig_vjp(A)
-    assert res.w.shape == shape[:-1] and res.V.shape == shape
-    assert pullback(np.zeros(res.w.shape, res.w.dtype), np.zeros(res.V.shape, res.V.dtype)).shape == shape
-    assert la.eig_jvp(A, A)[1].V.shape == shape
+    assert res.eigenvalues.shape == shape[:-1] and res.eigenvectors.shape == shape
+    assert pullback(np.zeros(res.eigenvalues.shape, res.eigenvalues.dtype), np.zeros(res.eigenvectors.shape, res.eigenvectors.dtype)).shape == shape
+    assert la.eig_jvp(A, A)[1].eigenvectors.shape == shape
 
 
 def test_parallel_batch_loop_gives_the_serial_answer():
@@ -306,13 +306,13 @@ def test_large_matrices_use_lapack_and_agree_with_the_reference():
     A = general((40, 40), np.float64, 26)
     res, pullback = la.eig_vjp(A, cond_max=1e8)
     c = cots(res, 27)
-    want = ref.eig_vjp(res.w, res.V, *c).real
+    want = ref.eig_vjp(res.eigenvalues, res.eigenvectors, *c).real
     np.testing.assert_allclose(pullback(*c), want, atol=1e-9 * np.abs(want).max())
     E = lt.direction(A, seed=28)
-    dw, dV = ref.eig_jvp(res.w, res.V, E)
+    dw, dV = ref.eig_jvp(res.eigenvalues, res.eigenvectors, E)
     tan = la.eig_jvp(A, E, cond_max=1e8)[1]
-    np.testing.assert_allclose(tan.w, dw, atol=1e-9 * np.abs(dw).max())
-    np.testing.assert_allclose(tan.V, dV, atol=1e-9 * np.abs(dV).max())
+    np.testing.assert_allclose(tan.eigenvalues, dw, atol=1e-9 * np.abs(dw).max())
+    np.testing.assert_allclose(tan.eigenvectors, dV, atol=1e-9 * np.abs(dV).max())
 
 
 def test_bad_input():
@@ -327,12 +327,12 @@ def test_bad_input():
         la.eig_vjp(A, normalization="unit")
     res, pullback = la.eig_vjp(A)
     with pytest.raises(ValueError, match="dV has shape"):
-        pullback(dV=np.ones((3, 2), res.V.dtype))
+        pullback(dV=np.ones((3, 2), res.eigenvectors.dtype))
     with pytest.raises(ValueError, match="dw has shape"):
-        pullback(dw=np.ones(2, res.w.dtype))
+        pullback(dw=np.ones(2, res.eigenvalues.dtype))
     with pytest.raises(ValueError, match="dA has shape"):
         la.eig_jvp(A, np.ones((2, 2)))
-    assert not res.V.flags.writeable
+    assert not res.eigenvectors.flags.writeable
 
 
 def _layouts(A):
@@ -373,17 +373,17 @@ def test_any_layout_gives_the_contiguous_answer_and_nothing_is_modified(n, batch
 def test_subspace_and_exact_modes_at_a_repeated_eigenvalue(dtype):
     A = degenerate(dtype, 30)
     res = la.eig(A)
-    i, j = np.flatnonzero(np.abs(res.w - 2.0) < 1e-6)
-    dV = np.zeros_like(res.V)
-    dV[:, i] = res.V[:, j]                       # rotates v_i towards v_j: basis-dependent
+    i, j = np.flatnonzero(np.abs(res.eigenvalues - 2.0) < 1e-6)
+    dV = np.zeros_like(res.eigenvectors)
+    dV[:, i] = res.eigenvectors[:, j]                       # rotates v_i towards v_j: basis-dependent
     with pytest.raises(la.GaugeError, match="span"):
         la.eig_vjp(A, degeneracy="subspace")[1](dV=dV)
-    k = int(np.argmin(np.abs(res.w - 3.0)))      # a simple eigenvalue: fine in subspace mode
-    dV = np.zeros_like(res.V)
-    dV[:, k] = 2 * res.V[:, k] * np.array([1.0, 2.0, 0.5, 1.5])
+    k = int(np.argmin(np.abs(res.eigenvalues - 3.0)))      # a simple eigenvalue: fine in subspace mode
+    dV = np.zeros_like(res.eigenvectors)
+    dV[:, k] = 2 * res.eigenvectors[:, k] * np.array([1.0, 2.0, 0.5, 1.5])
     got = la.eig_vjp(A, degeneracy="subspace")[1](dV=dV)
     np.testing.assert_allclose(got, la.eig_vjp(A)[1](dV=dV), atol=1e-12)
-    if np.isrealobj(res.w):
+    if np.isrealobj(res.eigenvalues):
         return
     exact = la.eig_vjp(A, degeneracy="exact")[1]
     dV[:, i] = 1.0
@@ -397,18 +397,18 @@ def test_real_input_with_pairs_and_a_repeated_eigenvalue_takes_the_real_path_in_
     D = np.array([[0.0, -1.0, 0, 0], [1.0, 0.0, 0, 0], [0, 0, 2.0, 0], [0, 0, 0, 2.0]])
     A = S @ D @ np.linalg.inv(S)
     res = la.eig(A)
-    assert np.iscomplexobj(res.V)
-    i, j = np.flatnonzero(np.abs(res.w - 2.0) < 1e-6)
-    rot = np.zeros_like(res.V)
-    rot[:, i] = res.V[:, j]
+    assert np.iscomplexobj(res.eigenvectors)
+    i, j = np.flatnonzero(np.abs(res.eigenvalues - 2.0) < 1e-6)
+    rot = np.zeros_like(res.eigenvectors)
+    rot[:, i] = res.eigenvectors[:, j]
     with pytest.raises(la.DegeneracyError):
         la.eig_vjp(A)[1](dV=rot)
     with pytest.raises(la.GaugeError, match="span"):
         la.eig_vjp(A, degeneracy="subspace")[1](dV=rot)
     assert np.isfinite(la.eig_vjp(A, degeneracy="lorentz")[1](dV=rot)).all()
-    k = int(np.argmax(res.w.imag))
-    pair = np.zeros_like(res.V)
-    pair[:, k] = 2 * res.V[:, k] * np.array([1.0, 2.0, 0.5, 1.5])
+    k = int(np.argmax(res.eigenvalues.imag))
+    pair = np.zeros_like(res.eigenvectors)
+    pair[:, k] = 2 * res.eigenvectors[:, k] * np.array([1.0, 2.0, 0.5, 1.5])
     for mode in ("strict", "subspace", "lorentz"):
         got = la.eig_vjp(A, degeneracy=mode)[1](dV=pair)
         want = la.eig_vjp(A, degeneracy=mode, project="complex")[1](dV=pair).real
@@ -428,9 +428,9 @@ def stack3(B, seed):
 
 def test_the_3x3_stacks_hold_every_pattern_of_real_and_paired_columns():
     res = la.eig(stack3(37, 60))
-    pair_first = res.w[:, 0].imag > 0
-    pair_last = res.w[:, 1].imag > 0
-    real = (res.w.imag == 0).all(axis=1)
+    pair_first = res.eigenvalues[:, 0].imag > 0
+    pair_last = res.eigenvalues[:, 1].imag > 0
+    real = (res.eigenvalues.imag == 0).all(axis=1)
     assert pair_first.any() and pair_last.any() and real.any()
 
 
@@ -441,11 +441,11 @@ def test_small_3x3_path_equals_the_reference(B, norm, which):
     # B = 8, 9, 37: full blocks (register transposes) and a short last block
     A = stack3(B, 60)
     res, pullback = la.eig_vjp(A, normalization=norm)
-    assert np.iscomplexobj(res.V)
+    assert np.iscomplexobj(res.eigenvectors)
     given_ = [c if w else None for c, w in zip(cots(res, 61), which)]
     got = pullback(*given_)
     assert got.dtype == np.float64
-    want = ref.eig_vjp(res.w, res.V, *given_, normalization=norm).real
+    want = ref.eig_vjp(res.eigenvalues, res.eigenvectors, *given_, normalization=norm).real
     np.testing.assert_allclose(got, want, atol=1e-12 * np.abs(want).max())
 
 
@@ -455,14 +455,14 @@ def test_small_3x3_path_differentiates_the_lapack_phase_convention():
     A = stack3(20, 62)
     res, pullback = la.eig_vjp(A)
     gw, gV = cots(res, 63)
-    gV = gV + 1j * res.V * np.random.default_rng(63).uniform(0.5, 1.5, (20, 1, 3))
-    pivots = np.abs(res.V).argmax(axis=1)
+    gV = gV + 1j * res.eigenvectors * np.random.default_rng(63).uniform(0.5, 1.5, (20, 1, 3))
+    pivots = np.abs(res.eigenvectors).argmax(axis=1)
     assert all((pivots == k).any() for k in range(3))
     # the lane kernel takes a pair's pivot from column 1 (docs/eig.md): each
     # row occurs for pairs in columns (0, 1) and in (1, 2)
-    for in_pair in (res.w[:, 0].imag > 0, res.w[:, 1].imag > 0):
+    for in_pair in (res.eigenvalues[:, 0].imag > 0, res.eigenvalues[:, 1].imag > 0):
         assert set(pivots[in_pair, 1]) == {0, 1, 2}
-    np.testing.assert_allclose(pullback(gw, gV), ref.eig_vjp(res.w, res.V, gw, gV).real,
+    np.testing.assert_allclose(pullback(gw, gV), ref.eig_vjp(res.eigenvalues, res.eigenvectors, gw, gV).real,
                                atol=1e-12 * np.abs(pullback(gw, gV)).max())
     one = cots(res, 63)[1].copy()
     one[13] = gV[13]
@@ -483,20 +483,20 @@ def test_small_3x3_path_hands_degenerate_lanes_to_the_general_kernel(mode):
     A = _with_repeated(20, 64, 13)
     res, pullback = la.eig_vjp(A, degeneracy=mode)
     gw, gV = cots(res, 65)
-    k = int(np.argmin(np.abs(res.w[13] - 1.0)))         # the simple eigenvalue of matrix 13
-    i, j = np.flatnonzero(np.abs(res.w[13] - 2.0) < 1e-6)
+    k = int(np.argmin(np.abs(res.eigenvalues[13] - 1.0)))         # the simple eigenvalue of matrix 13
+    i, j = np.flatnonzero(np.abs(res.eigenvalues[13] - 2.0) < 1e-6)
     gw[13, j] = gw[13, i]          # symmetric in the tie (strict refuses unequal ones: test_edges.py)
     safe = gV.copy()
     safe[13] = 0.0
     safe[13, :, k] = gV[13, :, k]                        # touches no tied vector
     rot = safe.copy()
-    rot[13, :, i] = res.V[13, :, j]                     # rotates inside the tied pair
+    rot[13, :, i] = res.eigenvectors[13, :, j]                     # rotates inside the tied pair
     keep = np.arange(20) != 13
     if mode == "exact":
         with np.errstate(all="ignore"):
             got = pullback(gw, rot)
         assert not np.isfinite(got[13]).all() or np.abs(got[13]).max() > 1e8
-        want = ref.eig_vjp(res.w[keep], res.V[keep], gw[keep], rot[keep]).real
+        want = ref.eig_vjp(res.eigenvalues[keep], res.eigenvectors[keep], gw[keep], rot[keep]).real
         np.testing.assert_allclose(got[keep], want, atol=1e-12 * np.abs(want).max())
         return
     got = pullback(gw, safe)
@@ -525,7 +525,7 @@ def test_small_3x3_path_refuses_what_the_general_kernel_refuses_just_below_cond_
     A = stack3(20, 70)
     A[13] = [[1.0, 1.0, 0.0], [1e-6, 1.0, 0.0], [0.0, 0.0, 3.0]]    # cond ~ 2e3
     res = la.eig(A)
-    Vr = res.V[13].real                                              # real spectrum: V = Vr
+    Vr = res.eigenvectors[13].real                                              # real spectrum: V = Vr
     cond = np.linalg.norm(Vr, np.inf) * np.linalg.norm(np.linalg.inv(Vr), np.inf)
     gw, gV = cots(res, 71)
     for cmax, refused in ((0.9 * cond, True), (1.1 * cond, False)):
@@ -560,12 +560,12 @@ def test_reverse_mode_through_the_canonical_gauge(dtype, norm):
     A = general((4, 4), dtype, 32)
     res = la.eig(A, gauge="canonical")
     rng = np.random.default_rng(33)
-    C = (rng.standard_normal(res.V.shape) + 1j * rng.standard_normal(res.V.shape)).astype(res.V.dtype)
-    w0 = res.w
+    C = (rng.standard_normal(res.eigenvectors.shape) + 1j * rng.standard_normal(res.eigenvectors.shape)).astype(res.eigenvectors.dtype)
+    w0 = res.eigenvalues
 
     def perm(r):
-        return np.array([int(np.argmin(np.abs(r.w - x))) for x in w0])
+        return np.array([int(np.argmin(np.abs(r.eigenvalues - x))) for x in w0])
 
-    loss = lambda r: float(np.real(np.vdot(C, r.V[:, perm(r)])))
+    loss = lambda r: float(np.real(np.vdot(C, r.eigenvectors[:, perm(r)])))
     dloss = lambda r: (None, C[:, np.argsort(perm(r))])
     lt.check_vjp(functools.partial(la.eig_vjp, gauge="canonical", normalization=norm), A, loss, dloss)

@@ -1,7 +1,6 @@
 """Canonical gauge, gauge-fixed tangents against finite differences, and the
 gauge diagnostic."""
 
-from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -11,8 +10,7 @@ import linalgad as la
 from linalgad import gauge as g
 from linalgad import testing as T
 
-Eigh = getattr(la, "Eigh", None) or namedtuple("Eigh", ["w", "V"])
-Eig = getattr(la, "Eig", None) or namedtuple("Eig", ["w", "V"])
+from linalgad import EigResult, EighResult
 DTYPES = [np.float64, np.complex128, np.float32, np.complex64]
 
 
@@ -53,7 +51,7 @@ def test_canonical_svd_does_not_depend_on_the_input_gauge(seed, cplx, m, n):
     """fix(U D, S, D^H Vh) == fix(U, S, Vh) for any phases D: the canonical
     form is unique (generic spectra)."""
     A = T.random_matrix((m, n), np.complex128 if cplx else np.float64, seed=seed)
-    res = la.svd(A)
+    res = la.svd(A, full_matrices=False)
     k = res.S.shape[-1]
     rng = np.random.default_rng(seed)
     D = np.exp(1j * rng.uniform(0, 2 * np.pi, k)) if cplx else rng.choice([-1.0, 1.0], k)
@@ -66,10 +64,10 @@ def test_canonical_svd_does_not_depend_on_the_input_gauge(seed, cplx, m, n):
 
 def test_svd_gauge_keyword_uses_it():
     A = T.random_matrix((4, 3), np.complex128, seed=2)
-    for a, b in zip(la.svd(A, gauge="canonical"), g.fix_svd(la.svd(A))):
+    for a, b in zip(la.svd(A, gauge="canonical", full_matrices=False), g.fix_svd(la.svd(A, full_matrices=False))):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="gauge must be None or 'canonical'"):
-        la.svd(A, gauge="lapack")
+        la.svd(A, gauge="lapack", full_matrices=False)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32])
@@ -101,21 +99,25 @@ def test_zero_columns_are_left_alone():
 def test_gauge_fix_dispatch():
     A = T.random_matrix((3, 3), np.complex128, kind="hermitian", seed=3)
     w, V = np.linalg.eigh(A)
-    res = g.gauge_fix(Eigh(w, V * 1j))
-    assert isinstance(res, Eigh)
-    _pivots_canonical(res.V, 1e-12)
-    np.testing.assert_allclose((res.V * w) @ np.conj(res.V.T), A, atol=1e-12)
+    res = g.gauge_fix(EighResult(w, V * 1j))
+    assert isinstance(res, EighResult)
+    _pivots_canonical(res.eigenvectors, 1e-12)
+    np.testing.assert_allclose((res.eigenvectors * w) @ np.conj(res.eigenvectors.T), A, atol=1e-12)
     with pytest.raises(TypeError, match="gauge_fix takes"):
         g.gauge_fix((w, V, V))
 
 
 # ---------------------------------------------------------------- gauge-fixed tangents
 
+def _thin_svd(X):
+    return la.svd(X, full_matrices=False)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 3, 3)])
 def test_fixed_svd_jvp_matches_finite_differences(shape, dtype):
     A = T.random_matrix(shape, dtype, seed=4)
-    rep = T.check_fd_gauge_fixed(la.svd_jvp, A, g.fix_svd, primal=la.svd)
+    rep = T.check_fd_gauge_fixed(la.svd_jvp, A, g.fix_svd, primal=_thin_svd)
     assert rep.ok
 
 
@@ -138,7 +140,7 @@ def test_without_the_phase_correction_fd_disagrees():
         return (type(res)(res.U * ph, res.S, res.Vh * phv[:, None]),
                 type(tan)(tan.U * ph, tan.S, tan.Vh * phv[:, None]))
     with pytest.raises(AssertionError, match="dU"):
-        T.check_fd_gauge_fixed(no_theta, A, g.fix_svd, primal=la.svd)
+        T.check_fd_gauge_fixed(no_theta, A, g.fix_svd, primal=_thin_svd)
 
 
 def _eigh_jvp_reference(A, dA, gauge=None):
@@ -150,7 +152,7 @@ def _eigh_jvp_reference(A, dA, gauge=None):
     np.fill_diagonal(F, 1)
     C = R / F
     np.fill_diagonal(C, 0)
-    res, tan = Eigh(w, V), Eigh(dw, V @ C)
+    res, tan = EighResult(w, V), EighResult(dw, V @ C)
     return g.fix_eigh_jvp(res, tan) if g.wants(gauge) else (res, tan)
 
 
@@ -165,7 +167,7 @@ def _eig_jvp_reference(A, dA, gauge=None):
     np.fill_diagonal(C, 0)
     Gm = np.conj(V.T) @ V
     C[np.diag_indices_from(C)] = -np.real(np.sum(Gm * C.T, axis=1))
-    res, tan = Eig(w, V), Eig(dw, V @ C)
+    res, tan = EigResult(w, V), EigResult(dw, V @ C)
     return g.fix_eig_jvp(res, tan) if g.wants(gauge) else (res, tan)
 
 
@@ -175,7 +177,7 @@ def _eig_matched(w0):
         w, V = np.linalg.eig(X)
         o = [int(np.argmin(np.abs(w - x))) for x in w0]
         assert len(set(o)) == len(o)
-        return Eig(w[o], V[:, o])
+        return EigResult(w[o], V[:, o])
     return primal
 
 
@@ -183,7 +185,7 @@ def _eig_matched(w0):
 def test_fixed_eigh_jvp_matches_fd_reference(dtype):
     A = T.random_matrix((5, 5), dtype, kind="hermitian", seed=7)
     T.check_fd_gauge_fixed(_eigh_jvp_reference, A, g.fix_eigh,
-                           primal=lambda X: Eigh(*np.linalg.eigh(X)), structure="hermitian")
+                           primal=lambda X: EighResult(*np.linalg.eigh(X)), structure="hermitian")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
@@ -193,7 +195,7 @@ def test_fixed_eig_jvp_matches_fd_reference(dtype):
     w0 = np.linalg.eig(A)[0]
     T.check_fd_gauge_fixed(_eig_jvp_reference, A, g.fix_eig, primal=_eig_matched(w0))
     if dtype == np.float64 and np.iscomplexobj(w0):
-        V = g.fix_eig(Eig(*np.linalg.eig(A))).V
+        V = g.fix_eig(EigResult(*np.linalg.eig(A))).eigenvectors
         i = int(np.argmax(w0.imag > 0))
         j = int(np.argmin(np.abs(w0 - np.conj(w0[i]))))
         np.testing.assert_allclose(V[:, j], np.conj(V[:, i]), atol=1e-12)
@@ -220,7 +222,7 @@ def test_fixed_eig_jvp_of_the_rule(dtype, normalization):
     fix_eig_jvp makes it match."""
     eig_jvp, eig = _rule("eig_jvp"), _rule("eig")
     A = T.random_matrix((4, 4), dtype, seed=10)
-    w0 = eig(A).w
+    w0 = eig(A).eigenvalues
 
     def primal(X):
         w, V = eig(X)
@@ -234,7 +236,7 @@ def test_fixed_eig_jvp_of_the_rule(dtype, normalization):
 
 def test_report_invariant_loss_is_clean():
     A = T.random_matrix((2, 5, 3), np.complex128, seed=11)
-    res = la.svd(A)
+    res = la.svd(A, full_matrices=False)
     _, dloss = T.invariant_loss("svd", res)
     rep = g.gauge_report(res, dloss(res))
     assert rep.ok and rep.phase_rel < 1e-14 and rep.block_rel == 0
@@ -246,7 +248,7 @@ def test_report_measures_the_phase_part():
     """L = Re sum(U[:, 1]) sees the phase of u_1 only: its report has the
     derivative along that phase rotation, and nothing elsewhere."""
     A = T.random_matrix((4, 3), np.complex128, seed=12)
-    res = la.svd(A)
+    res = la.svd(A, full_matrices=False)
     dU = np.zeros_like(res.U)
     dU[:, 1] = 1
     rep = g.gauge_report(res, (dU, None, None))
@@ -258,7 +260,7 @@ def test_report_measures_the_phase_part():
     assert "vector 1" in str(rep)
     # real data has no phase part
     Ar = T.random_matrix((4, 3), seed=12)
-    assert g.gauge_report(la.svd(Ar), (np.ones((4, 3)), None, None)).phase_rel == 0
+    assert g.gauge_report(la.svd(Ar, full_matrices=False), (np.ones((4, 3)), None, None)).phase_rel == 0
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
@@ -266,7 +268,7 @@ def test_report_degenerate_block(dtype):
     """Repeated singular values: |U|^2 depends on the basis of the block,
     a projector loss does not."""
     A = T.random_matrix((5, 4), dtype, gap=0.0, seed=13)
-    res = la.svd(A)
+    res = la.svd(A, full_matrices=False)
     rng = np.random.default_rng(0)
     W = rng.standard_normal(res.U.shape)
     rep = g.gauge_report(res, (2 * W * res.U, None, None))
@@ -285,16 +287,16 @@ def test_report_eigh_and_eig():
     H = T.random_matrix((4, 4), np.complex128, kind="hermitian", spectrum=[1, 1, 2, 3], seed=14)
     w, V = np.linalg.eigh(H)
     W = np.random.default_rng(1).standard_normal(V.shape)
-    rep = g.gauge_report(Eigh(w, V), (None, 2 * W * V))
+    rep = g.gauge_report(EighResult(w, V), (None, 2 * W * V))
     assert rep.kind == "eigh" and rep.phase_rel < 1e-13 and rep.block_rel > 1e-3
-    assert g.gauge_report(Eigh(w, V), (np.ones(4), None)).ok  # eigenvalues only
-    rep = g.gauge_report(Eigh(w, V), (None, np.ones_like(V)))
+    assert g.gauge_report(EighResult(w, V), (np.ones(4), None)).ok  # eigenvalues only
+    rep = g.gauge_report(EighResult(w, V), (None, np.ones_like(V)))
     assert rep.phase_rel > 1e-3
     A = T.random_matrix((4, 4), np.complex128, seed=15)
     w, V = np.linalg.eig(A)
-    rep = g.gauge_report(Eig(w, V), (None, 2 * W * V))
+    rep = g.gauge_report(EigResult(w, V), (None, 2 * W * V))
     assert rep.kind == "eig" and rep.ok
-    rep = g.gauge_report(Eig(w, V), (None, 1j * V + np.ones_like(V)))
+    rep = g.gauge_report(EigResult(w, V), (None, 1j * V + np.ones_like(V)))
     assert not rep.ok
     with pytest.raises(TypeError, match="gauge_report takes"):
         g.gauge_report((w, V), (None, V))
@@ -309,7 +311,7 @@ def test_report_numbers_are_derivatives_along_the_gauge(dtype):
     from scipy.linalg import expm
     cplx = dtype == np.complex128
     A = T.random_matrix((5, 4), dtype, spectrum=[3.0, 2.0, 2.0, 1.0], seed=16)
-    res = la.svd(A)
+    res = la.svd(A, full_matrices=False)
     rng = np.random.default_rng(2)
     dU, dVh = (_r(rng, res.U.shape, cplx), _r(rng, res.Vh.shape, cplx))
     rep = g.gauge_report(res, (dU, None, dVh))
@@ -348,7 +350,7 @@ def test_tied_entries_give_a_reproducible_canonical_gauge():
     ref = None
     for _ in range(200):
         N = rng.standard_normal((2, 2)) * 1e-15
-        V = g.gauge_fix(Eigh(*np.linalg.eigh(base + N + N.T))).V
+        V = g.gauge_fix(EighResult(*np.linalg.eigh(base + N + N.T))).eigenvectors
         if ref is None:
             ref = V
         np.testing.assert_allclose(V, ref, atol=1e-12)
@@ -361,7 +363,7 @@ def test_tied_entries_give_a_reproducible_canonical_gauge():
        batch=st.sampled_from([(), (2,)]))
 def test_fixed_svd_jvp_matches_fd_random(seed, m, n, batch):
     A = T.random_matrix(batch + (m, n), np.complex128, seed=seed)
-    T.check_fd_gauge_fixed(la.svd_jvp, A, g.fix_svd, primal=la.svd, n_directions=1, seed=seed)
+    T.check_fd_gauge_fixed(la.svd_jvp, A, g.fix_svd, primal=_thin_svd, n_directions=1, seed=seed)
 
 
 # ---------------------------------------------------------------- pullbacks through the gauge
@@ -398,10 +400,10 @@ def test_pull_svd_is_the_transpose_of_fix_svd_jvp(shape, full, dtype):
 def test_pull_eigh_is_the_transpose_of_fix_eigh_jvp(dtype):
     rng = np.random.default_rng(1)
     H = T.random_matrix((2, 4, 4), dtype, kind="hermitian", seed=4)
-    res = Eigh(*np.linalg.eigh(H))
+    res = EighResult(*np.linalg.eigh(H))
     for _ in range(3):
-        tan = Eigh(*(_rand_like(rng, x) for x in res))
-        ybar = Eigh(*(_rand_like(rng, x) for x in res))
+        tan = EighResult(*(_rand_like(rng, x) for x in res))
+        ybar = EighResult(*(_rand_like(rng, x) for x in res))
         lhs = _rdot_all(ybar, g.fix_eigh_jvp(res, tan)[1])
         rhs = _rdot_all(g.pull_eigh(res, ybar), tan)
         assert lhs == pytest.approx(rhs, rel=1e-11, abs=1e-11)
@@ -422,15 +424,15 @@ def _rotating_cotangent(rule, dtype):
     if rule == "eigh":
         A = T.random_matrix((4, 4), dtype, kind="hermitian", spectrum=[1.0, 2.0, 2.0, 3.0], seed=21)
         res, pullback = la.eigh_vjp(A, degeneracy="subspace")
-        dV = np.zeros_like(res.V)
-        dV[:, 1] = res.V[:, 2]
+        dV = np.zeros_like(res.eigenvectors)
+        dV[:, 1] = res.eigenvectors[:, 2]
         return lambda: pullback(dV=dV)
     S = T.random_matrix((4, 4), dtype, seed=22) + 3 * np.eye(4)       # eig: S diag S^-1
     A = (S * np.array([1.0, 2.0, 2.0, 3.0])) @ np.linalg.inv(S)
     res, pullback = la.eig_vjp(A, degeneracy="subspace")
-    i, j = np.flatnonzero(np.abs(res.w - 2.0) < 1e-6)
-    dV = np.zeros_like(res.V)
-    dV[:, i] = res.V[:, j]
+    i, j = np.flatnonzero(np.abs(res.eigenvalues - 2.0) < 1e-6)
+    dV = np.zeros_like(res.eigenvectors)
+    dV[:, i] = res.eigenvectors[:, j]
     return lambda: pullback(dV=dV)
 
 
@@ -459,19 +461,25 @@ def test_subspace_remedies_always_offer_lorentz():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(4, 4), (5, 3), (2, 3, 4)])
-def test_polar_gauge_keyword_is_a_validated_no_op(shape, dtype):
-    """Q and P are unique for full-rank A: gauge='canonical' changes nothing,
-    a bad value is refused as by the other rules."""
+def test_polar_gauge_keyword_is_deprecated_and_changes_nothing(shape, dtype):
+    """Q and P are unique for full-rank A: gauge='canonical' changes nothing
+    and warns that it is deprecated; a bad value is refused as by the other
+    rules."""
     A = T.random_matrix(shape, dtype, seed=23)
     E = T.direction(A, seed=24)
     want = la.polar(A)
-    for gauge in (None, "canonical"):
-        for a, b in zip(la.polar(A, gauge=gauge), want):
-            np.testing.assert_array_equal(a, b)
-        for a, b in zip(la.polar_vjp(A, gauge=gauge)[0], want):
-            np.testing.assert_array_equal(a, b)
-        for a, b in zip(la.polar_jvp(A, E, gauge=gauge)[1], la.polar_jvp(A, E)[1]):
-            np.testing.assert_array_equal(a, b)
+    with pytest.warns(DeprecationWarning, match="polar: gauge= is deprecated"):
+        got = la.polar(A, gauge="canonical")
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(DeprecationWarning, match="polar_vjp: gauge="):
+        got = la.polar_vjp(A, gauge="canonical")[0]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(DeprecationWarning, match="polar_jvp: gauge="):
+        got = la.polar_jvp(A, E, gauge="canonical")[1]
+    for a, b in zip(got, la.polar_jvp(A, E)[1]):
+        np.testing.assert_array_equal(a, b)
     for f in (lambda: la.polar(A, gauge="lapack"), lambda: la.polar_vjp(A, gauge=1),
               lambda: la.polar_jvp(A, E, gauge="Canonical")):
         with pytest.raises(ValueError, match="gauge must be None or 'canonical'"):
@@ -482,7 +490,7 @@ def test_gauge_fix_of_a_polar_result_is_a_copy_of_it():
     A = T.random_matrix((2, 4, 3), np.complex128, seed=25)
     res, _ = la.polar_vjp(A)                          # read-only factors
     fixed = la.gauge_fix(res)
-    assert isinstance(fixed, la.Polar)
+    assert isinstance(fixed, la.PolarResult)
     for a, b in zip(fixed, res):
         np.testing.assert_array_equal(a, b)
         assert not np.shares_memory(a, b) and a.flags.writeable

@@ -277,8 +277,8 @@ def test_property_rules_are_adjoint_on_random_spectra_in_every_dtype(problem):
         lt.check_adjoint(la.polar_vjp, la.polar_jvp, A, dloss, n_directions=2, seed=seed)
     if shape[-1] == shape[-2] and k is None:
         H = lt.random_matrix(shape, dtype, kind="hermitian", seed=seed, **knobs)
-        eigh_vjp = functools.partial(la.eigh_vjp, uplo=None)
-        eigh_jvp = functools.partial(la.eigh_jvp, uplo=None)
+        eigh_vjp = functools.partial(la.eigh_vjp, UPLO=None)
+        eigh_jvp = functools.partial(la.eigh_jvp, UPLO=None)
         _, dloss = lt.invariant_loss("eigh", la.eigh(H), seed=seed + 3)
         lt.check_adjoint(eigh_vjp, eigh_jvp, H, dloss, n_directions=2, structure="hermitian", seed=seed)
 

@@ -13,15 +13,15 @@ SHAPES = [(4, 4), (5, 3), (3, 5), (2, 4, 3)]
 
 
 def _npsvd(A):
-    return la.SVD(*np.linalg.svd(A, full_matrices=False))
+    return la.SVDResult(*np.linalg.svd(A, full_matrices=False))
 
 
 def _npeigh(A):
-    return la.Eigh(*np.linalg.eigh(A))     # reads the lower triangle, as uplo="L"
+    return la.EighResult(*np.linalg.eigh(A))     # reads the lower triangle, as UPLO="L"
 
 
 def _npeig(A):
-    return la.Eig(*np.linalg.eig(A))
+    return la.EigResult(*np.linalg.eig(A))
 
 
 # (factor(A), pullback(res, *ct), pushforward(res, dA), loss kind, kind of A)
@@ -31,8 +31,8 @@ def _svd_case():
 
 
 def _eigh_case():
-    return (_npeigh, lambda r, *ct: la.eigh_pullback(*r, *ct, uplo="L"),
-            lambda r, E: la.eigh_pushforward(*r, E, uplo="L"), "eigh", "hermitian")
+    return (_npeigh, lambda r, *ct: la.eigh_pullback(*r, *ct, UPLO="L"),
+            lambda r, E: la.eigh_pushforward(*r, E, UPLO="L"), "eigh", "hermitian")
 
 
 def _eig_case(real_input):
@@ -82,7 +82,7 @@ def test_eig_fd_and_adjoint(batch, dtype):
     A = T.random_matrix(batch + (4, 4), dtype, seed=5)
     factor, pull, push, kind, _ = _eig_case(None if cplx else True)
     res = factor(A)
-    assert res.V.dtype.kind == "c"           # complex eigenvalues of a real A: the hard case
+    assert res.eigenvectors.dtype.kind == "c"           # complex eigenvalues of a real A: the hard case
     loss, dloss = T.invariant_loss(kind, res, seed=2)
     vjp, jvp = _vjp_of(factor, pull), _jvp_of(factor, push)
     _check(vjp, jvp, A, loss, dloss)
@@ -122,16 +122,16 @@ def test_funm_fd_and_adjoint(dtype, uplo):
     A = T.random_matrix((2, 4, 4), dtype, kind="general", seed=9)
 
     def fac(X):
-        return la.eigh(X, uplo=uplo)
+        return la.eigh(X, UPLO=uplo)
 
     def vjp(X):
         w, V = fac(X)
-        return la.funm(X, "exp", uplo=uplo), lambda dF: la.funm_pullback(w, V, dF, "exp", uplo=uplo)
+        return la.funm(X, "exp", UPLO=uplo), lambda dF: la.funm_pullback(w, V, dF, "exp", UPLO=uplo)
 
     def jvp(X, E):
-        return la.funm(X, "exp", uplo=uplo), la.funm_pushforward(*fac(X), E, "exp", uplo=uplo)
+        return la.funm(X, "exp", UPLO=uplo), la.funm_pushforward(*fac(X), E, "exp", UPLO=uplo)
 
-    loss, dloss = T.invariant_loss("funm", la.funm(A, "exp", uplo=uplo), seed=3)
+    loss, dloss = T.invariant_loss("funm", la.funm(A, "exp", UPLO=uplo), seed=3)
     _check(vjp, jvp, A, loss, dloss)
 
 
@@ -161,15 +161,15 @@ def test_closures_agree_with_stateless(dtype):
         np.testing.assert_allclose(a, b, **tight)
 
     for uplo in ("L", "U", None):
-        res, pb = la.eigh_vjp(H, uplo=uplo)
-        dw, dV = ct(res.w), (2 * res.V * ct(res.w)[..., None, :]).astype(res.V.dtype)
-        np.testing.assert_allclose(la.eigh_pullback(*res, dw, dV, uplo=uplo), pb(dw, dV), **tight)
+        res, pb = la.eigh_vjp(H, UPLO=uplo)
+        dw, dV = ct(res.eigenvalues), (2 * res.eigenvectors * ct(res.eigenvalues)[..., None, :]).astype(res.eigenvectors.dtype)
+        np.testing.assert_allclose(la.eigh_pullback(*res, dw, dV, UPLO=uplo), pb(dw, dV), **tight)
         E = ct(H)
-        for a, b in zip(la.eigh_pushforward(*res, E, uplo=uplo), la.eigh_jvp(H, E, uplo=uplo)[1]):
+        for a, b in zip(la.eigh_pushforward(*res, E, UPLO=uplo), la.eigh_jvp(H, E, UPLO=uplo)[1]):
             np.testing.assert_allclose(a, b, **tight)
 
     res, pb = la.eig_vjp(H)
-    dw = ct(res.w)
+    dw = ct(res.eigenvalues)
     got = la.eig_pullback(*res, dw, None, real_input=np.dtype(dtype).kind == "f")
     assert got.dtype == np.dtype(dtype)
     np.testing.assert_allclose(got, pb(dw, None), **tight)
@@ -177,7 +177,7 @@ def test_closures_agree_with_stateless(dtype):
     for a, b in zip(la.eig_pushforward(*res, E), la.eig_jvp(H, E)[1]):
         np.testing.assert_allclose(a, b, **tight)
 
-    U, S, Vh = la.svd(A)
+    U, S, Vh = la.svd(A, full_matrices=False)
     res, pb = la.polar_vjp(A)
     dQ, dP = ct(res.Q), ct(res.P)
     np.testing.assert_allclose(la.polar_pullback(U, S, Vh, dQ, dP), pb(dQ, dP), **tight)
@@ -191,12 +191,12 @@ def test_closures_agree_with_stateless(dtype):
     np.testing.assert_allclose(la.svfunm_pushforward(U, S, Vh, E, "sqrt"),
                                la.svfunm_jvp(A, E, "sqrt")[1], **tight)
 
-    w, V = la.eigh(H, uplo=None)
-    F, pb = la.funm_vjp(H, "exp")
+    w, V = la.eigh(H, UPLO=None)
+    F, pb = la.funm_vjp(H, "exp", UPLO=None)
     dF = ct(F)
-    np.testing.assert_allclose(la.funm_pullback(w, V, dF, "exp"), pb(dF), **tight)
+    np.testing.assert_allclose(la.funm_pullback(w, V, dF, "exp", UPLO=None), pb(dF), **tight)
     E = ct(H)
-    np.testing.assert_allclose(la.funm_pushforward(w, V, E, "exp"), la.funm_jvp(H, E, "exp")[1],
+    np.testing.assert_allclose(la.funm_pushforward(w, V, E, "exp", UPLO=None), la.funm_jvp(H, E, "exp", UPLO=None)[1],
                                **tight)
 
 
@@ -225,7 +225,7 @@ def test_svd_full_factors_agree_with_the_closure(shape, dtype):
 
 def test_broadcasting_like_a_gufunc():
     A = T.random_matrix((3, 4, 4), np.float64, seed=13)
-    U, S, Vh = la.svd(A)
+    U, S, Vh = la.svd(A, full_matrices=False)
     dS = np.arange(1.0, 5.0)                              # one cotangent for the whole batch
     got = la.svd_pullback(U, S, Vh, None, dS)
     assert got.shape == (3, 4, 4)
@@ -237,7 +237,7 @@ def test_broadcasting_like_a_gufunc():
     assert tan.U.shape == (2, 1, 4, 4) and tan.S.shape == (2, 1, 4)
     np.testing.assert_allclose(tan.S[1, 0], la.svd_jvp(A[0], E[1, 0])[1].S, rtol=1e-12)
     w, V = la.eigh(A + A.swapaxes(-1, -2))
-    assert la.eigh_pullback(w, V, np.ones(4)).shape == (3, 4, 4)
+    assert la.eigh_pullback(w, V, np.ones(4), UPLO=None).shape == (3, 4, 4)
     with pytest.raises(ValueError, match="do not broadcast"):
         la.svd_pullback(U, S, Vh, None, np.ones((2, 4)))
 
@@ -279,7 +279,7 @@ def test_argument_checks():
 
 
 def test_errors_are_linalgad_errors_with_the_stateless_name():
-    U, S, Vh = la.svd(np.eye(3))
+    U, S, Vh = la.svd(np.eye(3), full_matrices=False)
     with pytest.raises(la.DegeneracyError, match="svd_pullback: singular values"):
         la.svd_pullback(U, S, Vh, np.ones((3, 3)))
     with pytest.raises(la.DegeneracyError, match="svd_pushforward"):
@@ -288,8 +288,8 @@ def test_errors_are_linalgad_errors_with_the_stateless_name():
     np.testing.assert_allclose(la.svd_pullback(U, S, Vh, None, np.ones(3)), np.eye(3), atol=1e-14)
     w, V = la.eigh(np.eye(3))
     with pytest.raises(la.DegeneracyError, match="eigh_pullback"):
-        la.eigh_pullback(w, V, None, np.ones((3, 3)))
-    np.testing.assert_allclose(la.eigh_pullback(w, V, np.ones(3)), np.eye(3), atol=1e-14)
+        la.eigh_pullback(w, V, None, np.ones((3, 3)), UPLO=None)
+    np.testing.assert_allclose(la.eigh_pullback(w, V, np.ones(3), UPLO=None), np.eye(3), atol=1e-14)
 
 
 # ---------------------------------------------------------------- values-only forward mode
@@ -313,8 +313,8 @@ def _sorted_values_loss(w0, seed):
 
 
 JVPS = {"svdvals": (la.svdvals_jvp, lambda A, E: la.svd_jvp(A, E)[1].S),
-        "eigvalsh": (la.eigvalsh_jvp, lambda A, E: la.eigh_jvp(A, E)[1].w),
-        "eigvals": (la.eigvals_jvp, lambda A, E: la.eig_jvp(A, E)[1].w)}
+        "eigvalsh": (la.eigvalsh_jvp, lambda A, E: la.eigh_jvp(A, E)[1].eigenvalues),
+        "eigvals": (la.eigvals_jvp, lambda A, E: la.eig_jvp(A, E)[1].eigenvalues)}
 
 
 def _tight(dtype):
@@ -343,11 +343,11 @@ def test_values_jvp_matches_fd_and_the_full_rule(name, shape, dtype):
 def test_values_stateless_forms_broadcast_and_agree():
     A = T.random_matrix((3, 4, 4), np.complex128, seed=22)
     E = T.random_matrix((4, 4), np.complex128, seed=23)
-    np.testing.assert_allclose(la.svdvals_pushforward(*la.svd(A), E),
+    np.testing.assert_allclose(la.svdvals_pushforward(*la.svd(A, full_matrices=False), E),
                                la.svdvals_jvp(A, np.broadcast_to(E, A.shape))[1], rtol=1e-12)
     for uplo in (None, "L", "U"):
-        np.testing.assert_allclose(la.eigvalsh_pushforward(*la.eigh(A, uplo=uplo), E, uplo=uplo),
-                                   la.eigvalsh_jvp(A, np.broadcast_to(E, A.shape), uplo=uplo)[1],
+        np.testing.assert_allclose(la.eigvalsh_pushforward(*la.eigh(A, UPLO=uplo), E, UPLO=uplo),
+                                   la.eigvalsh_jvp(A, np.broadcast_to(E, A.shape), UPLO=uplo)[1],
                                    rtol=1e-12)
     Ar = A.real.copy()
     w, V = np.linalg.eig(Ar)
@@ -355,7 +355,7 @@ def test_values_stateless_forms_broadcast_and_agree():
     np.testing.assert_allclose(got, la.eigvals_jvp(Ar, np.broadcast_to(E.real, A.shape))[1],
                                rtol=1e-12)
     np.testing.assert_allclose(la.svdvals(A), np.linalg.svd(A, compute_uv=False))
-    np.testing.assert_allclose(la.eigvalsh(A, uplo="U"), np.linalg.eigvalsh(A, UPLO="U"))
+    np.testing.assert_allclose(la.eigvalsh(A, UPLO="U"), np.linalg.eigvalsh(A, UPLO="U"))
     np.testing.assert_allclose(la.eigvals(Ar), np.linalg.eigvals(Ar))
 
 

@@ -163,7 +163,7 @@ def test_projection_answers(case):
         assert np.isrealobj(r["projected"]) and np.allclose(r["projected"], r["dense"].real)
     if case == "symmetric":
         A = m.problem()[0]
-        _, pullback = la.eigh_vjp(A, uplo=None)
+        _, pullback = la.eigh_vjp(A, UPLO=None)
         assert np.allclose(r["projected"], pullback(dw=np.eye(1, 5, 4)[0]))
         assert np.allclose(np.triu(r["dense"], 1), 0)
     if case == "sparse":

@@ -63,9 +63,9 @@ class Case:
                        vector_cotangent(g, np.asarray(V), mode if rule == "eigh" else "generic"))
         else:  # funm, f = exp
             dA = _herm(dA)
-            self._fwd = lambda: linalgad.funm_vjp(A, "exp")[0]
-            self._vjp = lambda: linalgad.funm_vjp(A, "exp")
-            self._jvp = lambda: linalgad.funm_jvp(A, dA, "exp")
+            self._fwd = lambda: linalgad.funm_vjp(A, "exp", UPLO=None)[0]
+            self._vjp = lambda: linalgad.funm_vjp(A, "exp", UPLO=None)
+            self._jvp = lambda: linalgad.funm_jvp(A, dA, "exp", UPLO=None)
             F, self.pullback = self._vjp()
             self.res = F
             self.ct = (gaussian(g, np.shape(F), dtype),)

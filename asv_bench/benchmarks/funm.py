@@ -33,7 +33,7 @@ class Funm:
         need("funm_vjp", "funm_jvp")
         trim(dtype, n, mode)
         self.A = herm_input(n, dtype, _spectrum_mode(mode), key="funm")
-        F, self.pullback = linalgad.funm_vjp(self.A, "exp")
+        F, self.pullback = linalgad.funm_vjp(self.A, "exp", UPLO=None)
         g = generator("funm-cot", n, dtype, mode)
         self.dF = gaussian(g, np.shape(F), dtype)
         dA = gaussian(g, self.A.shape, dtype)
@@ -41,13 +41,13 @@ class Funm:
 
     def time_primal(self, dtype, n, mode):
         # forward of the VJP form: decomposition, f(w), residuals
-        linalgad.funm_vjp(self.A, "exp")
+        linalgad.funm_vjp(self.A, "exp", UPLO=None)
 
     def time_vjp(self, dtype, n, mode):
         self.pullback(self.dF)
 
     def time_jvp(self, dtype, n, mode):
-        linalgad.funm_jvp(self.A, self.dA, "exp")
+        linalgad.funm_jvp(self.A, self.dA, "exp", UPLO=None)
 
     def peakmem_vjp(self, dtype, n, mode):
         self.pullback(self.dF)

@@ -176,11 +176,11 @@ class ExpmModel(Model):
         import linalgad as la
 
         A, G = self.matrix(t), self.cotangent()
-        _, pb = la.funm_vjp(A, "exp")
+        _, pb = la.funm_vjp(A, "exp", UPLO=None)
         ref = pb(G)
         out = {}
         for mode in self.modes + ("strict",):
-            (w, V), pb = la.eigh_vjp(A, uplo=None, degeneracy=mode)
+            (w, V), pb = la.eigh_vjp(A, UPLO=None, degeneracy=mode)
             # chain rule of F = V diag(exp w) V^H, as an AD system would do it
             E = np.exp(w)
             dw = E * np.real(np.diagonal(V.conj().T @ G @ V))

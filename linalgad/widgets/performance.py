@@ -73,7 +73,7 @@ def _eigh_vjp_case(A, rng):
     from linalgad import _reference
 
     S = A + A.swapaxes(-1, -2)
-    (w, V), pullback = la.eigh_vjp(S, uplo=None)
+    (w, V), pullback = la.eigh_vjp(S, UPLO=None)
     dw, dV = rng.standard_normal(w.shape), rng.standard_normal(V.shape)
     return (lambda: pullback(dw, dV), lambda: _reference.eigh_vjp(w, V, dw, dV))
 

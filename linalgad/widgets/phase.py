@@ -58,7 +58,7 @@ class PhaseModel(Model):
     def factors(self, theta):
         import linalgad as la
 
-        w, V = la.eigh(seed_matrix(), uplo="L")
+        w, V = la.eigh(seed_matrix(), UPLO="L")
         return w, V * np.exp(1j * theta * np.arange(1, V.shape[1] + 1))
 
     def compute(self):
@@ -67,10 +67,10 @@ class PhaseModel(Model):
         _, V = self.factors(self.theta)
         curves = {n: np.array([_loss(self.factors(t)[1], e) for t in self.thetas])
                   for n, e in LOSSES.items()}
-        res, pullback = la.eigh_vjp(seed_matrix(), uplo="L")
+        res, pullback = la.eigh_vjp(seed_matrix(), UPLO="L")
         status, resid = {}, {}
         for name, entries in LOSSES.items():
-            G = _dloss(res.V, entries)
+            G = _dloss(res.eigenvectors, entries)
             resid[name] = float(la.gauge.gauge_report(res, (None, G)).phase_rel)
             try:
                 pullback(dV=G)
@@ -117,12 +117,12 @@ class GaugeFDModel(Model):
         A = testing.random_matrix((4, 4), "complex128", kind="hermitian", seed=self.seed)
         E = testing.direction(A, structure="hermitian", seed=self.seed + 1)
         _, tan = la.eigh_jvp(A, E, gauge="canonical")
-        dV = tan.V
+        dV = tan.eigenvectors
         errors = {}
         for g in self.gauges:
             gauge = None if g == "raw" else "canonical"
-            Vp = la.eigh(A + self.h * E, gauge=gauge).V
-            Vm = la.eigh(A - self.h * E, gauge=gauge).V
+            Vp = la.eigh(A + self.h * E, gauge=gauge).eigenvectors
+            Vm = la.eigh(A - self.h * E, gauge=gauge).eigenvectors
             fd = (Vp - Vm) / (2 * self.h)
             errors[g] = np.linalg.norm(fd - dV, axis=0) / np.linalg.norm(dV, axis=0)
         return {"gauge": self.gauge, "h": self.h, "errors": errors,

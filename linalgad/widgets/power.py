@@ -48,7 +48,7 @@ class PowerIterationModel(Model):
 
         A, B = self.problem(gap)
         opts = {"degeneracy": mode, **({"order": int(order)} if mode == "taylor" else {})}
-        (w, V), pullback = la.eigh_vjp(A, uplo=None, **opts)
+        (w, V), pullback = la.eigh_vjp(A, UPLO=None, **opts)
         dV = np.zeros_like(V)
         dV[:, -1] = 2 * B @ V[:, -1]
         try:

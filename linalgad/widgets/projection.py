@@ -10,9 +10,9 @@ step that respects the structure and along one that does not:
   complex W. Projected: the real part (the gradient for real A). Dense: the
   complex cotangent (the gradient if A could move into C^(n x n)).
 - ``symmetric``: L = largest eigenvalue of ``numpy.linalg.eigh(A, UPLO="L")``.
-  Dense: the triangle cotangent ``eigh_vjp(A, uplo="L")`` (every entry of
+  Dense: the triangle cotangent ``eigh_vjp(A, UPLO="L")`` (every entry of
   the array as NumPy reads it; the upper triangle is never read). Projected:
-  its Hermitian part, which is ``eigh_vjp(A, uplo=None)`` (symmetric steps).
+  its Hermitian part, which is ``eigh_vjp(A, UPLO=None)`` (symmetric steps).
 - ``sparse``: a tridiagonal scipy.sparse A, L = sum(svd(A).S). Projected: the
   values on the stored pattern (the parameters, if only those may change).
   Dense: the gradient of the same matrix seen as dense (zeros may move).
@@ -29,7 +29,7 @@ CASES = ("real", "symmetric", "sparse")
 _MEANING = {
     ("real", "projected"): "the gradient for A restricted to real matrices",
     ("real", "dense"): "the gradient if A may take complex values (Im part = dL/dIm A)",
-    ("symmetric", "projected"): "the gradient for symmetric perturbations (uplo=None)",
+    ("symmetric", "projected"): "the gradient for symmetric perturbations (UPLO=None)",
     ("symmetric", "dense"): "the gradient w.r.t. every entry of the array eigh(UPLO='L') reads",
     ("sparse", "projected"): "the gradient w.r.t. the stored values (pattern fixed)",
     ("sparse", "dense"): "the gradient w.r.t. every entry (zeros may become non-zero)",
@@ -70,7 +70,7 @@ class ProjectionModel(Model):
             E_struct, E_general = general, general + 1j * rng.standard_normal((n, n))
         elif self.case == "symmetric":
             A = testing.random_matrix((n, n), "float64", kind="hermitian", seed=self.seed)
-            (w, V), pullback = la.eigh_vjp(A, uplo="L")
+            (w, V), pullback = la.eigh_vjp(A, UPLO="L")
             dense = pullback(dw=np.eye(1, n, n - 1)[0])
 
             def loss(X):

@@ -48,7 +48,7 @@ class FiniteDifferenceModel(Model):
         vjp = float(np.real(np.vdot(dA, E)))              # Re<dA, E> = Re sum(conj(dA) E)
 
         def fd(h):
-            return (loss(la.svd(A + h * E)) - loss(la.svd(A - h * E))) / (2 * h)
+            return (loss(la.svd(A + h * E, full_matrices=False)) - loss(la.svd(A - h * E, full_matrices=False))) / (2 * h)
 
         errors = np.array([abs(fd(h) - vjp) / abs(vjp) for h in self.hs])
         f = fd(self.h)
@@ -98,7 +98,7 @@ class ConventionModel(Model):
         dA = pullback(dS=np.eye(1, 3)[0])                 # d s_max = u_1 v_1^H
 
         def L(X):
-            return float(la.svd(X).S[0])
+            return float(la.svd(X, full_matrices=False).S[0])
 
         curve_la = np.array([L(A - lr * dA) for lr in self.lrs])
         curve_conj = np.array([L(A - lr * np.conj(dA)) for lr in self.lrs])
