@@ -25,7 +25,7 @@ class Model:
     """Base class: subclasses set ``params`` (name -> default), ``figsize``,
     and implement ``compute() -> dict``, ``summary() -> str`` and ``draw(fig)``."""
 
-    params = {}
+    params: dict = {}
     figsize = (9.0, 3.4)
 
     def __init__(self, **params):
