@@ -10,7 +10,7 @@ Gauge
     V -> V D with D diagonal unitary (phases; signs for real A), and any
     unitary mixing inside a block of equal eigenvalues. A complex cotangent
     whose loss sees the phases (Im K_ii != 0) raises GaugeError in every mode;
-    a degenerate block follows ``degeneracy=`` (linalgad._options): strict
+    a degenerate block follows ``degeneracy=`` (the options of :func:`eigh_vjp`): strict
     raises DegeneracyError only when the cotangent touches a vector of the
     block, subspace drops the in-block coupling (GaugeError if skew(K) there
     is not ~0), lorentz broadens 1/gap, taylor uses its truncated series

@@ -9,7 +9,7 @@ Gauge
     any unitary mixing inside a block of equal singular values or of the
     extra columns of ``full_matrices=True``. A complex cotangent whose loss
     sees the phases raises GaugeError in every mode; a degenerate block
-    follows ``degeneracy=`` (see linalgad._options).
+    follows ``degeneracy=`` (the options of :func:`svd_vjp`).
 Rules (J = U^H dU, K = V^H dV, X = J - J^H, Y = K - K^H; bars dropped)
     VJP  M_ij = (X+Y)_ij / 2(s_j - s_i) + (X-Y)_ij / 2(s_j + s_i),
          M_ii = dS_i + i Im(J_ii - K_ii) / 2 s_i,
