@@ -29,7 +29,7 @@ from .. import _core
 from .._divdiff import divided_differences, resolve
 from .._errors import raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack
+from .._validate import cotangent, tangent, matrix_stack
 from ._factors import cotan, eig_frame
 from .eigh import _TRI, _uplo, factor, finish
 
@@ -100,7 +100,7 @@ def funm_jvp(A, dA, f, *, df=None, uplo=None):
     """f(A) and its tangent along ``dA`` (read as ``uplo`` says): ``(F, dF)``."""
     st, uplo, w, V, D, F = _prepare(A, f, df, uplo, "funm_jvp")
     n = st.n
-    g = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A", finite=False).reshape(st.B, n, n)
+    g = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A", finite=False).reshape(st.B, n, n)
     dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp", "dA")
     return F.reshape(st.shape(n, n)), dF.reshape(st.shape(n, n))
 
@@ -136,6 +136,6 @@ def funm_pushforward(w, V, dA, f, *, df=None, uplo=None):
     """The funm tangent dF along ``dA`` (read as ``uplo`` says) from the
     eigendecomposition of A (stateless form of ``funm_jvp(A, dA, f)[1]``)."""
     rule = "funm_pushforward"
-    fr, uplo, w3, V3, D, g = _stateless(rule, w, V, dA, "dA", f, df, uplo)
+    fr, uplo, w3, V3, D, g = _stateless(rule, w, V, tangent(dA), "dA", f, df, uplo)
     out = _apply(fr, w3, V3, D, g, _TRI[uplo], _TRI[None], rule, "dA")
     return out.reshape(fr.shape(fr.n, fr.n))

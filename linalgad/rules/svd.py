@@ -34,7 +34,7 @@ from .. import _core, gauge as _gauge
 from ..project import finish_cotangent
 from .._errors import GaugeError, raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack, real_dtype
+from .._validate import cotangent, tangent, matrix_stack, real_dtype
 from ._factors import cotan, svd_frame
 from ._values import resolve, values_options
 
@@ -213,7 +213,7 @@ def svd_jvp(A, dA, *, full_matrices=False, k=None, gauge=None, **opts):
     opt = options(st.dtype, **opts)
     kk = _truncation(k, st)
     _check_full(full_matrices, kk, st)
-    dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, (Uf, Vhf) = _factor(st, full_matrices)
     m, n, r = st.m, st.n, min(st.m, st.n)
     dU, ds, dVh = _pushforward(U, np.ascontiguousarray(s, dtype=np.float64), Vh, dA3, kk, st,
@@ -294,7 +294,7 @@ def svd_pushforward(U, S, Vh, dA, **opts):
     fr, U3, s3, Vh3 = svd_frame("svd_pushforward", U, S, Vh, [("dA", dA, 2)])
     k = s3.shape[-1]
     opt = options(fr.dtype, **opts)
-    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
     dU, ds, dVh = _pushforward(U3, s3, Vh3, dA3, k, fr, opt.as_tuple(), "svd_pushforward")
     return SVD(dU.reshape(fr.shape(fr.m, k)), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
                dVh.reshape(fr.shape(k, fr.n)))
@@ -354,7 +354,7 @@ def svdvals_jvp(A, dA, **opts):
     st = matrix_stack(A)
     opt = values_options(st.dtype, opts)
     k = min(st.m, st.n)
-    dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, _ = _factor(st, False)
     ds = _values_tangent(U, np.asarray(s, np.float64), Vh, dA3, st, opt, "svdvals_jvp")
     rdt = real_dtype(st.dtype)
@@ -368,6 +368,6 @@ def svdvals_pushforward(U, S, Vh, dA, **opts):
     rule = "svdvals_pushforward"
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)])
     opt = values_options(fr.dtype, opts)
-    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
     ds = _values_tangent(U3, s3, Vh3, dA3, fr, opt, rule)
     return ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(s3.shape[-1]))

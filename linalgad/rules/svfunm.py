@@ -24,7 +24,7 @@ from .. import _core
 from .._divdiff import divided_differences, resolve
 from .._errors import raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack
+from .._validate import cotangent, tangent, matrix_stack
 from .eigh import finish
 from ._factors import cotan, svd_frame
 from .svd import _factor
@@ -43,7 +43,7 @@ def _differences(fn, s64, st, rule):
 
 
 def _prepare(A, g, dg, rule):
-    fn = resolve(g, dg)
+    fn = resolve(g, dg, ("g", "dg"))
     st = matrix_stack(A)
     U, s, Vh, _ = _factor(st, False)
     s64 = np.ascontiguousarray(s, np.float64)
@@ -91,13 +91,13 @@ def svfunm_jvp(A, dA, g, *, dg=None, **opts):
     """G = U diag(g(S)) Vh and its tangent along ``dA``: ``(G, dG)``."""
     st, U, s, Vh, gv, Dm, G = _prepare(A, g, dg, "svfunm_jvp")
     opt = options(st.dtype, **opts)
-    x = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.B, st.m, st.n)
+    x = cotangent(tangent(dA), "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.B, st.m, st.n)
     dG = _apply(st, U, s, Vh, gv, Dm, x, opt, "svfunm_jvp")
     return G.reshape(st.shape(st.m, st.n)), dG.reshape(st.shape(st.m, st.n))
 
 
 def _stateless(rule, U, S, Vh, X, name, g, dg, opts):
-    fn = resolve(g, dg)
+    fn = resolve(g, dg, ("g", "dg"))
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [(name, X, 2)])
     opt = options(fr.dtype, **opts)
     x = cotan(X, name, fr.batch, (fr.m, fr.n), fr.dtype, of="G" if name == "dG" else "A",
@@ -125,5 +125,5 @@ def svfunm_pushforward(U, S, Vh, dA, g, *, dg=None, **opts):
     """The svfunm tangent dG along ``dA`` from the thin SVD of A (stateless
     form of ``svfunm_jvp(A, dA, g)[1]``; factors as in :func:`svfunm_pullback`)."""
     rule = "svfunm_pushforward"
-    fr, U3, s3, Vh3, gv, Dm, x, opt = _stateless(rule, U, S, Vh, dA, "dA", g, dg, opts)
+    fr, U3, s3, Vh3, gv, Dm, x, opt = _stateless(rule, U, S, Vh, tangent(dA), "dA", g, dg, opts)
     return _apply(fr, U3, s3, Vh3, gv, Dm, x, opt, rule).reshape(fr.shape(fr.m, fr.n))
