@@ -193,21 +193,36 @@ def _power(p):
     return ScalarFunction(f"x**{p:g}", f, df, dd, check)
 
 
-def _callable(f, df):
+def _callable(f, df, names=("f", "df")):
+    fname, dname = names
     if df is None:
         raise TypeError(
-            "a callable f needs its derivative: pass df= (a function of the same values); "
-            f"or use one of the names {NAMES} or a number (a real power)"
+            f"a callable {fname} needs its derivative: pass {dname}= (a function of the same "
+            f"values); or use one of the names {NAMES} or a number (a real power)"
         )
     if not callable(df):
-        raise TypeError(f"df must be callable, got {type(df).__name__}")
+        raise TypeError(f"{dname} must be callable, got {type(df).__name__}")
     thresh = float(np.finfo(np.float64).eps) ** (1 / 3)
 
+    def real(y, name):
+        # F = V f(w) V^H is Hermitian only for a real f: a complex one is refused
+        # (not silently cut to Re f, which numpy's cast would do)
+        y = np.asarray(y)
+        if np.iscomplexobj(y):
+            if np.any(y.imag != 0):
+                raise TypeError(
+                    f"{name} returned complex values: only real-valued functions are supported "
+                    f"(f(A) of a Hermitian A is then Hermitian); for a complex f, call the rule "
+                    f"on its real and imaginary parts separately and combine the results"
+                )
+            y = y.real
+        return np.asarray(y, dtype=np.float64)
+
     def fv(x):
-        return np.asarray(f(x), dtype=np.float64)
+        return real(f(x), fname)
 
     def dfv(x):
-        return np.asarray(df(x), dtype=np.float64)
+        return real(df(x), dname)
 
     def dd(a, b):
         d = a - b
@@ -220,23 +235,24 @@ def _callable(f, df):
     return ScalarFunction(getattr(f, "__name__", "f"), fv, dfv, dd)
 
 
-def resolve(f, df=None):
-    """The ScalarFunction for a name, a real power (a number) or a callable."""
+def resolve(f, df=None, names=("f", "df")):
+    """The ScalarFunction for a name, a real power (a number) or a callable;
+    ``names``: what the caller calls the function and its derivative."""
     if isinstance(f, ScalarFunction):
         return f
     if isinstance(f, str):
         if f not in _TABLE:
             raise ValueError(f"unknown function {f!r}; known: {NAMES}, a number (power) or a callable")
         if df is not None:
-            raise TypeError(f"df is only for a callable f, not for {f!r}")
+            raise TypeError(f"{names[1]} is only for a callable {names[0]}, not for {f!r}")
         return _TABLE[f]
     if isinstance(f, numbers.Real) and not isinstance(f, bool):
         if not np.isfinite(f):
             raise ValueError(f"the power must be finite, got {f!r}")
         return _power(f)
     if callable(f):
-        return _callable(f, df)
-    raise TypeError(f"f must be one of {NAMES}, a real number (power) or a callable, got {f!r}")
+        return _callable(f, df, names)
+    raise TypeError(f"{names[0]} must be one of {NAMES}, a real number (power) or a callable, got {f!r}")
 
 
 def divided_differences(fn, x, where=""):

@@ -150,11 +150,6 @@ w : array_like, shape (..., n)
     Eigenvalues as ``numpy.linalg.eig`` returns them.
 V : array_like, shape (..., n, n)
     Unit-norm eigenvectors (columns).""",
-    "cond_max": """\
-cond_max : float, optional
-    Largest accepted 2-norm condition number of V; a (nearly) defective A
-    above it raises DegeneracyError. Default ``eps ** (-2/3)`` (2.7e10 in
-    float64, 4.1e4 in float32).""",
     "normalization": """\
 normalization : {"lapack", "norm"}, default "lapack"
     "lapack": differentiate ``numpy.linalg.eig``'s own convention (each

@@ -85,14 +85,14 @@ cdef inline int _pivot_row(int n, const scalar_t* V, int j) noexcept nogil:
 
 
 cdef inline double _wmax(int n, const cdouble_t* w) noexcept nogil:
-    # max |w_i| (one square root, not n hypot calls)
+    # max |w_i| (hypot: a squared modulus overflows beyond 1e154)
     cdef int i
     cdef double s = 0.0, a
     for i in range(n):
-        a = w[i].real * w[i].real + w[i].imag * w[i].imag
+        a = hypot(w[i].real, w[i].imag)
         if a > s:
             s = a
-    return sqrt(s)
+    return s
 
 
 cdef inline int _lu_checked(int n, const scalar_t* V, scalar_t* LU, int* ipiv, char* cw,

@@ -220,6 +220,7 @@ cdef int _svd3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     cdef double gv[9][LANES]
     cdef double sv[3][LANES]
     cdef double gsv[3][LANES]
+    cdef double gl
     cdef double J[9][LANES]
     cdef double K[9][LANES]
     cdef double M[9][LANES]
@@ -251,8 +252,13 @@ cdef int _svd3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
         # mode); in strict, dS alone may single out a member of a block
         for l in range(LANES):
             tl = c.pol.rtol * sv[0][l]
-            degenerate |= ((sv[0][l] - sv[1][l] <= tl) | (sv[1][l] - sv[2][l] <= tl)
-                           | (sv[1][l] + sv[2][l] <= tl))
+            if vec:
+                degenerate |= ((sv[0][l] - sv[1][l] <= tl) | (sv[1][l] - sv[2][l] <= tl)
+                               | (sv[1][l] + sv[2][l] <= tl))
+            else:       # dS alone: only a pair it splits (split_check's test) goes over
+                gl = c.pol.gauge_tol * fmax(fmax(fabs(gsv[0][l]), fabs(gsv[1][l])), fabs(gsv[2][l]))
+                degenerate |= (((sv[0][l] - sv[1][l] <= tl) & (fabs(gsv[0][l] - gsv[1][l]) > gl))
+                               | ((sv[1][l] - sv[2][l] <= tl) & (fabs(gsv[1][l] - gsv[2][l]) > gl)))
         if degenerate and c.pol.mode != EXACT:
             return _one_by_one(c.one, c, b0, nb, work, e)
     if vec:
@@ -464,7 +470,7 @@ cdef int _eigh3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ss
     cdef double K[9][LANES]
     cdef double C[9][LANES]
     cdef double acc[LANES]
-    cdef double tl, lo, hi
+    cdef double tl, lo, hi, gl
     cdef bint degenerate = False
 
     _lanes(src[0], 9, v)
@@ -489,7 +495,12 @@ cdef int _eigh3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ss
             lo = fabs(wv[0][l])
             hi = fabs(wv[2][l])
             tl = c.pol.rtol * (lo if lo > hi else hi)
-            degenerate |= (wv[1][l] - wv[0][l] <= tl) | (wv[2][l] - wv[1][l] <= tl)
+            if vec:
+                degenerate |= (wv[1][l] - wv[0][l] <= tl) | (wv[2][l] - wv[1][l] <= tl)
+            else:       # dw alone: only a pair it splits (split_check's test) goes over
+                gl = c.pol.gauge_tol * fmax(fmax(fabs(gwv[0][l]), fabs(gwv[1][l])), fabs(gwv[2][l]))
+                degenerate |= (((wv[1][l] - wv[0][l] <= tl) & (fabs(gwv[1][l] - gwv[0][l]) > gl))
+                               | ((wv[2][l] - wv[1][l] <= tl) & (fabs(gwv[2][l] - gwv[1][l]) > gl)))
         if degenerate and c.pol.mode != EXACT:
             return _one_by_one(c.one, c, b0, nb, work, e)
     if vec:

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["Stack", "matrix_stack", "cotangent", "real_dtype", "is_sparse"]
+__all__ = ["Stack", "matrix_stack", "cotangent", "tangent", "real_dtype", "is_sparse"]
 
 _NATIVE = (np.float32, np.float64, np.complex64, np.complex128)
 
@@ -82,6 +82,15 @@ def matrix_stack(A, name="A", *, square=False, check_finite=True):
     if check_finite and data.size and not _core.all_finite(data):
         raise ValueError(f"{name} contains NaN or Inf")
     return Stack(data, batch, sparse)
+
+
+def tangent(dA):
+    """The tangent of a forward-mode rule, which is required (a cotangent
+    may be None, meaning zero; a JVP without a direction has no meaning)."""
+    if dA is None:
+        raise TypeError("the tangent dA is required (the direction to differentiate along, an "
+                        "array shaped like A); pass np.zeros_like(A) for a zero tangent")
+    return dA
 
 
 def cotangent(x, name, shape, dtype, *, of, finite=True):

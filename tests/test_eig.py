@@ -510,10 +510,10 @@ def test_small_3x3_path_hands_degenerate_lanes_to_the_general_kernel(mode):
 def test_small_3x3_path_hands_ill_conditioned_lanes_to_the_general_kernel():
     A = stack3(20, 66)
     A[13] = [[1.0, 1.0, 0.0], [1e-14, 1.0, 0.0], [0.0, 0.0, 3.0]]   # cond(V) ~ 1e7 < cond_max
-    res, pullback = la.eig_vjp(A)
+    res, pullback = la.eig_vjp(A, cond_max=1e9)      # above the default: the paths still agree
     gw, gV = cots(res, 67)
     got = pullback(gw, gV)
-    want = la.eig_vjp(A, project="complex")[1](gw, gV).real
+    want = la.eig_vjp(A, project="complex", cond_max=1e9)[1](gw, gV).real
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * np.abs(want[13]).max())
     keep = np.arange(20) != 13
     np.testing.assert_allclose(got[keep], want[keep], atol=1e-12 * np.abs(want[keep]).max())

@@ -42,12 +42,12 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import _core, gauge as _gauge
-from .._docs import fill
+from .._docs import FRAGMENTS, fill
 from .._results import EigResult, deprecated_alias
 from .._typing import Array, ArrayLike, Gauge, Pullback, Structure
 from .._errors import DegeneracyError, raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack, real_dtype
+from .._validate import cotangent, tangent, matrix_stack, real_dtype
 from ._factors import cotan, eig_frame
 from ._values import resolve, values_options, where
 from .eigh import _fix, finish
@@ -90,13 +90,40 @@ def _options(st, opts):
     return opt
 
 
+def _real_w_cotangent(dw, wdtype):
+    """For a real w (every eigenvalue real: numpy.linalg.eig then returns real
+    w, as it may part-way through an optimisation), a complex dw with a zero
+    imaginary part is its real part; a nonzero one is refused with why."""
+    if dw is None or np.dtype(wdtype).kind == "c" or not np.iscomplexobj(dw):
+        return dw
+    dw = np.asarray(dw)
+    if np.any(dw.imag != 0):
+        raise TypeError(
+            f"dw is complex (max |Im dw| = {np.abs(dw.imag).max():.3g}) but w is real here (every "
+            f"eigenvalue of this real A is real, and numpy.linalg.eig then returns a real w), so "
+            f"its cotangent is real; pass dw.real (eigenvalues that are real and simple stay real "
+            f"nearby, so the imaginary part's cotangent has nothing to act on)"
+        )
+    return dw.real
+
+
 def _cond_max(cond_max, dtype):
     if cond_max is None:
-        return float(np.finfo(real_dtype(dtype)).eps) ** (-2.0 / 3.0)
+        # worst case (near-defective) error ~ 1e-2 eps cond^3 (docs/eig.md, measured by
+        # scripts/measure_eig_cond.py): eps^(-1/3) keeps it near 1e-2 in any dtype
+        return float(np.finfo(real_dtype(dtype)).eps) ** (-1.0 / 3.0)
     cond_max = float(cond_max)
     if not cond_max > 1:
         raise ValueError(f"cond_max must be > 1, got {cond_max!r}")
     return cond_max
+
+
+FRAGMENTS["cond_max"] = f"""\
+cond_max : float, optional
+    Largest accepted 2-norm condition number of V; a (nearly) defective A
+    above it raises DegeneracyError. Default {_cond_max(None, np.float64):.2g} in float64,
+    {_cond_max(None, np.float32):.3g} in float32 (where the worst-case error of the derivative
+    reaches about 1e-2; see docs/eig.md)."""
 
 
 def factor(st):
@@ -247,7 +274,7 @@ def eig_vjp(A: ArrayLike, *, normalization: Literal["lapack", "norm"] = "lapack"
     early = fixed or not real_path
 
     def pullback(dw=None, dV=None):
-        gw = cotangent(dw, "dw", wshape, w.dtype, of="w", finite=early)
+        gw = cotangent(_real_w_cotangent(dw, w.dtype), "dw", wshape, w.dtype, of="w", finite=early)
         gV = cotangent(dV, "dV", Vshape, V.dtype, of="V", finite=early)
         if fixed and gV is not None:
             gV = np.ascontiguousarray(_fix("pull_eig")(raw, (gw, gV))[1])
@@ -308,7 +335,7 @@ def eig_jvp(A: ArrayLike, dA: ArrayLike, *, normalization: Literal["lapack", "no
     opt = _options(st, opts)
     cmax = _cond_max(cond_max, st.dtype)
     n = st.n
-    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
     w, V = factor(st)
     dw, dV = _pushforward(V, np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n), dA3,
                           st, lapack, cmax, opt.as_tuple(), "eig_jvp")
@@ -417,7 +444,7 @@ def eig_pullback(w: ArrayLike, V: ArrayLike, dw: ArrayLike | None = None,
     cmax = _cond_max(cond_max, vdt)
     n = fr.n
     real_path = fr.dtype != vdt and _lapack_pairs(w128)
-    gw = cotan(dw, "dw", fr.batch, (n,), vdt, of="w", finite=not real_path)
+    gw = cotan(_real_w_cotangent(dw, vdt), "dw", fr.batch, (n,), vdt, of="w", finite=not real_path)
     gV = cotan(dV, "dV", fr.batch, (n, n), vdt, of="V", finite=not real_path)
     gw = None if gw is None else np.ascontiguousarray(gw, np.complex128)
     out = _pullback(V3, w128, gw, gV, fr, real_path, lapack, cmax, opt.as_tuple(), True, rule)
@@ -469,7 +496,7 @@ def eig_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *,
     cmax = _cond_max(cond_max, vdt)
     n = fr.n
     # a real dA stays real until the core's cast (a complex one needs complex factors)
-    dA3 = cotan(dA, "dA", fr.batch, (n, n), vdt if np.iscomplexobj(dA) else real_dtype(vdt),
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (n, n), vdt if np.iscomplexobj(dA) else real_dtype(vdt),
                 of="A", finite=True)
     dw, dV = _pushforward(V3, w128, dA3, fr, lapack, cmax, opt.as_tuple(), rule)
     dw = dw.real if vdt.kind != "c" else dw
@@ -612,7 +639,7 @@ def eigvals_jvp(A: ArrayLike, dA: ArrayLike, *, cond_max: float | None = None,
     opt = values_options(st.dtype, opts)
     cmax = _cond_max(cond_max, st.dtype)
     n = st.n
-    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
     w, V = factor(st)
     dw = _values_tangent(w, V, dA3, st, cmax, opt, "eigvals_jvp")
     return w.reshape(st.shape(n)), _values_out(dw, w, st.shape(n))
@@ -655,7 +682,7 @@ def eigvals_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *,
     fr, w128, V3, vdt = _eig_frame(rule, w, V, [("dA", dA, 2)], None)
     opt = values_options(fr.dtype, opts)
     cmax = _cond_max(cond_max, vdt)
-    dA3 = cotan(dA, "dA", fr.batch, (fr.n, fr.n), vdt if np.iscomplexobj(dA) else real_dtype(vdt),
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (fr.n, fr.n), vdt if np.iscomplexobj(dA) else real_dtype(vdt),
                 of="A", finite=True)
     wv = w128 if vdt.kind == "c" else w128.real
     dw = _values_tangent(wv, V3, dA3, fr, cmax, opt, rule)

@@ -41,7 +41,7 @@ from .._results import EighResult, deprecated_alias
 from .._typing import Array, ArrayLike, Gauge, Pullback, Structure, UPLOType
 from .._errors import raise_core
 from .._options import batch_threads, options
-from .._validate import Stack, cotangent, matrix_stack, real_dtype
+from .._validate import Stack, cotangent, tangent, matrix_stack, real_dtype
 from ..project import finish_cotangent
 from ._factors import cotan, eig_frame
 from ._values import resolve, values_options
@@ -301,7 +301,7 @@ def eigh_jvp(A: ArrayLike, dA: ArrayLike, *, UPLO: UPLOType = "L", gauge: Gauge 
     st = matrix_stack(A, square=True)
     opt = options(st.dtype, **opts)
     n = st.n
-    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
     w, V = factor(st, uplo)
     dw, dV = _pushforward(V, np.ascontiguousarray(w, dtype=np.float64), dA3, _TRI[uplo], st,
                           opt.as_tuple(), "eigh_jvp")
@@ -429,7 +429,7 @@ def eigh_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *, UPLO: UPLOTyp
     fr, w3, V3 = eig_frame("eigh_pushforward", w, V, [("dA", dA, 2)], hermitian=True)
     opt = options(fr.dtype, **opts)
     n = fr.n
-    dA3 = cotan(dA, "dA", fr.batch, (n, n), fr.dtype, of="A", finite=True)
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (n, n), fr.dtype, of="A", finite=True)
     dw, dV = _pushforward(V3, w3, dA3, _TRI[uplo], fr, opt.as_tuple(), "eigh_pushforward")
     return EighResult(dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
 
@@ -568,7 +568,7 @@ def eigvalsh_jvp(A: ArrayLike, dA: ArrayLike, *, UPLO: UPLOType = "L",
     st = matrix_stack(A, square=True)
     opt = values_options(st.dtype, opts)
     n = st.n
-    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
     w, V = factor(st, uplo)
     dw = _values_tangent(V, np.asarray(w, np.float64), dA3, uplo, st, opt, "eigvalsh_jvp")
     rdt = real_dtype(st.dtype)
@@ -613,6 +613,6 @@ def eigvalsh_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *,
     rule = "eigvalsh_pushforward"
     fr, w3, V3 = eig_frame(rule, w, V, [("dA", dA, 2)], hermitian=True)
     opt = values_options(fr.dtype, opts)
-    dA3 = cotan(dA, "dA", fr.batch, (fr.n, fr.n), fr.dtype, of="A", finite=True)
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (fr.n, fr.n), fr.dtype, of="A", finite=True)
     dw = _values_tangent(V3, w3, dA3, uplo, fr, opt, rule)
     return dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(fr.n))

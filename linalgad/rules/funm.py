@@ -37,7 +37,7 @@ from .._typing import Array, ArrayLike, Derivative, Pullback, ScalarFunction, St
 from .._divdiff import divided_differences, resolve
 from .._errors import raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack
+from .._validate import cotangent, tangent, matrix_stack
 from ._factors import cotan, eig_frame
 from .eigh import _TRI, _uplo, factor, finish
 
@@ -227,7 +227,7 @@ def funm_jvp(A: ArrayLike, dA: ArrayLike, f: ScalarFunction, *, df: Derivative =
     st, uplo, w, V, D, F = _prepare(A, f, df, UPLO, "funm_jvp")
     policy = options(st.dtype, **opts).as_tuple()
     n = st.n
-    g = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A", finite=False).reshape(st.B, n, n)
+    g = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A", finite=False).reshape(st.B, n, n)
     dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp", "dA", policy)
     return F.reshape(st.shape(n, n)), dF.reshape(st.shape(n, n))
 
@@ -333,6 +333,6 @@ def funm_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, f: ScalarFunctio
     True
     """
     rule = "funm_pushforward"
-    fr, uplo, w3, V3, D, g, policy = _stateless(rule, w, V, dA, "dA", f, df, UPLO, opts)
+    fr, uplo, w3, V3, D, g, policy = _stateless(rule, w, V, tangent(dA), "dA", f, df, UPLO, opts)
     out = _apply(fr, w3, V3, D, g, _TRI[uplo], _TRI[None], rule, "dA", policy)
     return out.reshape(fr.shape(fr.n, fr.n))

@@ -36,7 +36,7 @@ from .._typing import Array, ArrayLike, Gauge, Pullback, Structure
 from ..project import finish_cotangent
 from .._errors import raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack
+from .._validate import cotangent, tangent, matrix_stack
 from ._factors import cotan, svd_frame
 from .svd import _factor
 
@@ -227,7 +227,7 @@ def polar_jvp(A: ArrayLike, dA: ArrayLike, *, gauge: Gauge = None,
     _no_gauge(gauge, "polar_jvp")
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
-    dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, Q, P = _polar_factors(st)
     dQ, dP = _pushforward(U, s, Vh, dA3, st, opt, "polar_jvp", Q, st.data)
     res = PolarResult(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
@@ -326,7 +326,7 @@ def polar_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike,
     rule = "polar_pushforward"
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)])
     opt = options(fr.dtype, **opts)
-    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
     Q, A = U3 @ Vh3, (U3 * s3[:, None, :].astype(fr.dtype)) @ Vh3
     dQ, dP = _pushforward(U3, s3, Vh3, dA3, fr, opt, rule, Q, A)
     return PolarResult(dQ.reshape(fr.shape(fr.m, fr.n)), dP.reshape(fr.shape(fr.n, fr.n)))

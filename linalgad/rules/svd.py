@@ -40,7 +40,7 @@ from .._typing import Array, ArrayLike, Gauge, Pullback, Structure
 from ..project import finish_cotangent
 from .._errors import GaugeError, raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack, real_dtype
+from .._validate import cotangent, tangent, matrix_stack, real_dtype
 from ._factors import cotan, svd_frame
 from ._values import resolve, values_options
 
@@ -378,7 +378,7 @@ def svd_jvp(A: ArrayLike, dA: ArrayLike, *, full_matrices: bool = False, k: int 
     opt = options(st.dtype, **opts)
     kk = _truncation(k, st)
     _check_full(full_matrices, kk, st)
-    dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, (Uf, Vhf) = _factor(st, full_matrices)
     m, n, r = st.m, st.n, min(st.m, st.n)
     dU, ds, dVh = _pushforward(U, np.ascontiguousarray(s, dtype=np.float64), Vh, dA3, kk, st,
@@ -531,7 +531,7 @@ def svd_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike,
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)], full=True)
     k = s3.shape[-1]
     opt = options(fr.dtype, **opts)
-    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
     Ut, Vht = _thin(U3, Vh3, k)
     dU, ds, dVh = _pushforward(Ut, s3, Vht, dA3, k, fr, opt.as_tuple(), rule)
     dU, dVh = _full_tangent(dU, dVh, Ut, Vht, U3, Vh3, k)
@@ -673,7 +673,7 @@ def svdvals_jvp(A: ArrayLike, dA: ArrayLike, **opts: Any) -> tuple[Array, Array]
     st = matrix_stack(A)
     opt = values_options(st.dtype, opts)
     k = min(st.m, st.n)
-    dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
+    dA3 = cotangent(tangent(dA), "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, _ = _factor(st, False)
     ds = _values_tangent(U, np.asarray(s, np.float64), Vh, dA3, st, opt, "svdvals_jvp")
     rdt = real_dtype(st.dtype)
@@ -716,6 +716,6 @@ def svdvals_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike
     rule = "svdvals_pushforward"
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)])
     opt = values_options(fr.dtype, opts)
-    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    dA3 = cotan(tangent(dA), "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
     ds = _values_tangent(U3, s3, Vh3, dA3, fr, opt, rule)
     return ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(s3.shape[-1]))

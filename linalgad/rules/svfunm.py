@@ -30,7 +30,7 @@ from .._typing import Array, ArrayLike, Derivative, Pullback, ScalarFunction, St
 from .._divdiff import divided_differences, resolve
 from .._errors import raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack
+from .._validate import cotangent, tangent, matrix_stack
 from .eigh import finish
 from ._factors import cotan, svd_frame
 from .svd import _factor
@@ -49,7 +49,7 @@ def _differences(fn, s64, st, rule):
 
 
 def _prepare(A, g, dg, rule):
-    fn = resolve(g, dg)
+    fn = resolve(g, dg, ("g", "dg"))
     st = matrix_stack(A)
     U, s, Vh, _ = _factor(st, False)
     s64 = np.ascontiguousarray(s, np.float64)
@@ -204,13 +204,13 @@ def svfunm_jvp(A: ArrayLike, dA: ArrayLike, g: ScalarFunction, *, dg: Derivative
     """
     st, U, s, Vh, gv, Dm, G = _prepare(A, g, dg, "svfunm_jvp")
     opt = options(st.dtype, **opts)
-    x = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.B, st.m, st.n)
+    x = cotangent(tangent(dA), "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.B, st.m, st.n)
     dG = _apply(st, U, s, Vh, gv, Dm, x, opt, "svfunm_jvp")
     return G.reshape(st.shape(st.m, st.n)), dG.reshape(st.shape(st.m, st.n))
 
 
 def _stateless(rule, U, S, Vh, X, name, g, dg, opts):
-    fn = resolve(g, dg)
+    fn = resolve(g, dg, ("g", "dg"))
     fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [(name, X, 2)])
     opt = options(fr.dtype, **opts)
     x = cotan(X, name, fr.batch, (fr.m, fr.n), fr.dtype, of="G" if name == "dG" else "A",
@@ -298,5 +298,5 @@ def svfunm_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike,
     True
     """
     rule = "svfunm_pushforward"
-    fr, U3, s3, Vh3, gv, Dm, x, opt = _stateless(rule, U, S, Vh, dA, "dA", g, dg, opts)
+    fr, U3, s3, Vh3, gv, Dm, x, opt = _stateless(rule, U, S, Vh, tangent(dA), "dA", g, dg, opts)
     return _apply(fr, U3, s3, Vh3, gv, Dm, x, opt, rule).reshape(fr.shape(fr.m, fr.n))
