@@ -25,7 +25,7 @@ class Frame:
 
     def __init__(self, batch, m, n, dtype):
         self.batch = tuple(batch)
-        self.B = int(np.prod(self.batch, dtype=np.int64))
+        self.B = _size(self.batch)
         self.m, self.n = int(m), int(n)
         self.dtype = np.dtype(dtype)
         self.sparse = None
@@ -69,7 +69,11 @@ def factor(rule, name, x, batch, core, dtype):
     a = np.ascontiguousarray(np.broadcast_to(a, tuple(batch) + tuple(core)), dtype=dtype)
     if a.size and not _core.all_finite(a):
         raise ValueError(f"{rule}: {name} contains NaN or Inf")
-    return a.reshape((-1,) + tuple(core))
+    return a.reshape((_size(batch),) + tuple(core))
+
+
+def _size(batch):
+    return int(np.prod(batch, dtype=np.int64))
 
 
 def cotan(x, name, batch, core, dtype, *, of, finite=False):
@@ -82,7 +86,7 @@ def cotan(x, name, batch, core, dtype, *, of, finite=False):
     s = np.shape(x)
     if s != shape and s[len(s) - len(core):] == tuple(core):
         x = np.broadcast_to(np.asarray(x), shape)
-    return cotangent(x, name, shape, dtype, of=of, finite=finite).reshape((-1,) + tuple(core))
+    return cotangent(x, name, shape, dtype, of=of, finite=finite).reshape((_size(batch),) + tuple(core))
 
 
 def svd_frame(rule, U, S, Vh, extra=(), *, full=False):
