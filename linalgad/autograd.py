@@ -105,19 +105,19 @@ def svd(a, full_matrices=True, compute_uv=True, **opts):
 
 @primitive
 def _eigh_p(a, uplo, opts):
-    return tuple(_eigh.eigh(a, uplo=uplo))
+    return tuple(_eigh.eigh(a, UPLO=uplo))
 
 
 @_first_order_only
 @primitive
 def _eigh_pullback(w, V, gw, gV, uplo, opts):
-    return np.conj(_eigh.eigh_pullback(w, V, _given(gw), _given(gV), uplo=uplo, **dict(opts)))
+    return np.conj(_eigh.eigh_pullback(w, V, _given(gw), _given(gV), UPLO=uplo, **dict(opts)))
 
 
 @_first_order_only
 @primitive
 def _eigh_pushforward(w, V, dA, uplo, opts):
-    return tuple(_eigh.eigh_pushforward(w, V, dA, uplo=uplo, **dict(opts)))
+    return tuple(_eigh.eigh_pushforward(w, V, dA, UPLO=uplo, **dict(opts)))
 
 
 defvjp(_eigh_p, lambda ans, a, uplo, opts: lambda g: _eigh_pullback(*ans, *g, uplo, opts))

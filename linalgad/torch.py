@@ -28,10 +28,7 @@ from . import _divdiff
 from ._options import OPTION_NAMES, options
 from .rules import eig as _eig, eigh as _eigh, funm as _funm, polar as _polar, svd as _svd
 from .rules import svfunm as _svfunm
-from .rules.eig import Eig
-from .rules.eigh import Eigh
-from .rules.polar import Polar
-from .rules.svd import SVD
+from ._results import EigResult, EighResult, PolarResult, SVDResult
 
 __all__ = ["svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "polar", "funm", "svfunm"]
 
@@ -203,7 +200,7 @@ def _(U, S, Vh, dA, opts):
 
 @_op("eigh", "(Tensor A, str uplo) -> (Tensor, Tensor)")
 def _eigh_op(A, uplo):
-    return tuple(map(_t, _eigh.eigh(_np(A), uplo=_u(uplo))))
+    return tuple(map(_t, _eigh.eigh(_np(A), UPLO=_u(uplo))))
 
 
 @_eigh_op.register_fake
@@ -213,7 +210,7 @@ def _(A, uplo):
 
 @_op("eigh_pullback", "(Tensor w, Tensor V, Tensor? gw, Tensor? gV, str uplo, str opts) -> Tensor")
 def _eigh_pb_op(w, V, gw, gV, uplo, opts):
-    return _t(_eigh.eigh_pullback(_np(w), _np(V), _np(gw), _np(gV), uplo=_u(uplo), **_kw(opts)))
+    return _t(_eigh.eigh_pullback(_np(w), _np(V), _np(gw), _np(gV), UPLO=_u(uplo), **_kw(opts)))
 
 
 @_eigh_pb_op.register_fake
@@ -223,7 +220,7 @@ def _(w, V, gw, gV, uplo, opts):
 
 @_op("eigh_pushforward", "(Tensor w, Tensor V, Tensor dA, str uplo, str opts) -> (Tensor, Tensor)")
 def _eigh_pf_op(w, V, dA, uplo, opts):
-    return tuple(map(_t, _eigh.eigh_pushforward(_np(w), _np(V), _np(dA), uplo=_u(uplo), **_kw(opts))))
+    return tuple(map(_t, _eigh.eigh_pushforward(_np(w), _np(V), _np(dA), UPLO=_u(uplo), **_kw(opts))))
 
 
 @_eigh_pf_op.register_fake
@@ -234,7 +231,7 @@ def _(w, V, dA, uplo, opts):
 
 @_op("eigvalsh_pushforward", "(Tensor w, Tensor V, Tensor dA, str uplo, str opts) -> Tensor")
 def _eigvalsh_pf_op(w, V, dA, uplo, opts):
-    return _t(_eigh.eigvalsh_pushforward(_np(w), _np(V), _np(dA), uplo=_u(uplo), **_kw(opts)))
+    return _t(_eigh.eigvalsh_pushforward(_np(w), _np(V), _np(dA), UPLO=_u(uplo), **_kw(opts)))
 
 
 @_eigvalsh_pf_op.register_fake
@@ -293,7 +290,7 @@ def _(w, V, dA, opts):
 
 @_op("polar", "(Tensor A) -> (Tensor, Tensor, Tensor, Tensor, Tensor)")
 def _polar_op(A):
-    U, S, Vh = _svd.svd(_np(A))
+    U, S, Vh = _svd.svd(_np(A), full_matrices=False)
     Q, P = _polar.polar(_np(A))
     return _t(Q), _t(P), _t(U), _t(S), _t(Vh)
 
@@ -334,8 +331,8 @@ def _(U, S, Vh, dA, opts):
 @_op("funm", "(Tensor A, str f, str uplo) -> (Tensor, Tensor, Tensor)")
 def _funm_op(A, f, uplo):
     a = _np(A)
-    F = _funm.funm(a, _fn(f), uplo=_u(uplo))
-    w, V = _eigh.eigh(a, uplo=_u(uplo))
+    F = _funm.funm(a, _fn(f), UPLO=_u(uplo))
+    w, V = _eigh.eigh(a, UPLO=_u(uplo))
     return _t(F), _t(w), _t(V)
 
 
@@ -346,12 +343,12 @@ def _(A, f, uplo):
 
 @_op("funm_pullback", "(Tensor w, Tensor V, Tensor gF, str f, str uplo) -> Tensor")
 def _funm_pb_op(w, V, gF, f, uplo):
-    return _t(_funm.funm_pullback(_np(w), _np(V), _np(gF), _fn(f), uplo=_u(uplo)))
+    return _t(_funm.funm_pullback(_np(w), _np(V), _np(gF), _fn(f), UPLO=_u(uplo)))
 
 
 @_op("funm_pushforward", "(Tensor w, Tensor V, Tensor dA, str f, str uplo) -> Tensor")
 def _funm_pf_op(w, V, dA, f, uplo):
-    return _t(_funm.funm_pushforward(_np(w), _np(V), _np(dA), _fn(f), uplo=_u(uplo)))
+    return _t(_funm.funm_pushforward(_np(w), _np(V), _np(dA), _fn(f), UPLO=_u(uplo)))
 
 
 def _funm_fake(w, V, X, f, uplo):
@@ -365,7 +362,7 @@ _funm_pf_op.register_fake(_funm_fake)
 @_op("svfunm", "(Tensor A, str g) -> (Tensor, Tensor, Tensor, Tensor)")
 def _svfunm_op(A, g):
     a = _np(A)
-    return (_t(_svfunm.svfunm(a, _fn(g))),) + tuple(map(_t, _svd.svd(a)))
+    return (_t(_svfunm.svfunm(a, _fn(g))),) + tuple(map(_t, _svd.svd(a, full_matrices=False)))
 
 
 @_svfunm_op.register_fake
@@ -568,14 +565,14 @@ _Svfunm = _decomposition(
 # ---------------------------------------------------------------- public functions
 
 def svd(A, full_matrices=True, **opts):
-    """``torch.linalg.svd`` with linalgad's rules: ``SVD(U, S, Vh)``.
+    """``torch.linalg.svd`` with linalgad's rules: ``SVDResult(U, S, Vh)``.
 
     ``full_matrices=True`` (torch's default) differentiates the extra columns
     too (a loss that depends on their basis raises GaugeError). ``**opts``:
     degeneracy, tol, eps, order, gauge_tol (see linalgad's docs/API.md).
     """
     _check(A, "svd")
-    return SVD(*_Svd.apply(A, bool(full_matrices), _opts(A, opts)))
+    return SVDResult(*_Svd.apply(A, bool(full_matrices), _opts(A, opts)))
 
 
 def svdvals(A, **opts):
@@ -586,11 +583,11 @@ def svdvals(A, **opts):
 
 
 def eigh(A, UPLO="L", **opts):
-    """``torch.linalg.eigh``: ``Eigh(w, V)``, w ascending. ``UPLO``: "L"
+    """``torch.linalg.eigh``: ``EighResult(eigenvalues, eigenvectors)``, w ascending. ``UPLO``: "L"
     (default) or "U" reads that triangle, as torch does, and the gradient
     lives on it; None takes the Hermitian part of A."""
     _check(A, "eigh")
-    return Eigh(*_Eigh.apply(A, _uplo(UPLO), _opts(A, opts)))
+    return EighResult(*_Eigh.apply(A, _uplo(UPLO), _opts(A, opts)))
 
 
 def eigvalsh(A, UPLO="L", **opts):
@@ -601,13 +598,13 @@ def eigvalsh(A, UPLO="L", **opts):
 
 
 def eig(A, *, normalization="lapack", cond_max=None, **opts):
-    """``torch.linalg.eig``: ``Eig(w, V)``, complex (also for real A), columns
+    """``torch.linalg.eig``: ``EigResult(eigenvalues, eigenvectors)``, complex (also for real A), columns
     of V of unit norm with LAPACK's phase (``normalization="lapack"``, the
     convention the rule differentiates; "norm" treats the phase as a gauge).
     The gradient of a real A is real."""
     _check(A, "eig")
     _eig._normalization(normalization)
-    return Eig(*_Eig.apply(A, _opts(A, opts, normalization=normalization, cond_max=cond_max)))
+    return EigResult(*_Eig.apply(A, _opts(A, opts, normalization=normalization, cond_max=cond_max)))
 
 
 def eigvals(A, *, cond_max=None, **opts):
@@ -618,11 +615,11 @@ def eigvals(A, *, cond_max=None, **opts):
 
 
 def polar(A, **opts):
-    """Polar decomposition ``Polar(Q, P)``, A = Q P (Q = U Vh, P = V S Vh of the
+    """Polar decomposition ``PolarResult(Q, P)``, A = Q P (Q = U Vh, P = V S Vh of the
     thin SVD), exact at repeated singular values."""
     _check(A, "polar")
     Q, P, *_ = _Polar.apply(A, _opts(A, opts))
-    return Polar(Q, P)
+    return PolarResult(Q, P)
 
 
 def funm(A, f, *, df=None, UPLO=None):

@@ -15,7 +15,7 @@ else:
 
 import linalgad as la
 import linalgad.torch as lt
-from linalgad import Eigh
+from linalgad import EighResult
 from torch.autograd import gradcheck
 
 F64, C128, F32, C64 = torch.float64, torch.complex128, torch.float32, torch.complex64
@@ -96,7 +96,7 @@ EIG_SHAPES = [(5, 5), (2, 5, 5), (1, 1, 5, 5), (0, 5, 5), (3, 3)]
 @pytest.mark.parametrize("UPLO", ["L", "U"])
 @pytest.mark.parametrize("shape", EIG_SHAPES, ids=str)
 def test_gradcheck_eigh(shape, UPLO, dtype):
-    _check(lambda A: (lambda r: (r.w, r.V.abs()))(lt.eigh(A, UPLO=UPLO)), random(shape, dtype, 3))
+    _check(lambda A: (lambda r: (r.eigenvalues, r.eigenvectors.abs()))(lt.eigh(A, UPLO=UPLO)), random(shape, dtype, 3))
     _check(lambda A: lt.eigvalsh(A, UPLO=UPLO), random(shape, dtype, 4))
 
 
@@ -104,7 +104,7 @@ def test_gradcheck_eigh(shape, UPLO, dtype):
 @pytest.mark.parametrize("shape", EIG_SHAPES, ids=str)
 def test_gradcheck_eig(shape, dtype):
     # real input: complex outputs, a real gradient (conjugate pairs included)
-    _check(lambda A: (lambda r: (r.w, r.V.abs()))(lt.eig(A)), random(shape, dtype, 5))
+    _check(lambda A: (lambda r: (r.eigenvalues, r.eigenvectors.abs()))(lt.eig(A)), random(shape, dtype, 5))
     _check(lt.eigvals, random(shape, dtype, 6))
 
 
@@ -135,8 +135,8 @@ def test_float32_matches_float64(op, cplx):
     A64 = distinct_sv((2, 4, 4), hi, seed=9)
     E = random((2, 4, 4), hi, 10)
     wrap = {"svd": lambda r: SVD_WRAPPERS["UVh"](r)[0].abs().sum() + r.S.sum(),
-            "eigh": lambda r: r.w.sum() + r.V.abs().sum(),
-            "eig": lambda r: r.w.real.sum() + r.V.abs().sum(),
+            "eigh": lambda r: r.eigenvalues.sum() + r.eigenvectors.abs().sum(),
+            "eig": lambda r: r.eigenvalues.real.sum() + r.eigenvectors.abs().sum(),
             "polar": lambda r: r.Q.abs().sum() + r.P.abs().sum()}.get(
         op, lambda r: (r.real if r.is_complex() else r).sum())
     fn = getattr(lt, op)
@@ -222,15 +222,15 @@ def test_degenerate_svd_matches_fd_or_raises_where_native_is_nan(make):
 def test_degenerate_eigh_matches_fd_or_raises_where_native_is_nan():
     Q = _orthogonal(4, 14)
     A = ((Q * torch.tensor([1.0, 1.0, 2.0, 3.0], dtype=F64)) @ Q.T).requires_grad_()
-    vloss = lambda r: r.V.abs().sum()
+    vloss = lambda r: r.eigenvectors.abs().sum()
     # the native rule: NaN, or (eigenvalues split by rounding) entries of order 1e14
-    g, = torch.autograd.grad(vloss(Eigh(*torch.linalg.eigh(A))), A)
+    g, = torch.autograd.grad(vloss(EighResult(*torch.linalg.eigh(A))), A)
     assert not torch.isfinite(g).all() or g.abs().max() > 1e8
     with pytest.raises(la.DegeneracyError, match="eigenvalues 0 and 1"):
         torch.autograd.grad(vloss(lt.eigh(A)), A)
     # projector onto the repeated pair's span: a function of A, subspace mode exact
     proj = lambda X: (lambda V: (V[..., :2] @ V[..., :2].mT * torch.arange(16.0, dtype=F64).reshape(4, 4)).sum())(
-        lt.eigh(X, UPLO=None, degeneracy="subspace").V)
+        lt.eigh(X, UPLO=None, degeneracy="subspace").eigenvectors)
     _check(proj, A, batched=False)
     _check(lambda X: lt.funm(X, "exp"), A)
     _check(lambda X: lt.eigvalsh(X, UPLO=None, degeneracy="subspace").sum(), A)
@@ -261,7 +261,7 @@ def test_errors_reach_the_user_as_linalgad_errors():
         torch.autograd.grad((lt.svd(I).U * torch.arange(3.0, dtype=F64)).sum(), I)
     assert "degeneracy='subspace'" in str(e.value)
     with pytest.raises(la.DegeneracyError):
-        torch.func.grad(lambda X: (lt.eigh(X).V * torch.arange(3.0, dtype=F64)).sum())(I.detach())
+        torch.func.grad(lambda X: (lt.eigh(X).eigenvectors * torch.arange(3.0, dtype=F64)).sum())(I.detach())
     # a loss that sees the phase of a complex singular vector: GaugeError
     A = distinct_sv((3, 3), C128, seed=16).requires_grad_()
     with pytest.raises(la.GaugeError, match="phase"):
@@ -303,7 +303,7 @@ def test_outputs_match_torch_linalg():
     assert [x.shape for x in r] == [x.shape for x in n] and [x.dtype for x in r] == [x.dtype for x in n]
     torch.testing.assert_close(r.S, n.S)
     H = random((3, 3), F64, 20)
-    assert lt.eig(H).w.dtype == torch.complex128 and lt.eigvals(H.float()).dtype == torch.complex64
+    assert lt.eig(H).eigenvalues.dtype == torch.complex128 and lt.eigvals(H.float()).dtype == torch.complex64
     torch.testing.assert_close(lt.eigvalsh(H, UPLO="U"), torch.linalg.eigvalsh(H, UPLO="U"))
     Q, P = lt.polar(A)
     torch.testing.assert_close(Q @ P, A)
