@@ -86,7 +86,7 @@ def _value(v):
     return float(v)      # also inf and nan
 
 
-_FUNCS = {}   # key -> resolved scalar function, for callables (a custom op takes strings)
+_FUNCS: dict = {}   # key -> resolved scalar function, for callables (a custom op takes strings)
 
 
 def _fspec(f, df):
