@@ -991,7 +991,7 @@ def invariant_loss(kind: Literal["svd", "svdvals", "polar", "eigh", "eigvalsh", 
     weights following each eigenvalue of ``res`` (nearest match), so a
     reordering by LAPACK does not change the loss;
     ``"funm"``: Re<G, F> for an array F.
-    |x|^2 is invariant under phases, not under rotations inside a degenerate
+    ``|x|^2`` is invariant under phases, not under rotations inside a degenerate
     block: use these on separated spectra. The extra columns of
     ``full_matrices=True`` (an arbitrary basis of a complement) are handled
     by the projector terms, so "svd" is a function of A for thin and full
