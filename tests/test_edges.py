@@ -159,6 +159,15 @@ def test_float32_random_matrices_are_not_refused_and_degenerate_ones_are():
             la.eigh_vjp(B)[1](dV=np.ones_like(B))
 
 
+@pytest.mark.slow
+def test_float32_500_is_not_refused():
+    A = np.random.default_rng(8).standard_normal((500, 500)).astype(np.float32)
+    (U, S, Vh), pb = la.svd_vjp(A)
+    assert np.isfinite(pb(dU=np.ones_like(U))).all()
+    (w, V), pb = la.eigh_vjp(A + A.T)
+    assert np.isfinite(pb(dV=np.ones_like(V))).all()
+
+
 # --- plain mistakes -------------------------------------------------------------------
 
 def test_svfunm_names_its_own_derivative_parameter():
