@@ -213,3 +213,19 @@ def test_eig_real_w_accepts_a_complex_dw_with_zero_imaginary_part():
     np.testing.assert_allclose(pb(dw=np.ones(3) + 0j), pb(dw=np.ones(3)))
     with pytest.raises(TypeError, match="w is real here"):
         pb(dw=np.ones(3) + 1j)
+
+
+# --- the measurement scripts behind the defaults (docs/svd.md, docs/eig.md) -------------
+
+@pytest.mark.parametrize("script, args", [("measure_tol.py", ["--sizes", "3,10", "--seeds", "2"]),
+                                          ("measure_float32.py", ["--sizes", "16", "--seeds", "2"])])
+def test_measurement_scripts_run(script, args):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    out = subprocess.run([sys.executable, os.path.join(root, "scripts", script), *args],
+                         capture_output=True, text=True, env=env, timeout=300, check=True).stdout
+    assert "eps" in out or "refused" in out
