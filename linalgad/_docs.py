@@ -92,15 +92,15 @@ project : str or None, default None
     "values_opts": """\
 **opts
     ``degeneracy``, ``tol``, ``eps``, ``order``, ``gauge_tol`` as for the
-    vector rules, with two differences: ``tol`` defaults to ``{tol} * eps``
-    (values equal to working precision), and the values have no ``1/gap``,
-    so the modes mean: ``"strict"`` (default) raises DegeneracyError where
-    the sorted values have a kink along the tangent (a block equal to
-    working precision that the tangent splits, a zero singular value it
-    moves off zero); ``"subspace"`` gives each such block the mean of its
-    derivatives (the derivative of any symmetric function of the block);
-    ``"exact"``, ``"lorentz"`` and ``"taylor"`` return the diagonal of the
-    projected tangent as it comes (what PyTorch and JAX return).""".replace("{tol}", str(VALUES_TOL)),
+    vector rules (``tol`` defaults to ``{tol} * eps`` here: values equal to
+    working precision). The values have no ``1/gap``, so the modes mean:
+    ``"strict"`` (default) raises DegeneracyError where the sorted values
+    have a kink along the tangent (a block equal to working precision that
+    the tangent splits, a zero singular value it moves off zero);
+    ``"subspace"`` gives each such block the mean of its derivatives (the
+    derivative of any symmetric function of the block); ``"exact"``,
+    ``"lorentz"`` and ``"taylor"`` return the diagonal of the projected
+    tangent as it comes (what PyTorch and JAX return).""".replace("{tol}", str(VALUES_TOL)),
     "zero_opts": """\
 **opts
     ``degeneracy``, ``tol``, ``eps``, ``order``, ``gauge_tol``, as for

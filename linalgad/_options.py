@@ -26,7 +26,20 @@ Thresholds are relative so that a batch may mix scales:
   rounding for any spectrum the series converges on, and the loop costs
   ``order`` operations per pair).
 - ``gauge_tol``: a gauge residual counts when larger than ``gauge_tol`` times
-  the size of the projected cotangent. Default ``sqrt(eps)``.
+  the size of the projected cotangent. Default ``sqrt(eps)``. It also
+  decides when the cotangents of the values of a degenerate pair are equal:
+  ``|c_i - c_j| <= gauge_tol * max_k |c_k|`` (``dw``, ``dS``).
+
+``degeneracy``: "strict" (default) refuses (DegeneracyError) what has no
+derivative at a degenerate pair: a cotangent that touches the pair's
+vectors, or value cotangents that differ across it (the largest of repeated
+eigenvalues has no derivative; functions symmetric within the block, such
+as the trace, do). "subspace" and "exact" apply unequal value cotangents in
+the basis the solver returned: for a loss convex in the block (the largest
+eigenvalue or singular value, the sum of the k largest) that is one
+subgradient, not a gradient. "subspace" drops the in-block rotation of the
+vectors (exact for losses of the block's span), "exact" takes 1/gap
+literally, "lorentz" broadens it, "taylor" replaces it by a power series.
 """
 
 import os

@@ -279,13 +279,19 @@ cdef int svfun_kernel(int m, int n, int k,
     cdef double* h = <double*> (W + k * n if gP != NULL else H)
     cdef bint cplx = is_cplx(U), fa
     cdef scalar_t one = 1, zero = 0, x, y
-    cdef double glim, bs, gi, gj
-    cdef Gap g
+    cdef double glim, bs, gi, gj, sc
+    cdef Gap g, gn
 
     if k == 0:
         zero_block(m, n, out, n)
         return OK
     g = make_gap(pol, s[0])
+    # the reciprocals are taken of s / s0 (gn: the same policy at scale 1), so
+    # h and bs below are s0 g_i / s_i and s0 (g_i + g_j) / (s_i + s_j), and
+    # what they multiply is divided by s0 first: 1 / s_i itself overflows for
+    # a subnormal s_i even where the result is of order 1 (the dP term)
+    gn = make_gap(pol, 1.0)
+    sc = g.scale
     if gP != NULL:
         for i in range(n):
             for j in range(n):
@@ -313,7 +319,7 @@ cdef int svfun_kernel(int m, int n, int k,
     glim = pol.gauge_tol * max_abs(k, k, Z, ld)
     for i in range(k):
         gi = gv[i] if gv != NULL else 1.0
-        h[i] = gi * inv_pos(s[i], &g, &fa)
+        h[i] = gi * inv_pos(s[i] / sc, &gn, &fa)
         if fa and pol.mode == STRICT and gi != 0.0 and (m != n or (cplx and fabs(im_(Z[i * ld + i])) > glim)):
             return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
     for i in range(k):
@@ -321,16 +327,16 @@ cdef int svfun_kernel(int m, int n, int k,
         for j in range(k):
             if i == j:
                 C[i * ld + i] = mkc(U, (Dm[i * k + i] * re_(Z[i * ld + i])) if Dm != NULL else 0.0,
-                                   im_(Z[i * ld + i]) * h[i])
+                                   im_(Z[i * ld + i]) / sc * h[i])
                 continue
             gj = gv[j] if gv != NULL else 1.0
             x = Z[i * ld + j] + conj_(Z[j * ld + i])
             y = Z[i * ld + j] - conj_(Z[j * ld + i])
-            bs = (gi + gj) * inv_pos(s[i] + s[j], &g, &fa)
+            bs = (gi + gj) * inv_pos((s[i] + s[j]) / sc, &gn, &fa)
             if fa and gi + gj != 0.0:
                 if pol.mode == STRICT and abs_(y) > glim:
                     return set_err(e, E_RANKDEF, i, j, s[i], s[j], s[i] + s[j], g.tol)
-            C[i * ld + j] = 0.5 * bs * y
+            C[i * ld + j] = 0.5 * bs * (y / sc)
             if Dm != NULL:
                 C[i * ld + j] = C[i * ld + j] + 0.5 * Dm[i * k + j] * x
 
@@ -345,20 +351,20 @@ cdef int svfun_kernel(int m, int n, int k,
         # tall: out = [U (C - Z h) + T h] Vh
         for i in range(k):
             for j in range(k):
-                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] * h[j]
+                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] / sc * h[j]
         for r in range(m):
             for j in range(k):
-                T[r * k + j] = T[r * k + j] * h[j]
+                T[r * k + j] = T[r * k + j] / sc * h[j]
         gemm(c'N', c'N', m, k, k, one, U, k, C, ld, one, T, k)
         gemm(c'N', c'N', m, n, k, one, T, k, Vh, n, zero, out, n)
     elif n > k:
         # wide: out = U [(C - h Z) Vh + h T]
         for i in range(k):
             for j in range(k):
-                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] * h[i]
+                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] / sc * h[i]
         for i in range(k):
             for j in range(n):
-                T[i * n + j] = T[i * n + j] * h[i] + (W[i * n + j] if gP != NULL else zero)
+                T[i * n + j] = T[i * n + j] / sc * h[i] + (W[i * n + j] if gP != NULL else zero)
         gemm(c'N', c'N', k, n, k, one, C, ld, Vh, n, one, T, n)
         gemm(c'N', c'N', m, n, k, one, U, k, T, n, zero, out, n)
     else:

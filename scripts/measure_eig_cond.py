@@ -63,7 +63,7 @@ def main():
         eps = np.finfo(dtype).eps
         print(f"\n{np.dtype(dtype).name}: near-Jordan, n = 2, 6, 20")
         print(f"{'d':>9} {'cond(V)':>10} {'rel err':>10} {'err/(eps cond^2)':>17} {'err/(eps cond)':>15}")
-        ks = []
+        ks, worst = [], []
         dmin = 1e-14 if dtype == np.float64 else 1e-6
         for d in np.logspace(-2, np.log10(dmin), 7 if args.quick else 13):
             row = []
@@ -74,10 +74,18 @@ def main():
             cond = np.array([r[0] for r in row])
             err = np.array([r[1] for r in row])
             k2 = err / (eps * cond**2)
+            worst.append((cond[np.argmax(err)], np.max(err)))
             ks.extend(k2[err > 100 * eps])
             print(f"{d:9.1e} {np.median(cond):10.3g} {np.max(err):10.3g} {np.max(k2):17.3g} "
                   f"{np.max(err / (eps * cond)):15.3g}")
         print(f"k = max err/(eps cond^2) over the sweep: {max(ks):.3g} (median {np.median(ks):.3g})")
+        # power law err = a eps cond^p through the worst case of each d (err between 100 eps and 1)
+        pts = np.array([(c, e) for c, e in worst if 100 * eps < e < 1.0])
+        p, la_ = np.polyfit(np.log(pts[:, 0]), np.log(pts[:, 1] / eps), 1)
+        print(f"fit of the worst case: err = {np.exp(la_):.3g} eps cond(V)^{p:.2f}")
+        cm = eps ** (-1.0 / 3.0)
+        print(f"at the default cond_max = eps^(-1/3) = {cm:.3g}: worst-case err about "
+              f"{np.exp(la_) * eps * cm**p:.2g}")
         print(f"\n{np.dtype(dtype).name}: random Gaussian (real, complex)")
         print(f"{'n':>5} {'kind':>8} {'max cond(V)':>12} {'max rel err':>12} {'max err/(eps cond)':>19}")
         sizes = (10, 50, 200) if args.quick else (10, 50, 100, 200, 400)

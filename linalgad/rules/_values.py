@@ -5,7 +5,7 @@ The tangent of a simple value is the diagonal of the projected tangent
 C = U^H dA V (SVD: its real part), V^H H V (eigh) or V^-1 dA V (eig): no
 1/gap anywhere, so a pair closer than the vectors' ``tol`` is no obstacle.
 What the values themselves cannot resolve is a pair that is equal to working
-precision (gap <= ``tol`` * scale, with a values-only default of 64 eps):
+precision (gap <= ``tol`` * scale, with the rules' default, 32 eps, linalgad._options):
 there the sorted values are differentiable along dA only when the tangent
 moves the block as a whole, i.e. C restricted to the block (its Hermitian
 part for the SVD) is a multiple of the identity; otherwise they have a kink
@@ -25,15 +25,15 @@ return), as the regularisations concern 1/gap, which values do not have.
 import numpy as np
 
 from .._errors import DegeneracyError, _where as where
-from .._options import options
+from .._options import options, DEFAULT_TOL_EPS
 
 __all__ = ["VALUES_TOL", "values_options", "resolve", "where"]
 
-VALUES_TOL = 64  # times eps: values equal to working precision
+VALUES_TOL = DEFAULT_TOL_EPS  # times eps: values equal to working precision (one default for all rules)
 
 
 def values_options(dtype, opts):
-    """The options of a values-only rule: ``tol`` defaults to 64 eps."""
+    """The options of a values-only rule: ``tol`` defaults to VALUES_TOL eps."""
     if opts.get("tol") is None:
         opts = dict(opts, tol=VALUES_TOL * float(np.finfo(np.dtype(dtype)).eps))
     return options(dtype, **opts)

@@ -17,8 +17,9 @@ Gauge and degeneracy
     Repeated eigenvalues follow ``degeneracy=`` (strict, exact, subspace,
     lorentz; "taylor" is for positive semi-definite Hermitian spectra and is
     refused here). A (nearly) defective A has an ill-conditioned V:
-    cond(V) > ``cond_max`` (default eps**(-2/3): 2.7e10 in float64, 4.1e4 in
-    float32) raises DegeneracyError with the condition number.
+    cond(V) > ``cond_max`` (default eps**(-1/3): 1.65e5 in float64, 203 in
+    float32, from the measured error model of docs/eig.md) raises
+    DegeneracyError with the condition number.
 Rules (G = V^H dV', F_ij = 1/(w_j - w_i), F_ii = 0; bars dropped)
     VJP  dV'_j = dV_j - Re(v_j^H dV_j) v_j  [- i Im(v_j^H dV_j)/v_kj e_k  (lapack, k the pivot row)]
          A_bar = V^{-H} (diag(dw) + conj(F) o G) V^H, by one LU of V and

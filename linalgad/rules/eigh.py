@@ -12,14 +12,14 @@ Gauge
     whose loss sees the phases (Im K_ii != 0) raises GaugeError in every mode;
     a degenerate block follows ``degeneracy=`` (the options of :func:`eigh_vjp`): strict
     raises DegeneracyError only when the cotangent touches a vector of the
-    block, subspace drops the in-block coupling (GaugeError if skew(K) there
+    block or dw differs across it (no derivative; equal dw is exact), subspace drops the in-block coupling (GaugeError if skew(K) there
     is not ~0), lorentz broadens 1/gap, taylor uses its truncated series
     (power iteration; positive semi-definite spectra only).
 Rules (K = V^H dV, F_ij = 1/(w_j - w_i), F_ii = 0; bars dropped)
     VJP  A_H = V (diag(dw) + F o (K - K^H)/2) V^H; then the cotangent of the
          raw input: A_H (UPLO=None), diag(Re A_H) + 2 tril(A_H, -1) ("L"),
          diag(Re A_H) + 2 triu(A_H, 1) ("U"). dV None: V diag(dw) V^H, exact
-         at any degeneracy.
+         at any degeneracy when dw is equal across each block.
     JVP  H = the tangent read as UPLO says; R = V^H H V; dw = Re diag R;
          dV = V C, C_ij = R_ij F_ij, C_ii = 0 (parallel transport).
     Forward and reverse mode describe the same function for every UPLO.
