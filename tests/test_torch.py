@@ -72,11 +72,14 @@ SVD_WRAPPERS = {
 SVD_SHAPES = [(3, 3), (5, 3), (3, 5), (2, 3, 3), (2, 5, 3), (0, 3, 3), (3, 0)]
 
 
+# full_matrices=True differs from the thin SVD for rectangular shapes only
+SVD_CASES = [(s, f) for s in SVD_SHAPES for f in ((True, False) if s[-1] != s[-2] else (False,))]
+
+
 @pytest.mark.parametrize("dtype", [F64, C128], ids=["float64", "complex128"])
-@pytest.mark.parametrize("full", [True, False], ids=["full", "thin"])
 @pytest.mark.parametrize("wrapper", list(SVD_WRAPPERS))
-@pytest.mark.parametrize("shape", SVD_SHAPES, ids=str)
-def test_gradcheck_svd(shape, wrapper, full, dtype):
+@pytest.mark.parametrize("shape,full", SVD_CASES, ids=str)
+def test_gradcheck_svd(shape, full, wrapper, dtype):
     w = SVD_WRAPPERS[wrapper]
     _check(lambda A: w(lt.svd(A, full_matrices=full)), distinct_sv(shape, dtype, seed=1),
            fast=shape != (5, 3))
