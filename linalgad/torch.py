@@ -73,8 +73,14 @@ def _opts(A, opts, **extra):
         options(np.dtype(str(_real(A.dtype)).replace("torch.", "")), **opts)
     given = [(k, opts[k]) for k in OPTION_NAMES if opts.get(k) is not None]
     given += [(k, v) for k, v in extra.items() if v is not None]
-    # "name=repr;..." (json is not traceable by torch.compile)
-    return ";".join(f"{k}={v!r}" for k, v in given)
+    # "name=repr;..." (json is not traceable by torch.compile); NumPy scalars as Python's
+    return ";".join(f"{k}={_plain(v)!r}" for k, v in given)
+
+
+def _plain(v):
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    return float(v) if isinstance(v, numbers.Real) else v
 
 
 def _kw(opts):
@@ -95,7 +101,9 @@ _FUNCS = {}   # key -> resolved scalar function, for callables (a custom op take
 def _fspec(f, df):
     """A string naming f for the custom ops: a name, a power, or a key of a
     registered callable (kept alive here, as the compiled graph refers to it)."""
-    fn = None if torch.compiler.is_compiling() else _divdiff.resolve(f, df)   # validates now
+    # validated now; a callable is kept alive here (the custom ops take strings), so pass
+    # the same function object to repeated calls rather than a new lambda each time
+    fn = None if torch.compiler.is_compiling() else _divdiff.resolve(f, df)
     if isinstance(f, str):
         return f
     if isinstance(f, numbers.Real):

@@ -300,6 +300,23 @@ def test_argument_errors():
         lt.svd(torch.full((2, 2), float("nan")))
 
 
+def test_options_reach_the_rule():
+    I = torch.eye(4, dtype=F64, requires_grad=True)
+    loss = lambda r: (r.U * torch.arange(4.0, dtype=F64)).sum()
+    g, = torch.autograd.grad(loss(lt.svd(I, degeneracy="lorentz", eps=np.float64(1e-8),
+                                         tol=np.float32(1e-6), order=np.int64(3))), I)
+    assert torch.isfinite(g).all()
+    with pytest.raises(la.DegeneracyError, match="tol 1e-06"):
+        torch.autograd.grad(loss(lt.svd(I, tol=1e-6)), I)
+
+
+def test_vmap_of_the_functions():
+    A = distinct_sv((3, 2, 4, 4), C128, seed=22)
+    for fn in (lt.svd, lt.eigh, lt.eig, lt.polar, lt.svdvals, lt.eigvals):
+        for got, want in zip(torch.func.vmap(fn)(A), fn(A)):
+            torch.testing.assert_close(got, want)
+
+
 def test_outputs_match_torch_linalg():
     A = distinct_sv((2, 5, 3), C128, seed=19)
     r, n = lt.svd(A), torch.linalg.svd(A)
