@@ -19,6 +19,7 @@ a Function whose derivatives raise: second-order derivatives are not
 implemented and say so instead of returning zeros.
 """
 
+import inspect
 import numbers
 
 import numpy as np
@@ -70,8 +71,14 @@ def _opts(A, opts, **extra):
         options(np.dtype(str(_real(A.dtype)).replace("torch.", "")), **opts)
     given = [(k, opts[k]) for k in OPTION_NAMES if opts.get(k) is not None]
     given += [(k, v) for k, v in extra.items() if v is not None]
-    # "name=repr;..." (json is not traceable by torch.compile)
-    return ";".join(f"{k}={v!r}" for k, v in given)
+    # "name=repr;..." (json is not traceable by torch.compile); NumPy scalars as Python's
+    return ";".join(f"{k}={_plain(v)!r}" for k, v in given)
+
+
+def _plain(v):
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    return float(v) if isinstance(v, numbers.Real) else v
 
 
 def _kw(opts):
@@ -92,7 +99,9 @@ _FUNCS: dict = {}   # key -> resolved scalar function, for callables (a custom o
 def _fspec(f, df):
     """A string naming f for the custom ops: a name, a power, or a key of a
     registered callable (kept alive here, as the compiled graph refers to it)."""
-    fn = None if torch.compiler.is_compiling() else _divdiff.resolve(f, df)   # validates now
+    # validated now; a callable is kept alive here (the custom ops take strings), so pass
+    # the same function object to repeated calls rather than a new lambda each time
+    fn = None if torch.compiler.is_compiling() else _divdiff.resolve(f, df)
     if isinstance(f, str):
         return f
     if isinstance(f, numbers.Real):
@@ -142,9 +151,34 @@ def _batch(*pairs):
     return torch.broadcast_shapes(*(t.shape[:t.dim() - k] for t, k in pairs if t is not None))
 
 
+_is_legacy_batched = torch._C._functorch.is_legacy_batchedtensor
+
+
+class _Op:
+    """A custom op (what torch.compile traces, with its fake kernel) whose eager
+    calls run the NumPy kernel directly: the dispatcher costs tens of
+    microseconds a call, which is the whole budget of a small matrix."""
+
+    def __init__(self, op, kernel):
+        self.op, self.kernel = op, kernel
+        self.name = op._qualname.split("::")[-1]
+
+    def register_fake(self, fn):
+        return self.op.register_fake(fn)
+
+    def __call__(self, *args):
+        # through the dispatcher when compiling, and for the legacy vmap of
+        # gradcheck's batched checks (its per-sample fallback runs the kernel)
+        if torch.compiler.is_compiling() or any(
+                isinstance(a, torch.Tensor) and _is_legacy_batched(a) for a in args):
+            return self.op(*args)
+        return self.kernel(*args)
+
+
 def _op(name, schema):
     def register(kernel):
-        return torch.library.custom_op(f"linalgad::{name}", kernel, mutates_args=(), schema=schema)
+        return _Op(torch.library.custom_op(f"linalgad::{name}", kernel, mutates_args=(),
+                                           schema=schema), kernel)
     return register
 
 
@@ -402,6 +436,13 @@ def _second_order(what):
         f"differences of the gradient")
 
 
+def _signed(cls):
+    """Function.apply binds its arguments with inspect.signature(forward) on
+    every call (a third of a small matrix's time); computed once here."""
+    cls.forward.__signature__ = inspect.signature(cls.forward)
+    return cls
+
+
 def _front(x, d):
     """Move a vmapped axis to the front; an unmapped tensor gets a leading 1
     so that it broadcasts against the mapped ones (the kernels broadcast
@@ -415,6 +456,15 @@ def _rule_function(op, n_out):
     """A pullback or pushforward as a Function: vmappable, not differentiable."""
 
     class Rule(torch.autograd.Function):
+        @classmethod
+        def apply(cls, *args):
+            # a plain first-order backward (grad mode off, no transform) records no
+            # graph, so it needs no Function (whose apply costs as much as a small rule)
+            if not (torch.is_grad_enabled() or torch._C._are_functorch_transforms_active()
+                    or torch.compiler.is_compiling()):
+                return op(*args)
+            return super().apply(*args)
+
         @staticmethod
         def forward(*args):
             return op(*args)
@@ -436,8 +486,8 @@ def _rule_function(op, n_out):
             return Rule.apply(*(_front(x, d) for x, d in zip(args, in_dims))), \
                 (0,) * n_out if n_out > 1 else 0
 
-    Rule.__name__ = Rule.__qualname__ = op._qualname.split("::")[-1]
-    return Rule
+    Rule.__name__ = Rule.__qualname__ = op.name
+    return _signed(Rule)
 
 
 def _decomposition(name, primal, n_out, pullback, pushforward, nondiff=()):
@@ -479,7 +529,7 @@ def _decomposition(name, primal, n_out, pullback, pushforward, nondiff=()):
             return Decomposition.apply(A.movedim(in_dims[0], 0), *static), (0,) * n_out
 
     Decomposition.__name__ = Decomposition.__qualname__ = f"{name}Function"
-    return Decomposition
+    return _signed(Decomposition)
 
 
 # SVD
