@@ -27,20 +27,20 @@ def _npeig(A):
     return la.EigResult(*np.linalg.eig(A))
 
 
-# (factor(A), pullback(res, *ct), pushforward(res, dA), loss kind, kind of A)
+# (factor(A), pullback(res, *ct), pushforward(res, dA), loss kind)
 def _svd_case():
     return (_npsvd, lambda r, *ct: la.svd_pullback(*r, *ct),
-            lambda r, E: la.svd_pushforward(*r, E), "svd", "general")
+            lambda r, E: la.svd_pushforward(*r, E), "svd")
 
 
 def _eigh_case():
     return (_npeigh, lambda r, *ct: la.eigh_pullback(*r, *ct, UPLO="L"),
-            lambda r, E: la.eigh_pushforward(*r, E, UPLO="L"), "eigh", "hermitian")
+            lambda r, E: la.eigh_pushforward(*r, E, UPLO="L"), "eigh")
 
 
 def _eig_case(real_input):
     return (_npeig, lambda r, *ct: la.eig_pullback(*r, *ct, real_input=real_input),
-            lambda r, E: la.eig_pushforward(*r, E), "eig", "general")
+            lambda r, E: la.eig_pushforward(*r, E), "eig")
 
 
 CASES = {"svd": _svd_case(), "eigh": _eigh_case()}
@@ -68,7 +68,7 @@ def _jvp_of(factor, pushforward):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("name", ["svd", "eigh"])
 def test_svd_eigh_fd_and_adjoint(name, shape, dtype):
-    factor, pull, push, kind, akind = CASES[name]
+    factor, pull, push, kind = CASES[name]
     if name == "eigh":
         shape = shape[:-1] + (shape[-2],)
     A = T.random_matrix(shape, dtype, kind="general", seed=3)
@@ -83,7 +83,7 @@ def test_svd_eigh_fd_and_adjoint(name, shape, dtype):
 def test_eig_fd_and_adjoint(batch, dtype):
     cplx = np.dtype(dtype).kind == "c"
     A = T.random_matrix(batch + (4, 4), dtype, seed=5)
-    factor, pull, push, kind, _ = _eig_case(None if cplx else True)
+    factor, pull, push, kind = _eig_case(None if cplx else True)
     res = factor(A)
     assert res.eigenvectors.dtype.kind == "c"           # complex eigenvalues of a real A: the hard case
     loss, dloss = T.invariant_loss(kind, res, seed=2)
