@@ -766,7 +766,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     if code == 1:
         return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
     if code == 2:
-        return _one_by_one(c.one, c, b0, nb, work, e)
+        return HAND_OVER
     return OK
 
 
@@ -778,7 +778,7 @@ cdef int _eig3_vjp_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e) noe
     src[1] = (<const double*> c.w) + b0 * 6
     src[2] = NULL if c.gw == NULL else (<const double*> c.gw) + b0 * 6
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 18
-    return _block(_eig3, c, c.B, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_eig3, c.one, c, c.B, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint eig3_fast(int t, int n, const Policy* pol):
