@@ -261,3 +261,60 @@ def test_degenerate_stack_with_zero_vector_cotangents():
     z = np.zeros((4, 3, 3))
     np.testing.assert_array_equal(la.svd_vjp(B)[1](dS=np.ones((4, 3)), dU=z, dVh=z), B)
     np.testing.assert_array_equal(la.eigh_vjp(B)[1](dw=np.ones((4, 3)), dV=z), B)
+
+
+# --- empty input: empty output, no work --------------------------------------------------
+
+def _empty_calls(A):
+    """(kind, call) for every rule's vjp and jvp on A (square-only rules
+    when A is square)."""
+    calls = [
+        ("vjp", lambda: la.svd_vjp(A)[1](dS=np.zeros(la.svd(A).S.shape))),
+        ("vjp", lambda: la.svd_vjp(A)[1](dU=la.svd(A).U, dVh=la.svd(A).Vh)),
+        ("jvp", lambda: la.svd_jvp(A, A)),
+        ("vjp", lambda: la.svfunm_vjp(A, "exp")[1](A)),
+        ("jvp", lambda: la.svfunm_jvp(A, A, "exp")),
+    ]
+    if A.shape[-1] == 0 or A.size == 0 and 0 in A.shape[:-2]:
+        # P = Q^H A is n x n: a zero matrix, not an empty one, when only m is 0
+        calls += [
+            ("vjp", lambda: la.polar_vjp(A)[1](dQ=A)),
+            ("jvp", lambda: la.polar_jvp(A, A)),
+        ]
+    if A.shape[-1] == A.shape[-2]:
+        calls += [
+            ("vjp", lambda: la.eigh_vjp(A)[1](dw=np.zeros(A.shape[:-1]), dV=A)),
+            ("jvp", lambda: la.eigh_jvp(A, A)),
+            ("vjp", lambda: la.eig_vjp(A)[1](dw=np.zeros(A.shape[:-1]), dV=A)),
+            ("jvp", lambda: la.eig_jvp(A, A)),
+            ("vjp", lambda: la.funm_vjp(A, "exp")[1](A)),
+            ("jvp", lambda: la.funm_jvp(A, A, "exp")),
+        ]
+    return calls
+
+
+def _shapes(res):
+    if isinstance(res, tuple):
+        return [s for r in res for s in _shapes(r)]
+    return [np.shape(res)]
+
+
+@pytest.mark.parametrize("shape", [(4000, 0), (0, 4000), (3, 0, 4000), (0, 0), (0, 3, 3),
+                                   (5, 0, 0), (2, 0, 3), (0, 2, 5)])
+def test_empty_input_costs_nothing(shape):
+    import tracemalloc
+    A = np.zeros(shape)
+    for kind, call in _empty_calls(A):
+        call()     # lazy imports are not the call's memory
+        tracemalloc.start()
+        try:
+            res = call()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1 << 20, f"{peak} bytes for an empty input of shape {shape}"
+        if kind == "vjp":
+            assert res.shape == shape
+        else:
+            primal, tangent = res
+            assert _shapes(primal) == _shapes(tangent)
