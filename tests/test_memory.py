@@ -318,3 +318,55 @@ def test_empty_input_costs_nothing(shape):
         else:
             primal, tangent = res
             assert _shapes(primal) == _shapes(tangent)
+
+
+# --- any layout of an input or cotangent ---------------------------------------------------
+
+def _unaligned(x):
+    buf = np.empty(x.nbytes + 1, np.uint8)[1:]
+    y = buf.view(x.dtype).reshape(x.shape)
+    y[...] = x
+    assert not y.flags.aligned
+    return y
+
+
+def _layouts(x):
+    """x in layouts other than the core's own (C-contiguous, aligned, native)."""
+    swapped = x.astype(x.dtype.newbyteorder(">" if x.dtype.byteorder != ">" else "<"))
+    strided = np.empty(x.shape[:-1] + (2 * x.shape[-1],), x.dtype)[..., ::2]
+    strided[...] = x
+    reversed_ = x[..., ::-1, ::-1].copy()[..., ::-1, ::-1]
+    return {"unaligned": _unaligned(x), "byte-swapped": swapped, "strided": strided,
+            "reversed": reversed_, "fortran": np.asfortranarray(x)}
+
+
+def _layout_cases(rng):
+    A = rng.standard_normal((2, 4, 4))
+    S = A + np.swapaxes(A, -1, -2)
+    G = rng.standard_normal((2, 4, 4))
+    g = rng.standard_normal((2, 4))
+    return [
+        ("svd_vjp", lambda A, dU, dS: la.svd_vjp(A)[1](dU=dU, dS=dS), (A, G, g)),
+        ("svd_jvp", lambda A, dA: la.svd_jvp(A, dA), (A, G)),
+        ("polar_vjp", lambda A, dQ, dP: la.polar_vjp(A)[1](dQ=dQ, dP=dP), (A, G, G)),
+        ("polar_jvp", lambda A, dA: la.polar_jvp(A, dA), (A, G)),
+        ("svfunm_vjp", lambda A, dG: la.svfunm_vjp(A, "exp")[1](dG), (A, G)),
+        ("eigh_vjp", lambda A, dw, dV: la.eigh_vjp(A)[1](dw=dw, dV=dV), (S, g, G)),
+        ("eigh_jvp", lambda A, dA: la.eigh_jvp(A, dA), (S, G)),
+        ("eig_vjp", lambda A, dV: la.eig_vjp(A)[1](dV=dV), (S, G)),
+        ("eig_jvp", lambda A, dA: la.eig_jvp(A, dA), (A, G)),
+        ("funm_vjp", lambda A, dF: la.funm_vjp(A, "exp")[1](dF), (S, G)),
+        ("funm_jvp", lambda A, dA: la.funm_jvp(A, dA, "exp"), (S, G)),
+    ]
+
+
+@pytest.mark.parametrize("layout", ["unaligned", "byte-swapped", "strided", "reversed", "fortran"])
+def test_any_layout_accepted(layout):
+    for name, fn, args in _layout_cases(_rng(7)):
+        want = _flat(fn(*args))
+        for i in range(len(args)):
+            moved = list(args)
+            moved[i] = _layouts(args[i])[layout]
+            got = _flat(fn(*moved))
+            for x, y in zip(got, want):
+                np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12, err_msg=f"{name} arg {i}")
