@@ -141,6 +141,20 @@ cdef object run_entry(item_fn fn, item_fn lanes, void* ctx, bint* lane_check, it
     return status(&e, names)
 
 
+# --- threads: what linalgad._options reads ---------------------------------------------
+
+def omp_max_threads():
+    """The OpenMP runtime's max threads now: OMP_NUM_THREADS, or what
+    threadpoolctl set (omp_set_num_threads), or the CPUs it found at start."""
+    return openmp.omp_get_max_threads()
+
+
+def last_team():
+    """Threads of the last batch loop the core ran (1: serial; 0: none yet).
+    A diagnostic: one value for the process, whatever thread called."""
+    return _last_team
+
+
 # --- the rules ---------------------------------------------------------------------
 
 include "_svd.pxi"

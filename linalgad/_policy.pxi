@@ -143,6 +143,10 @@ cdef inline int set_err(ErrInfo* e, int code, int i, int j, double x, double y,
 
 ctypedef int (*item_fn)(void* ctx, Py_ssize_t b, char* work, ErrInfo* err) noexcept nogil
 
+# the size of the last team run_batch ran (1 when serial): what a caller
+# can observe of a thread-count setting (linalgad._options, tests)
+cdef int _last_team = 0
+
 
 cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
                    int nthreads, ErrInfo* err) noexcept nogil:
@@ -153,12 +157,16 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
     cdef Py_ssize_t chunk
     cdef ErrInfo* errs
     cdef ErrInfo* mine
+    cdef int team = 1
+    cdef int* team_p = &team
+    global _last_team
     err.code = OK
     if B <= 0:
         return OK
     if work_bytes < 16:
         work_bytes = 16
     if nthreads <= 1 or B == 1:
+        _last_team = 1
         work = <char*> malloc(work_bytes)
         if work == NULL:
             err.code = E_NOMEM
@@ -183,6 +191,8 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
         errs[tid].b = B
     with parallel(num_threads=nthreads):
         tid = openmp.omp_get_thread_num()
+        if tid == 0:
+            team_p[0] = openmp.omp_get_num_threads()
         mine = &errs[tid]
         work = <char*> malloc(work_bytes + ERR_PAD)
         if work == NULL:
@@ -200,6 +210,7 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
                     memcpy(mine, work, sizeof(ErrInfo))
                 stop_p[0] = 1
         free(work)
+    _last_team = team
     for tid in range(nthreads):
         if errs[tid].code != OK and (err.code == OK or errs[tid].b < err.b):
             memcpy(err, &errs[tid], sizeof(ErrInfo))
