@@ -370,3 +370,47 @@ def test_any_layout_accepted(layout):
             got = _flat(fn(*moved))
             for x, y in zip(got, want):
                 np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12, err_msg=f"{name} arg {i}")
+
+
+# --- workspace sizes: size_t, one layout per kernel, no wrap ----------------------------------
+
+# n x n blocks of items each kernel's workspace holds (square matrices); the
+# rest is O(n). eig_vjp_real adds one complex128 n x n block (16 bytes).
+_BLOCKS = {"svd_vjp": 4, "svd_jvp": 4, "svfun": 3, "polar": 5, "eigh_vjp": 1, "eigh_jvp": 1,
+           "eig_vjp": 5, "eig_jvp": 3, "eig_vjp_real": 8}
+
+
+@pytest.mark.parametrize("kernel", sorted(_BLOCKS))
+@pytest.mark.parametrize("itemsize", [4, 8, 16])
+def test_workspace_sizes_past_2_to_the_31_do_not_wrap(kernel, itemsize):
+    if kernel == "eig_vjp_real" and itemsize == 16:
+        pytest.skip("eig_vjp_real takes the real item size")
+    extra = 16 if kernel == "eig_vjp_real" else 0
+    for n in (3, 1000, 11586, 50000, 3_000_000):       # 50000**2 > 2**31 entries
+        total = _core.workspace(kernel, n, n, itemsize)["total"]
+        nominal = n * n * (_BLOCKS[kernel] * itemsize + extra)
+        assert nominal <= total <= nominal + 2048 * n + 4096, (n, total, nominal)
+
+
+@pytest.mark.parametrize("kernel", sorted(_BLOCKS))
+def test_workspace_sizes_that_overflow_raise_memory_error(kernel):
+    for n in (2**31, 2**40, 2**62):
+        with pytest.raises(MemoryError, match=kernel):
+            _core.workspace(kernel, n, n, 8)
+
+
+@pytest.mark.parametrize("kernel", sorted(_BLOCKS))
+@pytest.mark.parametrize("itemsize", [4, 8])
+@pytest.mark.parametrize("shape", [(3, 3), (5, 5), (7, 4), (4, 7), (65, 65), (130, 3)])
+def test_workspace_sub_buffers_are_64_byte_aligned(kernel, itemsize, shape):
+    m, n = shape
+    layout = _core.workspace(kernel, m, n, itemsize)
+    offsets = sorted(layout.values())
+    assert all(x % 64 == 0 for x in offsets), layout
+    assert offsets[-1] == layout["total"]
+
+
+def test_eig_real_workspace_of_the_int_overflow():
+    # 16 * n * n in C int wrapped from n = 11586: the buffer was 4 GiB short
+    total = _core.workspace("eig_vjp_real", 11586, 11586, 8)["total"]
+    assert total > 16 * 11586**2 > 2**31
