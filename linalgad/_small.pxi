@@ -125,10 +125,11 @@ cdef int _report_nonfinite(const double** src, const int* size, int first, int l
     return OK
 
 
-cdef inline int _one_by_one(item_fn one, void* c, Py_ssize_t b0, Py_ssize_t nb, char* work,
-                            ErrInfo* e) noexcept nogil:
-    # a block with a degenerate lane: the general kernel, matrix by matrix
-    # (called through the context's pointer, so it is not inlined here)
+cdef inline int _hand_over(item_fn one, void* c, Py_ssize_t b0, Py_ssize_t nb, char* work,
+                           ErrInfo* e) noexcept nogil:
+    # a block with a degenerate lane: the general kernel, matrix by matrix,
+    # into the real output (called through the context's pointer, so it is
+    # not inlined here). Only _block calls it: a lane kernel returns HAND_OVER
     cdef Py_ssize_t l
     cdef int code
     for l in range(nb):
@@ -155,7 +156,7 @@ cdef int _block(lanes_fn kernel, item_fn one, void* c, Py_ssize_t B, Py_ssize_t 
     if nb >= LANES:
         code = kernel(c, src, out, b0, LANES, work, e)
         if code == HAND_OVER:
-            return _one_by_one(one, c, b0, LANES, work, e)
+            return _hand_over(one, c, b0, LANES, work, e)
         return code
     for k in range(nin):
         if src[k] == NULL:
@@ -167,7 +168,7 @@ cdef int _block(lanes_fn kernel, item_fn one, void* c, Py_ssize_t B, Py_ssize_t 
         p[k] = pad + k * MAX_SIZE * LANES
     code = kernel(c, p, tmp, b0, nb, work, e)
     if code == HAND_OVER:
-        return _one_by_one(one, c, b0, nb, work, e)
+        return _hand_over(one, c, b0, nb, work, e)
     if code == OK:
         for l in range(nb * 9):
             out[l] = tmp[l]
