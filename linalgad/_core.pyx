@@ -78,8 +78,8 @@ cdef bint _all_finite(cnp.ndarray a) except -1:
     cdef const unsigned int* f
     cdef unsigned long long bad64 = 0
     cdef unsigned int bad32 = 0
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        raise ValueError("all_finite needs a C-contiguous array")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
+        raise ValueError("all_finite needs a C-contiguous, aligned array")
     if t == cnp.NPY_COMPLEX128 or t == cnp.NPY_COMPLEX64:
         size *= 2
     if t == cnp.NPY_FLOAT64 or t == cnp.NPY_COMPLEX128:

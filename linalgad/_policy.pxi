@@ -199,10 +199,10 @@ cdef size_t ws_bytes(size_t total, str kernel) except? 0:
 
 cdef int check_index_range(Py_ssize_t count, str what) except -1:
     """The kernels index one matrix's blocks with C int: refuse (ValueError)
-    a matrix whose largest block has more than INT_MAX entries."""
+    a matrix whose dimensions or largest block exceed INT_MAX entries."""
     if count > 2147483647:
-        raise ValueError(f"{what}: {count} entries in one matrix's block; the compiled core "
-                         f"indexes a matrix with 32-bit integers (at most 2**31 - 1 entries)")
+        raise ValueError(f"{what}: a matrix dimension or block of {count} entries; the compiled "
+                         f"core indexes a matrix with 32-bit integers (at most 2**31 - 1)")
     return 0
 
 

@@ -495,7 +495,7 @@ cdef SvdCtx _svd_ctx(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, int kk, tuple
     check_stack(U, "U", 3)
     check_real(s, "s", 2)
     check_stack(Vh, "Vh", 3)
-    check_index_range(max(U.shape[1] * Vh.shape[2], (U.shape[2] + 8) * (U.shape[2] + 8),
+    check_index_range(max(U.shape[1], U.shape[1] * Vh.shape[2], (U.shape[2] + 8) * (U.shape[2] + 8),
                           Vh.shape[2] * (Vh.shape[2] + 8) + 8), "svd")
     c.B = U.shape[0]
     c.m = <int> U.shape[1]
