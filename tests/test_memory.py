@@ -106,6 +106,9 @@ def _stacks(square):
     if not square:
         out.append(("random 3x5 x2", rng.standard_normal((2, 3, 5))))
         out.append(("random 5x3 x2", rng.standard_normal((2, 5, 3))))
+        # float32: 69 items before the first double block (misaligned before 64-byte carving)
+        out.append(("random 6x3 x2", rng.standard_normal((2, 6, 3))))
+        out.append(("random 3x6 x2", rng.standard_normal((2, 3, 6))))
     return out
 
 
