@@ -181,7 +181,7 @@ cdef inline size_t ws_take(size_t* top, size_t count, size_t elem) noexcept nogi
     """Offset of a new sub-buffer of `count` items of `elem` bytes; moves
     *top past it, to the next WS_ALIGN boundary (WS_OVERFLOW on overflow)."""
     cdef size_t at = top[0], n = ws_mul(count, elem)
-    if at == WS_OVERFLOW or n >= WS_OVERFLOW - at - WS_ALIGN:
+    if at >= WS_OVERFLOW - 2 * WS_ALIGN or n >= WS_OVERFLOW - 2 * WS_ALIGN - at:
         top[0] = WS_OVERFLOW
         return 0
     top[0] = (at + n + WS_ALIGN - 1) & ~(<size_t> (WS_ALIGN - 1))
