@@ -29,13 +29,25 @@ def native():
     return ["-march=native"] if ok else []
 
 
+def sanitize():
+    """LINALGAD_SANITIZE=1: an AddressSanitizer + UndefinedBehaviorSanitizer
+    build of the core for testing (README, Development): -O1 -g, no
+    -march=native, every UBSan report fatal."""
+    if os.environ.get("LINALGAD_SANITIZE", "0") in ("", "0"):
+        return None
+    flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+             "-fno-omit-frame-pointer"]
+    return ["-O1", "-g"] + flags, flags
+
+
+san = sanitize()
 core = Extension(
     "linalgad._core",
     ["linalgad/_core.pyx"],
     include_dirs=[numpy.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-    extra_compile_args=["-O3"] + native() + openmp,
-    extra_link_args=openmp,
+    extra_compile_args=(san[0] if san else ["-O3"] + native()) + openmp,
+    extra_link_args=(san[1] if san else []) + openmp,
     depends=glob.glob("linalgad/*.pxi") + glob.glob("linalgad/*.h"),
 )
 

@@ -78,8 +78,8 @@ cdef bint _all_finite(cnp.ndarray a) except -1:
     cdef const unsigned int* f
     cdef unsigned long long bad64 = 0
     cdef unsigned int bad32 = 0
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        raise ValueError("all_finite needs a C-contiguous array")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
+        raise ValueError("all_finite needs a C-contiguous, aligned array")
     if t == cnp.NPY_COMPLEX128 or t == cnp.NPY_COMPLEX64:
         size *= 2
     if t == cnp.NPY_FLOAT64 or t == cnp.NPY_COMPLEX128:
@@ -141,6 +141,20 @@ cdef object run_entry(item_fn fn, item_fn lanes, void* ctx, bint* lane_check, it
     return status(&e, names)
 
 
+# --- threads: what linalgad._options reads ---------------------------------------------
+
+def omp_max_threads():
+    """The OpenMP runtime's max threads now: OMP_NUM_THREADS, or what
+    threadpoolctl set (omp_set_num_threads), or the CPUs it found at start."""
+    return openmp.omp_get_max_threads()
+
+
+def last_team():
+    """Threads of the last batch loop the core ran (1: serial; 0: none yet).
+    A diagnostic: one value for the process, whatever thread called."""
+    return _last_team
+
+
 # --- the rules ---------------------------------------------------------------------
 
 include "_svd.pxi"
@@ -149,3 +163,35 @@ include "_eigh.pxi"
 include "_small.pxi"
 include "_eig.pxi"
 include "_funm.pxi"
+
+
+# --- workspace layouts, for tests at sizes that are never allocated ---------------------
+
+def workspace(str kernel, Py_ssize_t m, Py_ssize_t n, size_t itemsize):
+    """The workspace layout one call of `kernel` carves for an m x n matrix
+    (the square kernels take m = n) of `itemsize`-byte items (eig_vjp_real:
+    the real item size): a dict of sub-buffer offsets and "total" bytes, as
+    the entry points compute it. MemoryError when the size overflows.
+    Kernels: svd_vjp, svd_jvp, svfun, polar (svfun with the P cotangent),
+    eigh_vjp, eigh_jvp (also funm), eig_vjp, eig_jvp, eig_vjp_real."""
+    cdef size_t um, un, uk
+    if m < 0 or n < 0:
+        raise ValueError("m and n must be >= 0")
+    um, un = <size_t> m, <size_t> n
+    uk = um if um < un else un
+    if kernel == "svd_vjp":
+        layout = svd_vjp_ws(um, un, uk, itemsize)
+    elif kernel == "svd_jvp":
+        layout = svd_jvp_ws(um, un, uk, itemsize)
+    elif kernel == "svfun" or kernel == "polar":
+        layout = svfun_ws(um, un, uk, itemsize, kernel == "polar")
+    elif kernel == "eigh_vjp" or kernel == "eigh_jvp":
+        layout = eigh_ws(un, itemsize, kernel == "eigh_vjp")
+    elif kernel == "eig_vjp" or kernel == "eig_jvp":
+        layout = eig_ws(un, itemsize, kernel == "eig_vjp")
+    elif kernel == "eig_vjp_real":
+        layout = eig_real_ws(un, itemsize)
+    else:
+        raise ValueError(f"unknown kernel {kernel!r}")
+    ws_bytes(layout["total"], kernel)
+    return layout

@@ -164,22 +164,48 @@ cdef int small_inverse(int n, const scalar_t* V, scalar_t* Vinv, scalar_t* Wk,
     return OK
 
 
+cdef struct EigWs:
+    size_t Vb, Z, Bm, LU, Wk, cw, ipiv, touched, gacc, cnrm, cbest, kpiv, total
+
+
+cdef EigWs eig_ws(size_t n, size_t isz, bint vjp) noexcept nogil:
+    # n x n blocks (the JVP: Vb, Z, LU as T, C, LU), gecon's work, pivots;
+    # the VJP's flags and per-column accumulators
+    cdef EigWs w
+    cdef size_t top = 0, sq = ws_mul(n, n), v = n if vjp else 0
+    w.Vb = ws_take(&top, sq, isz)
+    w.Z = ws_take(&top, sq, isz)
+    w.Bm = ws_take(&top, sq if vjp else 0, isz)
+    w.LU = ws_take(&top, sq, isz)            # LU of V, or V^{-1} when small
+    w.Wk = ws_take(&top, sq if vjp else 0, isz)
+    w.cw = ws_take(&top, gecon_ws(n, isz), 1)
+    w.ipiv = ws_take(&top, n, sizeof(int))
+    w.touched = ws_take(&top, v, 1)
+    w.gacc = ws_take(&top, v, isz)
+    w.cnrm = ws_take(&top, v, sizeof(double))
+    w.cbest = ws_take(&top, v, sizeof(double))
+    w.kpiv = ws_take(&top, v, sizeof(int))
+    w.total = top
+    return w
+
+
 cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdouble_t* gw,
                         const scalar_t* gV, scalar_t* out, bint lapack_norm, double cond_max,
                         char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
     cdef scalar_t one = 1, zero = 0
-    cdef scalar_t* Vb = <scalar_t*> work
-    cdef scalar_t* Z = Vb + n * n
-    cdef scalar_t* Bm = Z + n * n
-    cdef scalar_t* LU = Bm + n * n          # LU of V, or V^{-1} when small
-    cdef scalar_t* Wk = LU + n * n
-    cdef char* cw = <char*> (Wk + n * n)
-    cdef int* ipiv = <int*> (cw + 4 * n * sizeof(scalar_t) + 2 * n * sizeof(double) + n * sizeof(int))
-    cdef signed char* touched = <signed char*> (ipiv + n)
-    cdef scalar_t* gacc = <scalar_t*> ((<size_t> (touched + n) + 15) & ~(<size_t> 15))
-    cdef double* cnrm = <double*> (gacc + n)
-    cdef double* cbest = cnrm + n
-    cdef int* kpiv = <int*> (cbest + n)
+    cdef EigWs ws = eig_ws(n, sizeof(scalar_t), True)
+    cdef scalar_t* Vb = <scalar_t*> (work + ws.Vb)
+    cdef scalar_t* Z = <scalar_t*> (work + ws.Z)
+    cdef scalar_t* Bm = <scalar_t*> (work + ws.Bm)
+    cdef scalar_t* LU = <scalar_t*> (work + ws.LU)
+    cdef scalar_t* Wk = <scalar_t*> (work + ws.Wk)
+    cdef char* cw = work + ws.cw
+    cdef int* ipiv = <int*> (work + ws.ipiv)
+    cdef signed char* touched = <signed char*> (work + ws.touched)
+    cdef scalar_t* gacc = <scalar_t*> (work + ws.gacc)
+    cdef double* cnrm = <double*> (work + ws.cnrm)
+    cdef double* cbest = <double*> (work + ws.cbest)
+    cdef int* kpiv = <int*> (work + ws.kpiv)
     cdef bint small = _small(n)
     cdef int i, j, k, code
     cdef bint cplx = is_cplx(V), fa
@@ -272,12 +298,13 @@ cdef int eig_jvp_kernel(int n, const scalar_t* V, const cdouble_t* w, const scal
                         cdouble_t* dw, scalar_t* dV, bint lapack_norm, double cond_max,
                         char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
     cdef scalar_t one = 1, zero = 0
-    cdef scalar_t* T = <scalar_t*> work      # V^T dA^T, then P^T
-    cdef scalar_t* C = T + n * n
-    cdef scalar_t* LU = C + n * n           # LU of V, or V^{-1} when small
-    cdef char* cw = <char*> (LU + n * n)
+    cdef EigWs ws = eig_ws(n, sizeof(scalar_t), False)
+    cdef scalar_t* T = <scalar_t*> (work + ws.Vb)   # V^T dA^T, then P^T
+    cdef scalar_t* C = <scalar_t*> (work + ws.Z)
+    cdef scalar_t* LU = <scalar_t*> (work + ws.LU)  # LU of V, or V^{-1} when small
+    cdef char* cw = work + ws.cw
     cdef bint small = _small(n)
-    cdef int* ipiv = <int*> (cw + 4 * n * sizeof(scalar_t) + 2 * n * sizeof(double) + n * sizeof(int))
+    cdef int* ipiv = <int*> (work + ws.ipiv)
     cdef int i, j, k, code
     cdef bint cplx = is_cplx(V), fa
     cdef scalar_t r, p
@@ -403,6 +430,7 @@ cdef EigCtx _eig_ctx(cnp.ndarray V, cnp.ndarray w, bint lapack_norm, double cond
     if V.shape[1] != V.shape[2]:
         raise ValueError("V must be square")
     check_cw(w, "w", V.shape[0], V.shape[1])
+    check_index_range(2 * V.shape[1] * V.shape[1], "eig")
     c.n = <int> V.shape[1]
     c.B = V.shape[0]
     c.one = NULL
@@ -417,13 +445,6 @@ cdef EigCtx _eig_ctx(cnp.ndarray V, cnp.ndarray w, bint lapack_norm, double cond
     return c
 
 
-cdef size_t _eig_work(int t, int n, int nsq):
-    # nsq n x n blocks, gecon's workspace, ipiv, flags, then the per-column
-    # accumulators of the VJP (n scalars, 2n doubles, n ints) after 16-byte padding
-    return (itemsize(t) * (nsq * n * n + 5 * n) + 4 * n * sizeof(double) + 3 * n * sizeof(int)
-            + n + 128)
-
-
 def eig_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
             bint lapack_norm, double cond_max, tuple policy, int nthreads=1):
     """Pullback of a stack of eig: V (B,n,n), w (B,n) complex128; gw (B,n)
@@ -433,7 +454,7 @@ def eig_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = _eig_work(t, c.n, 5)
+    cdef size_t wb = ws_bytes(eig_ws(c.n, itemsize(t), True).total, "eig_vjp")
     check_like(out, V, "out", B, c.n, c.n)
     if gw is not None:
         check_cw(gw, "dw", B, c.n)
@@ -456,7 +477,7 @@ def eig_jvp(cnp.ndarray V, cnp.ndarray w, cnp.ndarray dA, cnp.ndarray dw, cnp.nd
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = _eig_work(t, c.n, 3)
+    cdef size_t wb = ws_bytes(eig_ws(c.n, itemsize(t), False).total, "eig_jvp")
     check_like(dA, V, "dA", B, c.n, c.n)
     check_like(dV, V, "dV", B, c.n, c.n)
     check_cw(dw, "dw", B, c.n)
@@ -517,27 +538,56 @@ cdef inline bint _ctouched(signed char* t, int n, const real_t* gVc, int j) noex
     return t[j] > 0
 
 
+cdef struct EigRealWs:
+    size_t Vr, LU, Wk, Vb, Wm, Mr, Z, cw, ipiv, col, cgr, cgi, cbest, kpiv, typ, touched, total
+
+
+cdef EigRealWs eig_real_ws(size_t n, size_t isz) noexcept nogil:
+    # isz: the real item size (float or double); Z is complex128 whatever it is
+    cdef EigRealWs w
+    cdef size_t top = 0, sq = ws_mul(n, n)
+    w.Vr = ws_take(&top, sq, isz)
+    w.LU = ws_take(&top, sq, isz)
+    w.Wk = ws_take(&top, sq, isz)
+    w.Vb = ws_take(&top, ws_mul(2, sq), isz)
+    w.Wm = ws_take(&top, ws_mul(2, sq), isz)
+    w.Mr = ws_take(&top, sq, isz)
+    w.Z = ws_take(&top, sq, sizeof(cdouble_t))
+    w.cw = ws_take(&top, gecon_ws(n, isz), 1)
+    w.ipiv = ws_take(&top, n, sizeof(int))
+    w.col = ws_take(&top, n, sizeof(double))
+    w.cgr = ws_take(&top, n, sizeof(double))
+    w.cgi = ws_take(&top, n, sizeof(double))
+    w.cbest = ws_take(&top, n, sizeof(double))
+    w.kpiv = ws_take(&top, n, sizeof(int))
+    w.typ = ws_take(&top, n, 1)
+    w.touched = ws_take(&top, n, 1)
+    w.total = top
+    return w
+
+
 cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const cdouble_t* gw,
                              const real_t* gVc, real_t* out, bint lapack_norm, double cond_max,
                              char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
     # Vc, gVc: complex n x n as interleaved real n x 2n; out: real n x n
     cdef real_t one = 1, zero = 0
-    cdef real_t* Vr = <real_t*> work
-    cdef real_t* LU = Vr + n * n
-    cdef real_t* Wk = LU + n * n
-    cdef real_t* Vb = Wk + n * n            # n x 2n (complex dV')
-    cdef real_t* Wm = Vb + 2 * n * n        # n x 2n (complex Vr^T dV')
-    cdef real_t* Mr = Wm + 2 * n * n
-    cdef cdouble_t* Z = <cdouble_t*> (Mr + n * n + 8)
-    cdef char* cw = <char*> (Z + n * n)
-    cdef int* ipiv = <int*> (cw + 4 * n * sizeof(real_t) + 2 * n * sizeof(double) + n * sizeof(int))
-    cdef double* col = <double*> (ipiv + n + (n & 1))
-    cdef double* cgr = col + n
-    cdef double* cgi = cgr + n
-    cdef double* cbest = cgi + n
-    cdef int* kpiv = <int*> (cbest + n)
-    cdef signed char* typ = <signed char*> (kpiv + n)   # 0 real, 1 first of a pair, 2 second
-    cdef signed char* touched = typ + n
+    cdef EigRealWs ws = eig_real_ws(n, sizeof(real_t))
+    cdef real_t* Vr = <real_t*> (work + ws.Vr)
+    cdef real_t* LU = <real_t*> (work + ws.LU)
+    cdef real_t* Wk = <real_t*> (work + ws.Wk)
+    cdef real_t* Vb = <real_t*> (work + ws.Vb)    # n x 2n (complex dV')
+    cdef real_t* Wm = <real_t*> (work + ws.Wm)    # n x 2n (complex Vr^T dV')
+    cdef real_t* Mr = <real_t*> (work + ws.Mr)
+    cdef cdouble_t* Z = <cdouble_t*> (work + ws.Z)
+    cdef char* cw = work + ws.cw
+    cdef int* ipiv = <int*> (work + ws.ipiv)
+    cdef double* col = <double*> (work + ws.col)
+    cdef double* cgr = <double*> (work + ws.cgr)
+    cdef double* cgi = <double*> (work + ws.cgi)
+    cdef double* cbest = <double*> (work + ws.cbest)
+    cdef int* kpiv = <int*> (work + ws.kpiv)
+    cdef signed char* typ = <signed char*> (work + ws.typ)   # 0 real, 1 first of a pair, 2 second
+    cdef signed char* touched = <signed char*> (work + ws.touched)
     cdef int i, j, k, code
     cdef bint small = _small(n), fa, hit
     cdef double c = 0.0, nrm, glim, zlim, gr, gi, vr, vi, ar, ai, vk
@@ -744,9 +794,7 @@ def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray
         fn = _eig_vjp_rf
     else:
         raise TypeError("V must be complex128 or complex64")
-    cdef size_t isz = itemsize(rt)
-    cdef size_t wb = isz * (8 * c.n * c.n + 4 * c.n + 8) + 16 * c.n * c.n + 16 * c.n + 8 * c.n + 2 * c.n + 128
-    wb += 36 * c.n + 8
+    cdef size_t wb = ws_bytes(eig_real_ws(c.n, itemsize(rt)).total, "eig_vjp_real")
     check_stack(out, "out", 3)
     if cnp.PyArray_TYPE(out) != rt or out.shape[0] != B or out.shape[1] != c.n or out.shape[2] != c.n:
         raise ValueError("out must be the real (B, n, n) array of V's precision")
@@ -809,7 +857,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     if code == 1:
         return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
     if code == 2:
-        return _one_by_one(c.one, c, b0, nb, work, e)
+        return HAND_OVER
     return OK
 
 
@@ -821,7 +869,7 @@ cdef int _eig3_vjp_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e) noe
     src[1] = (<const double*> c.w) + b0 * 6
     src[2] = NULL if c.gw == NULL else (<const double*> c.gw) + b0 * 6
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 18
-    return _block(_eig3, c, c.B, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_eig3, c.one, c, c.B, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint eig3_fast(int t, int n, const Policy* pol):

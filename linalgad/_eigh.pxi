@@ -177,14 +177,33 @@ cdef inline double _wscale(int n, const double* w) noexcept nogil:
     return fabs(w[0]) if fabs(w[0]) > fabs(w[n - 1]) else fabs(w[n - 1])
 
 
+cdef struct EighWs:
+    size_t K, d, sc, dest, touched, total
+
+
+cdef EighWs eigh_ws(size_t n, size_t isz, bint vjp) noexcept nogil:
+    # K: n x n (every kernel of this file and _funm.pxi); the VJP also has
+    # d, sc (n doubles each, sandwich_diag_lower), dest (n ints), touched
+    cdef EighWs w
+    cdef size_t top = 0
+    w.K = ws_take(&top, ws_mul(n, n), isz)
+    w.d = ws_take(&top, n if vjp else 0, sizeof(double))
+    w.sc = ws_take(&top, n if vjp else 0, sizeof(double))
+    w.dest = ws_take(&top, n if vjp else 0, sizeof(int))
+    w.touched = ws_take(&top, n if vjp else 0, 1)
+    w.total = top
+    return w
+
+
 cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double* gw,
                          const scalar_t* gV, scalar_t* out, int tri, char* work,
                          const Policy* pol, ErrInfo* e) noexcept nogil:
     cdef scalar_t one = 1, zero = 0
-    cdef scalar_t* K = <scalar_t*> work      # K = V^H dV, then C, then lower(A_bar)
+    cdef EighWs ws = eigh_ws(n, sizeof(scalar_t), True)
+    cdef scalar_t* K = <scalar_t*> (work + ws.K)   # K = V^H dV, then C, then lower(A_bar)
     cdef scalar_t* W = out                   # the output buffer is the n x n scratch
-    cdef double* d = <double*> (K + n * n)
-    cdef signed char* touched = <signed char*> (d + 2 * n + n // 2 + 1)
+    cdef double* d = <double*> (work + ws.d)
+    cdef signed char* touched = <signed char*> (work + ws.touched)
     cdef int i, j, ib, jb, ie, je
     cdef bint cplx = is_cplx(V), fa, plain
     cdef scalar_t x, cij
@@ -203,7 +222,7 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
             return E_SPLIT
         for i in range(n):
             d[i] = gw[i] if gw != NULL else 0.0
-        sandwich_diag_lower(n, V, d, W, K, d + n, <int*> (d + 2 * n))
+        sandwich_diag_lower(n, V, d, W, K, <double*> (work + ws.sc), <int*> (work + ws.dest))
         tri_finish_from(n, K, out, tri)
         return OK
 
@@ -262,7 +281,7 @@ cdef int eigh_jvp_kernel(int n, const scalar_t* V, const double* w, const scalar
                          double* dw, scalar_t* dV, int tri, char* work,
                          const Policy* pol, ErrInfo* e) noexcept nogil:
     cdef scalar_t one = 1, zero = 0
-    cdef scalar_t* R = <scalar_t*> work      # H, then R = V^H H V, then C
+    cdef scalar_t* R = <scalar_t*> (work + eigh_ws(n, sizeof(scalar_t), False).K)   # H, R = V^H H V, C
     cdef scalar_t* T = dV                    # H V (the output buffer as scratch)
     cdef int i, j
     cdef bint fa
@@ -354,6 +373,7 @@ cdef EighCtx _eigh_ctx(cnp.ndarray V, cnp.ndarray w, int tri, tuple policy) exce
         raise ValueError("inconsistent eigh factors")
     if tri < 0 or tri > 2:
         raise ValueError("tri must be 0, 1 or 2")
+    check_index_range(V.shape[1] * V.shape[1], "eigh")
     c.B = V.shape[0]
     c.n = <int> V.shape[1]
     c.tri = tri
@@ -376,7 +396,7 @@ def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out
     cdef EighCtx c = _eigh_ctx(V, w, tri, policy)
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = itemsize(t) * c.n * c.n + 32 * c.n + 64
+    cdef size_t wb = ws_bytes(eigh_ws(c.n, itemsize(t), True).total, "eigh_vjp")
     check_like(out, V, "out", B, c.n, c.n)
     if gw is not None:
         check_real(gw, "dw", 2)
@@ -402,7 +422,7 @@ def eigh_jvp(cnp.ndarray V, cnp.ndarray w, cnp.ndarray dA, cnp.ndarray dw, cnp.n
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = itemsize(t) * c.n * c.n + 64
+    cdef size_t wb = ws_bytes(eigh_ws(c.n, itemsize(t), False).total, "eigh_jvp")
     check_like(dA, V, "dA", B, c.n, c.n)
     check_like(dV, V, "dV", B, c.n, c.n)
     check_real(dw, "dw", 2)

@@ -17,7 +17,7 @@
 cdef int funm_kernel(int n, const scalar_t* V, const double* D, const scalar_t* G,
                      scalar_t* out, int tri_in, int tri_out, char* work,
                      const Policy* pol, ErrInfo* e) noexcept nogil:
-    cdef scalar_t* R = <scalar_t*> work      # H, V^H H V, D o (.), lower(out)
+    cdef scalar_t* R = <scalar_t*> (work + eigh_ws(n, sizeof(scalar_t), False).K)  # H, V^H H V, D o (.), lower(out)
     cdef int i, j
     if n == 0:
         return OK
@@ -57,7 +57,7 @@ def funm_apply(cnp.ndarray V, cnp.ndarray w, cnp.ndarray D, cnp.ndarray G, cnp.n
     cdef EighCtx c = _eigh_ctx(V, w, tri_in, policy)
     cdef int t = cnp.PyArray_TYPE(V)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = itemsize(t) * c.n * c.n + 64
+    cdef size_t wb = ws_bytes(eigh_ws(c.n, itemsize(t), False).total, "funm_apply")
     if tri_out < 0 or tri_out > 2:
         raise ValueError("tri_out must be 0, 1 or 2")
     check_real(D, "D", 3)

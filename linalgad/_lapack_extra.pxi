@@ -142,9 +142,16 @@ cdef int getrs_right(char trans, int n, int nrhs, const scalar_t* LU, const int*
     return info
 
 
+cdef inline size_t gecon_ws(size_t n, size_t isz) noexcept nogil:
+    # bytes of gecon_inf's work: 4n scalars, 2n doubles, n ints, in that order
+    # (each part stays aligned: 4n scalars and 2n doubles are multiples of 8 bytes)
+    return ws_add(ws_add(ws_mul(ws_mul(4, n), isz), ws_mul(ws_mul(2, n), sizeof(double))),
+                  ws_mul(n, sizeof(int)))
+
+
 cdef double gecon_inf(int n, const scalar_t* V, const scalar_t* LU, char* work) noexcept nogil:
     # Estimated infinity-norm condition number of V (row-major), from the LU
-    # of V^T (= 1-norm condition of V^T). work: 2n scalars + 2n doubles + n ints.
+    # of V^T (= 1-norm condition of V^T). work: gecon_ws(n) bytes, aligned.
     cdef char nrm = c'1'
     cdef int info = 0, i, j
     cdef double anorm = 0.0, row, rcond = 0.0

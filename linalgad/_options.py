@@ -47,7 +47,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MODES", "OPTION_NAMES", "Options", "options", "set_num_threads", "get_num_threads"]
+__all__ = ["MODES", "OPTION_NAMES", "Options", "options", "set_num_threads", "get_num_threads",
+           "MAX_THREADS"]
 
 MODES = ("strict", "exact", "subspace", "lorentz", "taylor")
 MAX_ORDER = 10**6
@@ -107,43 +108,117 @@ def options(dtype, degeneracy="strict", tol=None, eps=None, order=None, gauge_to
     return Options(degeneracy, tol, eps, int(order), gauge_tol)
 
 
-def _default_threads():
-    env = os.environ.get("LINALGAD_NUM_THREADS")
-    if env:
-        return max(1, int(env))
+# --- threads ----------------------------------------------------------------------------
+#
+# The batch loop's thread count follows the ecosystem's conventions, read at
+# call time: the OpenMP runtime's max threads (OMP_NUM_THREADS, or what
+# threadpoolctl.threadpool_limits set), the CPUs this process may run on
+# (sched_getaffinity: taskset, a batch scheduler) and a cgroup CPU quota (a
+# container's --cpus); the smallest wins. set_num_threads(n), or
+# LINALGAD_NUM_THREADS at import, overrides them all.
+# After fork the child runs serially until it calls set_num_threads itself:
+# GNU OpenMP's thread pool does not survive fork, and a child's first
+# parallel region waits forever for the parent's threads.
+
+# more threads than this is a mistake (and can make libgomp abort creating them)
+MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+
+_THREADS_RULE = (f"an integer in [1, {MAX_THREADS}]")
+
+
+def _cgroup_cpus(root="/sys/fs/cgroup"):
+    """CPUs allowed by a cgroup CPU quota (v2 cpu.max, v1 cfs quota), or None."""
+    import math
+    for quota_file, period_file in (("cpu.max", None),
+                                    ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us")):
+        try:
+            with open(os.path.join(root, quota_file)) as f:
+                fields = f.read().split()
+            if period_file is not None:
+                with open(os.path.join(root, period_file)) as f:
+                    fields += f.read().split()
+            quota, period = fields[0], fields[1]
+            if quota in ("max", "-1"):
+                return None
+            return max(1, math.ceil(int(quota) / int(period)))
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
+
+
+_CGROUP_CPUS = _cgroup_cpus()
+
+
+def _usable_cpus():
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    return min(n, _CGROUP_CPUS) if _CGROUP_CPUS else n
 
 
-_threads = _default_threads()
+def _env_threads():
+    """LINALGAD_NUM_THREADS, or None. A bad value warns (naming the variable)
+    and is ignored: the environment must not make ``import linalgad`` fail."""
+    import warnings
+    env = os.environ.get("LINALGAD_NUM_THREADS", "").strip()
+    if not env:
+        return None
+    try:
+        n = int(env)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_THREADS:
+        warnings.warn(f"LINALGAD_NUM_THREADS={env!r} ignored: it must be {_THREADS_RULE}; "
+                      f"the thread count follows OMP_NUM_THREADS, threadpoolctl and the CPUs "
+                      f"this process may use", RuntimeWarning, stacklevel=2)
+        return None
+    return n
 
 
-def set_num_threads(n: int) -> int:
+_threads = _env_threads()     # an override, or None: follow the conventions above
+_forked = False
+
+
+def _after_fork_in_child():
+    global _forked
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def set_num_threads(n: int | None) -> int | None:
     """Set the number of threads of the core's batch loop.
 
     Parameters
     ----------
-    n : int
-        Threads, at least 1. The default is the number of CPUs this process
-        may run on, or the environment variable ``LINALGAD_NUM_THREADS``.
+    n : int or None
+        Threads, an integer in ``[1, MAX_THREADS]``, or None to follow the
+        defaults again: the smallest of the OpenMP runtime's max threads
+        (which ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``
+        set), the CPUs this process may run on and a cgroup CPU quota.
+        ``LINALGAD_NUM_THREADS`` in the environment sets it at import.
 
     Returns
     -------
-    int
-        The previous value.
+    int or None
+        The previous setting (None: the defaults), so that
+        ``old = set_num_threads(1)`` ... ``set_num_threads(old)`` restores it.
 
     Raises
     ------
     ValueError
-        If ``n`` is not an integer >= 1.
+        If ``n`` is not None or an integer in ``[1, MAX_THREADS]``.
 
     Notes
     -----
     The batch loop runs in parallel over small matrices only (n <= 64) and
     only when the batch has enough work (about ``B * n**3 >= 65536``
-    multiply-adds); large matrices leave the cores to BLAS.
+    multiply-adds); large matrices leave the cores to BLAS. In a child
+    process started by ``fork`` the batch loop is serial until the child
+    calls this function (GNU OpenMP's threads do not survive a fork).
 
     Examples
     --------
@@ -153,21 +228,24 @@ def set_num_threads(n: int) -> int:
     1
     >>> _ = la.set_num_threads(old)
     """
-    global _threads
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"the number of threads must be an integer >= 1, got {n!r}")
-    old, _threads = _threads, int(n)
+    global _threads, _forked
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                          or not 1 <= n <= MAX_THREADS):
+        raise ValueError(f"set_num_threads: the number of threads must be {_THREADS_RULE} "
+                         f"(or None for the default), got {n!r}")
+    old, _threads, _forked = _threads, None if n is None else int(n), False
     return old
 
 
 def get_num_threads() -> int:
-    """The number of threads of the core's batch loop.
+    """The number of threads the core's batch loop uses now.
 
     Returns
     -------
     int
-        The value set by :func:`set_num_threads`, by default the number of
-        CPUs this process may run on (or ``LINALGAD_NUM_THREADS``).
+        The value set by :func:`set_num_threads`; by default the smallest of
+        the OpenMP runtime's max threads, the CPUs this process may run on
+        and a cgroup CPU quota (1 in a forked child until it sets its own).
 
     Notes
     -----
@@ -180,7 +258,12 @@ def get_num_threads() -> int:
     >>> la.get_num_threads() >= 1
     True
     """
-    return _threads
+    if _forked:
+        return 1
+    if _threads is not None:
+        return _threads
+    from . import _core
+    return max(1, min(_core.omp_max_threads(), _usable_cpus()))
 
 
 # Below this many multiply-adds in a whole batch, waking threads costs more
@@ -194,4 +277,4 @@ def batch_threads(B, k):
     and only when the batch has enough work to pay for the threads."""
     if B < 2 or k > 64 or B * k**3 < _PARALLEL_WORK:
         return 1
-    return min(_threads, B)
+    return min(get_num_threads(), B)

@@ -18,7 +18,7 @@ cdef enum:
 # Status codes returned by kernels; linalgad/_errors.py turns them into
 # exceptions with a message (keep the two lists in step).
 # A kernel's workspace starts after its own ErrInfo slot, padded to keep
-# complex data 64-byte aligned.
+# it WS_ALIGN-aligned (see "workspaces" below).
 cdef enum:
     ERR_PAD = 64
 
@@ -182,32 +182,108 @@ cdef inline int set_err(ErrInfo* e, int code, int i, int j, double x, double y,
 ctypedef int (*item_fn)(void* ctx, Py_ssize_t b, char* work, ErrInfo* err) noexcept nogil
 
 
+# --- workspaces ---------------------------------------------------------------------
+#
+# run_batch hands each kernel call a workspace aligned to WS_ALIGN bytes. A
+# kernel carves it into sub-buffers with ws_take, each aligned to WS_ALIGN
+# too (a float block never leaves the double block after it misaligned),
+# in ONE layout function per kernel (`*_ws`, next to the kernel): the kernel
+# calls it to carve, the def entry point to size the allocation. Sizes are
+# size_t and saturate at WS_OVERFLOW instead of wrapping; ws_bytes turns
+# that into MemoryError before anything is allocated.
+
+from libc.stdint cimport SIZE_MAX
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+cdef enum:
+    WS_ALIGN = 64
+
+cdef size_t WS_OVERFLOW = SIZE_MAX
+
+
+cdef inline size_t ws_mul(size_t a, size_t b) noexcept nogil:
+    if a == WS_OVERFLOW or b == WS_OVERFLOW or (a != 0 and b > WS_OVERFLOW // a):
+        return WS_OVERFLOW
+    return a * b
+
+
+cdef inline size_t ws_add(size_t a, size_t b) noexcept nogil:
+    if a >= WS_OVERFLOW - b:
+        return WS_OVERFLOW
+    return a + b
+
+
+cdef inline size_t ws_take(size_t* top, size_t count, size_t elem) noexcept nogil:
+    """Offset of a new sub-buffer of `count` items of `elem` bytes; moves
+    *top past it, to the next WS_ALIGN boundary (WS_OVERFLOW on overflow)."""
+    cdef size_t at = top[0], n = ws_mul(count, elem)
+    if at >= WS_OVERFLOW - 2 * WS_ALIGN or n >= WS_OVERFLOW - 2 * WS_ALIGN - at:
+        top[0] = WS_OVERFLOW
+        return 0
+    top[0] = (at + n + WS_ALIGN - 1) & ~(<size_t> (WS_ALIGN - 1))
+    return at
+
+
+cdef size_t ws_bytes(size_t total, str kernel) except? 0:
+    """A layout's total, checked: MemoryError when it overflowed or is
+    beyond what malloc could return (run_batch adds its ErrInfo slot and
+    the alignment slack to it)."""
+    if total >= (<size_t> PY_SSIZE_T_MAX) - 4 * WS_ALIGN:
+        raise MemoryError(f"{kernel}: the per-matrix workspace would exceed the address space")
+    return total
+
+
+cdef int check_index_range(Py_ssize_t count, str what) except -1:
+    """The kernels index one matrix's blocks with C int: refuse (ValueError)
+    a matrix whose dimensions or largest block exceed INT_MAX entries."""
+    if count > 2147483647:
+        raise ValueError(f"{what}: a matrix dimension or block of {count} entries; the compiled "
+                         f"core indexes a matrix with 32-bit integers (at most 2**31 - 1)")
+    return 0
+
+
+cdef inline char* ws_align(char* p) noexcept nogil:
+    return <char*> ((<size_t> p + WS_ALIGN - 1) & ~(<size_t> (WS_ALIGN - 1)))
+
+# the size of the last team run_batch ran (1 when serial): what a caller
+# can observe of a thread-count setting (linalgad._options, tests)
+cdef int _last_team = 0
+
+
 cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
                    int nthreads, ErrInfo* err) noexcept nogil:
     cdef Py_ssize_t b
     cdef char* work
+    cdef char* raw
     cdef int code, tid, stop = 0
     cdef int* stop_p = &stop
     cdef Py_ssize_t chunk
     cdef ErrInfo* errs
     cdef ErrInfo* mine
+    cdef int team = 1
+    cdef int* team_p = &team
+    global _last_team
     err.code = OK
     if B <= 0:
         return OK
     if work_bytes < 16:
         work_bytes = 16
     if nthreads <= 1 or B == 1:
-        work = <char*> malloc(work_bytes)
-        if work == NULL:
+        _last_team = 1
+        raw = <char*> malloc(work_bytes + WS_ALIGN)
+        if raw == NULL:
             err.code = E_NOMEM
             return E_NOMEM
+        work = ws_align(raw)
         for b in range(B):
             err.b = b      # a kernel that handles several matrices per item may refine it
             code = fn(ctx, b, work, err)
             if code != OK:
                 err.code = code
                 break
-        free(work)
+        free(raw)
         return err.code
     if nthreads > B:
         nthreads = <int> B
@@ -221,8 +297,11 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
         errs[tid].b = B
     with parallel(num_threads=nthreads):
         tid = openmp.omp_get_thread_num()
+        if tid == 0:
+            team_p[0] = openmp.omp_get_num_threads()
         mine = &errs[tid]
-        work = <char*> malloc(work_bytes + ERR_PAD)
+        raw = <char*> malloc(work_bytes + ERR_PAD + WS_ALIGN)
+        work = NULL if raw == NULL else ws_align(raw)
         if work == NULL:
             mine.code = E_NOMEM
             mine.b = 0
@@ -237,7 +316,8 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
                 if mine.code == OK or b < mine.b:
                     memcpy(mine, work, sizeof(ErrInfo))
                 stop_p[0] = 1
-        free(work)
+        free(raw)
+    _last_team = team
     for tid in range(nthreads):
         if errs[tid].code != OK and (err.code == OK or errs[tid].b < err.b):
             memcpy(err, &errs[tid], sizeof(ErrInfo))

@@ -28,6 +28,9 @@
 # the compiler keeps them in registers (a runtime-indexed path for a short
 # last block beside the fast one cost 1.2 ns of eigh's 12 a matrix);
 # _block pads a short last block with copies of its first matrix instead.
+# A kernel that finds a lane it cannot take returns HAND_OVER, and _block
+# runs the whole block through the general kernel, writing the output in
+# place (a short block's scratch output is then never copied back).
 
 cdef extern from "_lanes.h" nogil:
     enum: LANES_SIMD
@@ -38,6 +41,7 @@ cdef extern from "_lanes.h" nogil:
 
 cdef enum:
     LANES = 8     # _lanes.h is written for 8
+    HAND_OVER = -1   # a lane kernel's answer: run this block matrix by matrix (never leaves _block)
 
 
 ctypedef int (*lanes_fn)(void* c, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
@@ -121,19 +125,39 @@ cdef int _report_nonfinite(const double** src, const int* size, int first, int l
     return OK
 
 
-cdef int _block(lanes_fn kernel, void* c, Py_ssize_t B, Py_ssize_t blk, int nin,
+cdef inline int _hand_over(item_fn one, void* c, Py_ssize_t b0, Py_ssize_t nb, char* work,
+                           ErrInfo* e) noexcept nogil:
+    # a block with a degenerate lane: the general kernel, matrix by matrix,
+    # into the real output (called through the context's pointer, so it is
+    # not inlined here). Only _block calls it: a lane kernel returns HAND_OVER
+    cdef Py_ssize_t l
+    cdef int code
+    for l in range(nb):
+        e.b = b0 + l
+        code = one(c, b0 + l, work, e)
+        if code != OK:
+            return code
+    return OK
+
+
+cdef int _block(lanes_fn kernel, item_fn one, void* c, Py_ssize_t B, Py_ssize_t blk, int nin,
                 const double** src, const int* size, double* out, char* work,
                 ErrInfo* e) noexcept nogil:
     # block blk of a stack of B matrices: src[k] (size[k] doubles a matrix,
     # or NULL) and out already point at its first matrix. A short last block
     # runs on copies padded with its first matrix, into a scratch output.
+    # one: the general kernel for one matrix (the context's adapter), run on
+    # the block's real matrices when the lane kernel hands it over.
     cdef Py_ssize_t b0 = blk * LANES, nb = B - b0, l
     cdef double pad[MAX_IN * MAX_SIZE * LANES]
     cdef double tmp[9 * LANES]
     cdef const double* p[MAX_IN]
     cdef int k, r, code
     if nb >= LANES:
-        return kernel(c, src, out, b0, LANES, work, e)
+        code = kernel(c, src, out, b0, LANES, work, e)
+        if code == HAND_OVER:
+            return _hand_over(one, c, b0, LANES, work, e)
+        return code
     for k in range(nin):
         if src[k] == NULL:
             p[k] = NULL
@@ -143,6 +167,8 @@ cdef int _block(lanes_fn kernel, void* c, Py_ssize_t B, Py_ssize_t blk, int nin,
                 pad[k * MAX_SIZE * LANES + l * size[k] + r] = src[k][(l if l < nb else 0) * size[k] + r]
         p[k] = pad + k * MAX_SIZE * LANES
     code = kernel(c, p, tmp, b0, nb, work, e)
+    if code == HAND_OVER:
+        return _hand_over(one, c, b0, nb, work, e)
     if code == OK:
         for l in range(nb * 9):
             out[l] = tmp[l]
@@ -155,20 +181,6 @@ cdef inline void _diag3(double d[][LANES], double M[][LANES]) noexcept nogil:
     for i in range(9):
         for l in range(LANES):
             M[i][l] = d[i // 3][l] if i % 4 == 0 else 0.0
-
-
-cdef inline int _one_by_one(item_fn one, void* c, Py_ssize_t b0, Py_ssize_t nb, char* work,
-                            ErrInfo* e) noexcept nogil:
-    # a block with a degenerate lane: the general kernel, matrix by matrix
-    # (called through the context's pointer, so it is not inlined here)
-    cdef Py_ssize_t l
-    cdef int code
-    for l in range(nb):
-        e.b = b0 + l
-        code = one(c, b0 + l, work, e)
-        if code != OK:
-            return code
-    return OK
 
 
 cdef inline void _product3(double a[][LANES], bint ta, double b[][LANES], bint tb,
@@ -260,7 +272,7 @@ cdef int _svd3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
                 degenerate |= (((sv[0][l] - sv[1][l] <= tl) & (fabs(gsv[0][l] - gsv[1][l]) > gl))
                                | ((sv[1][l] - sv[2][l] <= tl) & (fabs(gsv[1][l] - gsv[2][l]) > gl)))
         if degenerate and c.pol.mode != EXACT:
-            return _one_by_one(c.one, c, b0, nb, work, e)
+            return HAND_OVER
     if vec:
         _product3(u, True, gu, False, J)      # J = U^T dU
         _product3(vh, False, gv, True, K)     # K = Vh dVh^T
@@ -293,7 +305,7 @@ cdef int svd3_vjp_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexc
     src[4] = NULL if c.gs == NULL else c.gs + b0 * 3
     src[5] = NULL if c.g2 == NULL else (<const double*> c.g2) + b0 * 9
     return _block(_svd3_vectors if src[3] != NULL or src[5] != NULL else _svd3_values,
-                  c, c.B, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+                  c.one, c, c.B, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint svd3_fast(int t, int m, int n, int kk, const Policy* pol):
@@ -358,7 +370,7 @@ cdef int _polar3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_s
         tl = c.pol.rtol * sv[0][l]
         degenerate |= sv[1][l] + sv[2][l] <= tl
     if degenerate and c.pol.mode != EXACT:
-        return _one_by_one(c.one, c, b0, nb, work, e)
+        return HAND_OVER
 
     _product3(u, True, gq, False, T)          # T = U^T dQ
     _product3(T, False, vh, True, Z)          # Z = T V
@@ -403,7 +415,7 @@ cdef int polar3_block(SvdCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
     src[4] = NULL if c.g3 == NULL else (<const double*> c.g3) + b0 * 9
     return _block(_polar3_qp if src[4] != NULL else _polar3_q,
-                  c, c.B, blk, 5, src, _POLAR3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+                  c.one, c, c.B, blk, 5, src, _POLAR3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint polar3_fast(int t, int m, int n, object gv, object Dm, const Policy* pol):
@@ -502,7 +514,7 @@ cdef int _eigh3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ss
                 degenerate |= (((wv[1][l] - wv[0][l] <= tl) & (fabs(gwv[1][l] - gwv[0][l]) > gl))
                                | ((wv[2][l] - wv[1][l] <= tl) & (fabs(gwv[2][l] - gwv[1][l]) > gl)))
         if degenerate and c.pol.mode != EXACT:
-            return _one_by_one(c.one, c, b0, nb, work, e)
+            return HAND_OVER
     if vec:
         _product3(v, True, gv, False, K)      # K = V^T dV
         _eigh3_pair(0, 1, wv, K, C)
@@ -532,7 +544,7 @@ cdef int eigh3_vjp_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noe
     src[2] = NULL if c.gw == NULL else c.gw + b0 * 3
     src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 9
     return _block(_eigh3_vectors if c.g1 != NULL else _eigh3_values,
-                  c, c.B, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+                  c.one, c, c.B, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint eigh3_fast(int t, int n, const Policy* pol):
@@ -602,7 +614,7 @@ cdef int funm3_block(EighCtx* c, Py_ssize_t blk, char* work, ErrInfo* e) noexcep
     src[0] = (<const double*> c.V) + b0 * 9
     src[1] = c.gw + b0 * 9
     src[2] = (<const double*> c.g1) + b0 * 9
-    return _block(funm3_lanes, c, c.B, blk, 3, src, _FUNM3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(funm3_lanes, c.one, c, c.B, blk, 3, src, _FUNM3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
 cdef bint funm3_fast(int t, int n):

@@ -38,20 +38,48 @@ cdef inline bint _touched(signed char* t, int i, int m, int n, int kk,
     return t[i] > 0
 
 
+cdef inline int svd_ld(int k) noexcept nogil:
+    # leading dimension padded past a multiple of 4 KiB: walking a column of a
+    # k x k block with k * itemsize = 4096 hits one L1 set and thrashes it
+    return k + 8 if k >= 64 else k
+
+
+cdef inline size_t svd_sq(size_t k) noexcept nogil:
+    # a k x svd_ld(k) block and 8 items more (consecutive blocks do not
+    # start a multiple of 4 KiB apart)
+    return ws_add(ws_mul(k, ws_add(k, 8) if k >= 64 else k), 8)
+
+
+cdef struct SvdVjpWs:
+    size_t J, K, M, W, sinv, touched, total
+
+
+cdef SvdVjpWs svd_vjp_ws(size_t m, size_t n, size_t k, size_t isz) noexcept nogil:
+    cdef SvdVjpWs w
+    cdef size_t top = 0
+    w.J = ws_take(&top, svd_sq(k), isz)
+    w.K = ws_take(&top, svd_sq(k), isz)
+    w.M = ws_take(&top, svd_sq(k), isz)
+    w.W = ws_take(&top, ws_mul(m if m > n else n, k), isz)
+    w.sinv = ws_take(&top, k, sizeof(double))
+    w.touched = ws_take(&top, k, 1)
+    w.total = top
+    return w
+
+
 cdef int svd_vjp_kernel(int m, int n, int k, int kk,
                         const scalar_t* U, const double* s, const scalar_t* Vh,
                         const scalar_t* gU, const double* gs, const scalar_t* gVh,
                         scalar_t* out, char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
-    cdef int i, j, r, big = m if m > n else n
-    # leading dimension padded past a multiple of 4 KiB: walking a column of a
-    # k x k block with k * itemsize = 4096 hits one L1 set and thrashes it
-    cdef int ld = k + 8 if k >= 64 else k
-    cdef scalar_t* J = <scalar_t*> work
-    cdef scalar_t* K = J + k * ld + 8
-    cdef scalar_t* M = K + k * ld + 8
-    cdef scalar_t* W = M + k * ld + 8
-    cdef double* sinv = <double*> (W + big * k)
-    cdef signed char* touched = <signed char*> (sinv + k)
+    cdef int i, j, r
+    cdef int ld = svd_ld(k)
+    cdef SvdVjpWs ws = svd_vjp_ws(m, n, k, sizeof(scalar_t))
+    cdef scalar_t* J = <scalar_t*> (work + ws.J)
+    cdef scalar_t* K = <scalar_t*> (work + ws.K)
+    cdef scalar_t* M = <scalar_t*> (work + ws.M)
+    cdef scalar_t* W = <scalar_t*> (work + ws.W)
+    cdef double* sinv = <double*> (work + ws.sinv)
+    cdef signed char* touched = <signed char*> (work + ws.touched)
     cdef bint hasU = gU != NULL, hasV = gVh != NULL, vec = hasU or hasV
     cdef bint cplx = is_cplx(U), fa, fb
     cdef scalar_t one = 1, zero = 0, x, y, mij
@@ -168,6 +196,22 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
     return OK
 
 
+cdef struct SvdJvpWs:
+    size_t T, R, P, Q, sinv, total
+
+
+cdef SvdJvpWs svd_jvp_ws(size_t m, size_t n, size_t k, size_t isz) noexcept nogil:
+    cdef SvdJvpWs w
+    cdef size_t top = 0
+    w.T = ws_take(&top, ws_mul(m if m > n else n, k), isz)
+    w.R = ws_take(&top, svd_sq(k), isz)
+    w.P = ws_take(&top, svd_sq(k), isz)
+    w.Q = ws_take(&top, svd_sq(k), isz)
+    w.sinv = ws_take(&top, k, sizeof(double))
+    w.total = top
+    return w
+
+
 cdef int svd_jvp_kernel(int m, int n, int k, int kk,
                         const scalar_t* U, const double* s, const scalar_t* Vh,
                         const scalar_t* dA, scalar_t* dU, double* ds, scalar_t* dVh,
@@ -176,13 +220,14 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
     # P = (R + R^H)/2 o G- + (R - R^H)/2 o G+,  Q = (R + R^H)/2 o G- - (R - R^H)/2 o G+
     # (G-_ij = 1/(s_j - s_i), G+_ij = 1/(s_j + s_i)); the imaginary diagonal is
     # split evenly between P and Q (the tangent gauge).
-    cdef int i, j, r, big = m if m > n else n
-    cdef scalar_t* T = <scalar_t*> work
-    cdef int ld = k + 8 if k >= 64 else k    # see svd_vjp_kernel
-    cdef scalar_t* R = T + big * k
-    cdef scalar_t* P = R + k * ld + 8
-    cdef scalar_t* Q = P + k * ld + 8
-    cdef double* sinv = <double*> (Q + k * ld + 8)
+    cdef int i, j, r
+    cdef int ld = svd_ld(k)
+    cdef SvdJvpWs ws = svd_jvp_ws(m, n, k, sizeof(scalar_t))
+    cdef scalar_t* T = <scalar_t*> (work + ws.T)
+    cdef scalar_t* R = <scalar_t*> (work + ws.R)
+    cdef scalar_t* P = <scalar_t*> (work + ws.P)
+    cdef scalar_t* Q = <scalar_t*> (work + ws.Q)
+    cdef double* sinv = <double*> (work + ws.sinv)
     cdef bint cplx = is_cplx(U), fa, fb
     cdef scalar_t one = 1, zero = 0, x, y, t
     cdef double glim, a, bs
@@ -254,6 +299,24 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
     return OK
 
 
+cdef struct SvfunWs:
+    size_t T, Z, C, H, W, h, total
+
+
+cdef SvfunWs svfun_ws(size_t m, size_t n, size_t k, size_t isz, bint polar_p) noexcept nogil:
+    # polar_p: the polar P cotangent's blocks H (n x n, or X: k x ld) and W
+    cdef SvfunWs w
+    cdef size_t top = 0
+    w.T = ws_take(&top, ws_mul(m if m > n else n, k), isz)
+    w.Z = ws_take(&top, svd_sq(k), isz)
+    w.C = ws_take(&top, svd_sq(k), isz)
+    w.H = ws_take(&top, ws_add(ws_mul(n, ws_add(n, 8)), 8) if polar_p else 0, isz)
+    w.W = ws_take(&top, ws_mul(k, n) if polar_p else 0, isz)
+    w.h = ws_take(&top, k, sizeof(double))
+    w.total = top
+    return w
+
+
 cdef int svfun_kernel(int m, int n, int k,
                       const scalar_t* U, const double* s, const scalar_t* Vh,
                       const scalar_t* G, const double* gv, const double* Dm, const scalar_t* gP,
@@ -269,14 +332,15 @@ cdef int svfun_kernel(int m, int n, int k,
     # Polar P = Q^H A (gv, Dm NULL): a cotangent gP of P feeds G + A H into the
     # Q map and adds Q H, H = herm(gP). With W = Vh H and X = W V, A H = U S W
     # is never formed: Z gains S X, and Q H = U X Vh (k = n) or U W (k = m).
-    cdef int i, j, r, big = m if m > n else n
-    cdef scalar_t* T = <scalar_t*> work
-    cdef int ld = k + 8 if k >= 64 else k    # see svd_vjp_kernel
-    cdef scalar_t* Z = T + big * k
-    cdef scalar_t* C = Z + k * ld + 8
-    cdef scalar_t* H = C + k * ld + 8       # gP only: n x n, then X (k x ld)
-    cdef scalar_t* W = H + n * (n + 8) + 8   # gP only: k x n
-    cdef double* h = <double*> (W + k * n if gP != NULL else H)
+    cdef int i, j, r
+    cdef int ld = svd_ld(k)
+    cdef SvfunWs ws = svfun_ws(m, n, k, sizeof(scalar_t), gP != NULL)
+    cdef scalar_t* T = <scalar_t*> (work + ws.T)
+    cdef scalar_t* Z = <scalar_t*> (work + ws.Z)
+    cdef scalar_t* C = <scalar_t*> (work + ws.C)
+    cdef scalar_t* H = <scalar_t*> (work + ws.H)   # gP only: n x n, then X (k x ld)
+    cdef scalar_t* W = <scalar_t*> (work + ws.W)   # gP only: k x n
+    cdef double* h = <double*> (work + ws.h)
     cdef bint cplx = is_cplx(U), fa
     cdef scalar_t one = 1, zero = 0, x, y
     cdef double glim, bs, gi, gj, sc
@@ -440,6 +504,8 @@ cdef SvdCtx _svd_ctx(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, int kk, tuple
     check_stack(U, "U", 3)
     check_real(s, "s", 2)
     check_stack(Vh, "Vh", 3)
+    check_index_range(max(U.shape[1], U.shape[1] * Vh.shape[2], (U.shape[2] + 8) * (U.shape[2] + 8),
+                          Vh.shape[2] * (Vh.shape[2] + 8) + 8), "svd")
     c.B = U.shape[0]
     c.m = <int> U.shape[1]
     c.k = <int> U.shape[2]
@@ -468,7 +534,7 @@ def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, 
     cdef SvdCtx c = _svd_ctx(U, s, Vh, kk, policy)
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = itemsize(t) * (3 * c.k * (c.k + 8) + 24 + max(c.m, c.n) * c.k) + 9 * c.k + 64
+    cdef size_t wb = ws_bytes(svd_vjp_ws(c.m, c.n, c.k, itemsize(t)).total, "svd_vjp")
     check_like(out, U, "out", B, c.m, c.n)
     if gU is not None:
         check_like(gU, U, "dU", B, c.m, kk)
@@ -496,7 +562,7 @@ def svd_jvp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray dA,
     cdef ErrInfo e
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = itemsize(t) * (3 * c.k * (c.k + 8) + 24 + max(c.m, c.n) * c.k) + 8 * c.k + 64
+    cdef size_t wb = ws_bytes(svd_jvp_ws(c.m, c.n, c.k, itemsize(t)).total, "svd_jvp")
     check_like(dA, U, "dA", B, c.m, c.n)
     check_like(dU, U, "dU", B, c.m, kk)
     check_like(dVh, U, "dVh", B, kk, c.n)
@@ -524,7 +590,8 @@ def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
     cdef SvdCtx c = _svd_ctx(U, s, Vh, 0, policy)
     cdef int t = cnp.PyArray_TYPE(U)
     cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = itemsize(t) * (2 * c.k * (c.k + 8) + 16 + max(c.m, c.n) * c.k) + 8 * c.k + 64
+    cdef size_t wb = ws_bytes(svfun_ws(c.m, c.n, c.k, itemsize(t), gP is not None).total,
+                              "svfun_apply")
     check_like(out, U, "out", B, c.m, c.n)
     if G is not None:
         check_like(G, U, "G", B, c.m, c.n)
@@ -534,7 +601,6 @@ def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
             raise ValueError("gP is the polar P cotangent: g must be 1")
         check_like(gP, U, "dP", B, c.n, c.n)
         c.g3 = cnp.PyArray_DATA(<cnp.ndarray> gP)
-        wb += itemsize(t) * (c.n * (c.n + 8) + 8 + c.k * c.n)
     c.out = cnp.PyArray_DATA(out)
     if gv is not None:
         check_real(gv, "g", 2)

@@ -78,7 +78,7 @@ def matrix_stack(A, name="A", *, square=False, check_finite=True):
         raise ValueError(f"{name} must be square in its last two axes, got shape {a.shape}")
     batch = a.shape[:-2]
     m, n = a.shape[-2:]
-    data = np.ascontiguousarray(a, dtype=dt).reshape((int(np.prod(batch, dtype=np.int64)), m, n))
+    data = _native(a, dt).reshape((int(np.prod(batch, dtype=np.int64)), m, n))
     if check_finite and data.size and not _core.all_finite(data):
         raise ValueError(f"{name} contains NaN or Inf")
     return Stack(data, batch, sparse)
@@ -101,7 +101,8 @@ def cotangent(x, name, shape, dtype, *, of, finite=True):
     reads ``x`` next (it checks while loading, without another pass)."""
     if x is None:
         return None
-    if type(x) is np.ndarray and x.dtype == dtype and x.shape == shape and x.flags.c_contiguous:
+    if (type(x) is np.ndarray and x.dtype == dtype and x.shape == shape and x.flags.c_contiguous
+            and x.flags.aligned):
         out = x   # fast path: already what the core needs (dtype equality implies native order)
     else:
         out = _convert(x, name, shape, dtype, of)
@@ -123,4 +124,12 @@ def _convert(x, name, shape, dtype, of):
         )
     if a.shape != tuple(shape):
         raise ValueError(f"{name} has shape {a.shape}, expected {tuple(shape)} (the shape of {of})")
-    return np.ascontiguousarray(a, dtype=dtype)
+    return _native(a, dtype)
+
+
+def _native(a, dtype):
+    """a as a C-contiguous, aligned, native-endian array of dtype (the
+    layout the core reads), copied only when it is not one already.
+    (ascontiguousarray keeps an unaligned buffer, e.g. one sliced from a
+    byte stream.)"""
+    return np.require(a, dtype=np.dtype(dtype).newbyteorder("="), requirements=("C", "A"))

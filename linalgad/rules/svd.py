@@ -83,6 +83,8 @@ def _factor(st, full):
         U = np.zeros((st.B, m, r), st.dtype)
         s = np.zeros((st.B, r), real_dtype(st.dtype))
         Vh = np.zeros((st.B, r, n), st.dtype)
+        if not full:    # empty in, empty out: no identity of size max(m, n)^2
+            return U, s, Vh, (U, Vh)
         eye = np.broadcast_to(np.eye(max(m, n), dtype=st.dtype), (st.B, max(m, n), max(m, n)))
         return U, s, Vh, (eye[:, :m, :m].copy(), eye[:, :n, :n].copy())
     if full and m != n:

@@ -1,0 +1,171 @@
+"""The batch loop's thread count: the ecosystem's conventions (OMP_NUM_THREADS,
+threadpoolctl, CPU affinity, cgroup quota), set_num_threads, clear errors
+for bad settings, and forked children that work."""
+
+import multiprocessing
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import linalgad as la
+from linalgad import _core, _options
+
+BIG = (20000, 3, 3)     # a batch the loop runs in parallel
+
+
+def _team(A=None):
+    """The team size the core used for one parallel-sized pullback."""
+    A = np.random.default_rng(0).standard_normal(BIG) if A is None else A
+    la.svd_vjp(A)[1](dS=np.ones(A.shape[:-1]))
+    return _core.last_team()
+
+
+@pytest.fixture
+def defaults():
+    old = la.set_num_threads(None)
+    yield
+    la.set_num_threads(old)
+
+
+def _threadpoolctl():
+    # a test dependency: in CI its absence fails the test instead of skipping it
+    if os.environ.get("CI"):
+        import threadpoolctl
+        return threadpoolctl
+    return pytest.importorskip("threadpoolctl")
+
+
+def _need_two_cpus():
+    if _options._usable_cpus() < 2 or _core.omp_max_threads() < 2:
+        pytest.skip("needs two usable CPUs")
+
+
+def test_threadpool_limits_alone_makes_a_call_serial(defaults):
+    threadpoolctl = _threadpoolctl()
+    _need_two_cpus()
+    assert _team() == 2
+    with threadpoolctl.threadpool_limits(1):
+        assert la.get_num_threads() == 1
+        assert _team() == 1
+    assert _team() == 2
+
+
+def test_set_num_threads_overrides_the_conventions(defaults):
+    threadpoolctl = _threadpoolctl()
+    _need_two_cpus()
+    with threadpoolctl.threadpool_limits(1):
+        la.set_num_threads(2)
+        assert _team() == 2
+        la.set_num_threads(None)
+        assert _team() == 1
+
+
+def _run(code, **env):
+    full = dict(os.environ)
+    for k in ("OMP_NUM_THREADS", "LINALGAD_NUM_THREADS"):
+        full.pop(k, None)
+    full.update(env)
+    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True,
+                          timeout=120, cwd=os.path.dirname(os.path.dirname(__file__)))
+
+
+_PROBE = ("import numpy as np, linalgad as la\n"
+          "from linalgad import _core\n"
+          "A = np.random.default_rng(0).standard_normal((20000, 3, 3))\n"
+          "la.svd_vjp(A)[1](dS=np.ones((20000, 3)))\n"
+          "print(la.get_num_threads(), _core.last_team())\n")
+
+
+def test_omp_num_threads_is_followed():
+    _need_two_cpus()
+    r = _run(_PROBE, OMP_NUM_THREADS="1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "1"]
+    r = _run(_PROBE)
+    assert r.stdout.split() == ["2", "2"]
+
+
+def test_cpu_affinity_is_followed():
+    _need_two_cpus()
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    r = _run(f"import os; os.sched_setaffinity(0, {{{cpu}}})\n" + _PROBE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "1"]
+
+
+@pytest.mark.parametrize("files,want", [
+    ({"cpu.max": "150000 100000\n"}, 2),
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu.max": "50000 100000\n"}, 1),
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({}, None),
+])
+def test_cgroup_cpu_quota(tmp_path, files, want):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert _options._cgroup_cpus(str(tmp_path)) == want
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10**6, 2**40, 1.5, "2", True, _options.MAX_THREADS + 1])
+def test_set_num_threads_refuses_bad_counts(bad, defaults):
+    with pytest.raises(ValueError, match=r"set_num_threads.*\[1, \d+\]"):
+        la.set_num_threads(bad)
+
+
+def test_set_num_threads_returns_the_previous_setting(defaults):
+    assert la.set_num_threads(3) is None
+    assert la.get_num_threads() == 3
+    assert la.set_num_threads(None) == 3
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-3", "2.5", "99999999999999999999", str(10**6)])
+def test_bad_env_thread_count_warns_and_imports(bad):
+    r = _run("import linalgad as la\nprint(la.get_num_threads())", LINALGAD_NUM_THREADS=bad)
+    assert r.returncode == 0, r.stderr
+    assert "LINALGAD_NUM_THREADS" in r.stderr and repr(bad) in r.stderr
+    assert "RuntimeWarning" in r.stderr
+    assert int(r.stdout) >= 1
+
+
+def test_env_thread_count_is_an_override():
+    r = _run(_PROBE, LINALGAD_NUM_THREADS="1")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout.split() == ["1", "1"]
+
+
+# --- fork ------------------------------------------------------------------------------
+
+def _child_call(seed):
+    A = np.random.default_rng(seed).standard_normal(BIG)
+    dA = la.svd_vjp(A)[1](dS=np.ones(BIG[:-1]))
+    return float(np.abs(dA).sum()), _core.last_team()
+
+
+def _child_sets_threads(seed):
+    la.set_num_threads(1)
+    return _child_call(seed)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+@pytest.mark.parametrize("work", [_child_call, _child_sets_threads])
+def test_forked_pool_after_a_threaded_call(defaults, work):
+    _need_two_cpus()
+    assert _team() == 2      # the parent's OpenMP pool is up
+    want = [_child_call(s)[0] for s in range(3)]
+    ctx = multiprocessing.get_context("fork")
+    pool = ctx.Pool(2)
+    try:
+        got = pool.map_async(work, range(3)).get(timeout=60)
+    except multiprocessing.TimeoutError:
+        pytest.fail("forked workers hung on their first linalgad call")
+    finally:
+        pool.terminate()
+        pool.join()
+    assert [g[0] for g in got] == want
+    assert all(g[1] == 1 for g in got)     # serial in the child
+    assert _team() == 2                    # the parent is unaffected
