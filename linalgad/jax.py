@@ -99,6 +99,19 @@ def _closure_pullback(vjp, select=None):
     return pullback
 
 
+def _eig_pullback(select=None):
+    """eig's pullback: the outputs are complex for JAX (static dtypes), but
+    when every eigenvalue of a real A is real linalgad's factors are real and
+    stay real under real steps, so only the real part of a cotangent counts."""
+    pullback = _closure_pullback(_eig.eig_vjp, select)
+
+    def real_aware(A, outs, cts, kw, opts):
+        if A.dtype.kind != "c" and not np.iscomplexobj(_eig.eig(A).w):
+            cts = tuple(None if c is None else c.real for c in cts)
+        return pullback(A, outs, cts, kw, opts)
+    return real_aware
+
+
 def _closure_pushforward(jvp, select=None):
     """pushforward(A, outs, dA, kw, opts) from a ``*_jvp`` (it factors A
     again); ``select``: the indices of the tangents a values-only op returns."""
@@ -130,9 +143,9 @@ _OPS = {
                     _closure_pullback(_eigh.eigh_vjp, ("dw",)),
                     _closure_pushforward(_eigh.eigh_jvp, (0,)), None, True),
     "eig": _Op(_eig_specs, _primal(lambda A, gauge=None, **_: _eig.eig(A, gauge=gauge)),
-               _closure_pullback(_eig.eig_vjp), _closure_pushforward(_eig.eig_jvp), _eig.Eig, True),
+               _eig_pullback(), _closure_pushforward(_eig.eig_jvp), _eig.Eig, True),
     "eigvals": _Op(lambda *a: _eig_specs(*a)[:1], _primal(_eig.eig, (0,)),
-                   _closure_pullback(_eig.eig_vjp, ("dw",)),
+                   _eig_pullback(("dw",)),
                    _closure_pushforward(_eig.eig_jvp, (0,)), None, True),
     "polar": _Op(_polar_specs, _primal(_polar.polar), _closure_pullback(_polar.polar_vjp),
                  _closure_pushforward(_polar.polar_jvp), _polar.Polar, False),
@@ -143,8 +156,8 @@ _OPS = {
 }
 
 
-def _conj(x, dtype):
-    return x if x is None or np.dtype(dtype).kind != "c" else np.conj(x)
+def _conj(x):
+    return np.conj(x) if x is not None and np.iscomplexobj(x) else x
 
 
 # The last error raised inside a callback, for reraise(): XLA runs callbacks
@@ -250,8 +263,8 @@ def _reverse(name, kw, opts):
 
         def host(a, *rest):
             o, given = rest[:len(outs)], iter(rest[len(outs):])
-            g = tuple(_conj(next(given), dt) if on else None for on in live)
-            return (_conj(op.pullback(a, o, g, kwd, optd), dt),)
+            g = tuple(_conj(next(given)) if on else None for on in live)
+            return (_conj(op.pullback(a, o, g, kwd, optd)),)
 
         given = [c for c, on in zip(cts, live) if on]
         return _call(host, [(A.shape, dt)], A, *outs, *given)
