@@ -1,7 +1,9 @@
 """linalgad: derivatives of matrix decompositions, right and fast.
 
 Reverse mode: ``res, pullback = svd_vjp(A)`` then ``dA = pullback(dU, dS, dVh)``.
-Forward mode: ``res, tan = svd_jvp(A, dA)``. Complex convention: for a real
+Forward mode: ``res, tan = svd_jvp(A, dA)``. Stateless forms (factors in,
+cotangent out, for frameworks' custom-rule hooks):
+``dA = svd_pullback(U, S, Vh, dU, dS, dVh)``, ``svd_pushforward(U, S, Vh, dA)``. Complex convention: for a real
 loss L of complex A the cotangent is dL/dRe(A) + 1j dL/dIm(A) (PyTorch's;
 JAX's grad returns its conjugate). See README.md and docs/.
 """
@@ -10,23 +12,29 @@ from ._errors import DegeneracyError, GaugeError
 from ._options import MODES, get_num_threads, set_num_threads
 from .gauge import gauge_fix, gauge_report
 from .project import project
-from .rules.polar import Polar, polar, polar_jvp, polar_vjp
-from .rules.svd import SVD, svd, svd_jvp, svd_vjp
-from .rules.eigh import Eigh, eigh, eigh_jvp, eigh_vjp
-from .rules.eig import Eig, eig, eig_jvp, eig_vjp
-from .rules.funm import funm, funm_jvp, funm_vjp
-from .rules.svfunm import svfunm, svfunm_jvp, svfunm_vjp
+from .rules.polar import Polar, polar, polar_jvp, polar_vjp, polar_pullback, polar_pushforward
+from .rules.svd import (SVD, svd, svd_jvp, svd_vjp, svd_pullback, svd_pushforward, svdvals,
+                        svdvals_jvp, svdvals_vjp, svdvals_pushforward)
+from .rules.eigh import (Eigh, eigh, eigh_jvp, eigh_vjp, eigh_pullback, eigh_pushforward, eigvalsh,
+                         eigvalsh_jvp, eigvalsh_vjp, eigvalsh_pushforward)
+from .rules.eig import (Eig, eig, eig_jvp, eig_vjp, eig_pullback, eig_pushforward, eigvals,
+                        eigvals_jvp, eigvals_vjp, eigvals_pushforward)
+from .rules.funm import funm, funm_jvp, funm_vjp, funm_pullback, funm_pushforward
+from .rules.svfunm import svfunm, svfunm_jvp, svfunm_vjp, svfunm_pullback, svfunm_pushforward
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DegeneracyError", "GaugeError", "MODES", "get_num_threads", "set_num_threads",
-    "SVD", "svd", "svd_vjp", "svd_jvp",
-    "Polar", "polar", "polar_vjp", "polar_jvp",
-    "Eigh", "eigh", "eigh_vjp", "eigh_jvp",
-    "Eig", "eig", "eig_vjp", "eig_jvp",
-    "funm", "funm_vjp", "funm_jvp",
-    "svfunm", "svfunm_vjp", "svfunm_jvp",
+    "SVD", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward",
+    "svdvals", "svdvals_vjp", "svdvals_jvp", "svdvals_pushforward",
+    "Polar", "polar", "polar_vjp", "polar_jvp", "polar_pullback", "polar_pushforward",
+    "Eigh", "eigh", "eigh_vjp", "eigh_jvp", "eigh_pullback", "eigh_pushforward",
+    "eigvalsh", "eigvalsh_vjp", "eigvalsh_jvp", "eigvalsh_pushforward",
+    "Eig", "eig", "eig_vjp", "eig_jvp", "eig_pullback", "eig_pushforward",
+    "eigvals", "eigvals_vjp", "eigvals_jvp", "eigvals_pushforward",
+    "funm", "funm_vjp", "funm_jvp", "funm_pullback", "funm_pushforward",
+    "svfunm", "svfunm_vjp", "svfunm_jvp", "svfunm_pullback", "svfunm_pushforward",
     "gauge_fix", "gauge_report",
     "project",
 ]

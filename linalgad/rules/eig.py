@@ -40,12 +40,15 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _core, gauge as _gauge
-from .._errors import raise_core
+from .._errors import DegeneracyError, raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack, real_dtype
+from ._factors import cotan, eig_frame
+from ._values import resolve, values_options, where
 from .eigh import _fix, finish
 
-__all__ = ["Eig", "eig", "eig_vjp", "eig_jvp"]
+__all__ = ["Eig", "eig", "eig_vjp", "eig_jvp", "eig_pullback", "eig_pushforward",
+           "eigvals", "eigvals_vjp", "eigvals_jvp", "eigvals_pushforward"]
 
 Eig = namedtuple("Eig", ["w", "V"])
 
@@ -174,16 +177,7 @@ def eig_vjp(A, *, normalization="lapack", cond_max=None, gauge=None, project=Non
             gV = np.ascontiguousarray(_fix("pull_eig")(raw, (gw, gV))[1])
         gw = None if gw is None else np.ascontiguousarray(gw, np.complex128).reshape(st.B, n)
         gV = None if gV is None else gV.reshape(st.B, n, n)
-        threads = batch_threads(st.B, n)      # read here: set_num_threads may follow eig_vjp
-        if real_path:
-            out = np.empty((st.B, n, n), st.dtype)
-            err = _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cmax, policy, threads,
-                                     check_finite=not early)
-        else:
-            out = np.empty((st.B, n, n), V.dtype)
-            err = _core.eig_vjp(V, w128, gw, gV, out, lapack, cmax, policy, threads)
-        if err is not None:
-            _raise(err, "eig_vjp", st)
+        out = _pullback(V, w128, gw, gV, st, real_path, lapack, cmax, policy, not early, "eig_vjp")
         return finish(out.reshape(st.shape(n, n)), st, project, "eig_vjp")
 
     return res, pullback
@@ -204,16 +198,175 @@ def eig_jvp(A, dA, *, normalization="lapack", cond_max=None, gauge=None, **opts)
     n = st.n
     dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
     w, V = factor(st)
-    dw = np.empty((st.B, n), np.complex128)
-    dV = np.empty((st.B, n, n), V.dtype)
-    err = _core.eig_jvp(V, np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n),
-                        np.ascontiguousarray(dA3, dtype=V.dtype), dw, dV, lapack, cmax,
-                        opt.as_tuple(), batch_threads(st.B, n))
-    if err is not None:
-        _raise(err, "eig_jvp", st)
+    dw, dV = _pushforward(V, np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n), dA3,
+                          st, lapack, cmax, opt.as_tuple(), "eig_jvp")
     res = _result(st, w, V, readonly=False)
     dw = dw.real if w.dtype.kind != "c" else dw
     tan = Eig(dw.astype(w.dtype).reshape(res.w.shape), dV.reshape(res.V.shape))
     if _gauge.wants(gauge):
         return _fix("fix_eig_jvp")(res, tan)
     return res, tan
+
+
+# The rule on (B, ...) stacks: what the closures and the stateless forms share.
+
+def _pullback(V, w128, gw, gV, st, real_path, lapack, cmax, policy, check_finite, rule):
+    """dA (B, n, n) for cotangents gw (B, n) complex128 and gV; ``real_path``:
+    real A with LAPACK-paired complex eigenvalues, the real cotangent in real
+    arithmetic (``check_finite`` there: the core refuses inf/nan)."""
+    threads = batch_threads(st.B, st.n)     # read here: set_num_threads may follow eig_vjp
+    if real_path:
+        out = np.empty((st.B, st.n, st.n), st.dtype)
+        err = _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cmax, policy, threads,
+                                 check_finite=check_finite)
+    else:
+        out = np.empty((st.B, st.n, st.n), V.dtype)
+        err = _core.eig_vjp(V, w128, gw, gV, out, lapack, cmax, policy, threads)
+    if err is not None:
+        _raise(err, rule, st)
+    return out
+
+
+def _pushforward(V, w128, dA3, st, lapack, cmax, policy, rule):
+    """(dw complex128 (B, n), dV (B, n, n)) along dA3."""
+    dw = np.empty((st.B, st.n), np.complex128)
+    dV = np.empty((st.B, st.n, st.n), V.dtype)
+    err = _core.eig_jvp(V, w128, np.ascontiguousarray(dA3, dtype=V.dtype), dw, dV, lapack, cmax,
+                        policy, batch_threads(st.B, st.n))
+    if err is not None:
+        _raise(err, rule, st)
+    return dw, dV
+
+
+def _eig_frame(rule, w, V, extra, real_input):
+    fr, w3, V3 = eig_frame(rule, w, V, extra, hermitian=False)
+    vdt = fr.dtype
+    if real_input is None:
+        real_input = vdt.kind == "f"
+    if real_input:
+        fr.dtype = real_dtype(vdt)
+    elif vdt.kind == "f":
+        raise ValueError(f"{rule}: real_input=False needs the complex factors of a complex A "
+                         f"(numpy.linalg.eig of complex input returns complex w and V)")
+    return fr, np.ascontiguousarray(w3, dtype=np.complex128), V3, vdt
+
+
+def eig_pullback(w, V, dw=None, dV=None, *, real_input=None, normalization="lapack",
+                 cond_max=None, **opts):
+    """The eig pullback from the factors: ``dA`` for cotangents of w, V.
+
+    Stateless form of ``eig_vjp(A)[1]``: w (..., n) and V (..., n, n) as
+    ``numpy.linalg.eig`` returns them; leading axes broadcast with the
+    cotangents. ``real_input``: whether A was real, which the factors of a
+    real A with complex eigenvalues cannot tell; None (default) infers it
+    from V's dtype (real V: real A). True returns the real cotangent of a
+    real A (the exact one, also when the loss touches only one member of a
+    conjugate pair); a complex V with ``real_input`` None is taken as the
+    factors of a complex A and gets a complex cotangent. ``normalization``,
+    ``cond_max`` and ``**opts`` as in :func:`eig_vjp`; ``gauge=`` and
+    ``project=`` need the input: use :func:`eig_vjp`.
+    """
+    rule = "eig_pullback"
+    lapack = _normalization(normalization)
+    fr, w128, V3, vdt = _eig_frame(rule, w, V, [("dw", dw, 1), ("dV", dV, 2)], real_input)
+    opt = _options(fr, opts)
+    cmax = _cond_max(cond_max, vdt)
+    n = fr.n
+    real_path = fr.dtype != vdt and _lapack_pairs(w128)
+    gw = cotan(dw, "dw", fr.batch, (n,), vdt, of="w", finite=not real_path)
+    gV = cotan(dV, "dV", fr.batch, (n, n), vdt, of="V", finite=not real_path)
+    gw = None if gw is None else np.ascontiguousarray(gw, np.complex128)
+    out = _pullback(V3, w128, gw, gV, fr, real_path, lapack, cmax, opt.as_tuple(), True, rule)
+    return finish(out, fr, None, rule)
+
+
+def eig_pushforward(w, V, dA, *, normalization="lapack", cond_max=None, **opts):
+    """The eig tangent from the factors: ``Eig(dw, dV)`` along ``dA``.
+
+    Stateless form of ``eig_jvp(A, dA)[1]``; w, V as in :func:`eig_pullback`
+    (broadcasting with ``dA``). ``dA`` may be real when the factors are
+    complex (a real A with complex eigenvalues); the tangents have the
+    factors' dtypes.
+    """
+    rule = "eig_pushforward"
+    lapack = _normalization(normalization)
+    fr, w128, V3, vdt = _eig_frame(rule, w, V, [("dA", dA, 2)], None)
+    opt = _options(fr, opts)
+    cmax = _cond_max(cond_max, vdt)
+    n = fr.n
+    # a real dA stays real until the core's cast (a complex one needs complex factors)
+    dA3 = cotan(dA, "dA", fr.batch, (n, n), vdt if np.iscomplexobj(dA) else real_dtype(vdt),
+                of="A", finite=True)
+    dw, dV = _pushforward(V3, w128, dA3, fr, lapack, cmax, opt.as_tuple(), rule)
+    dw = dw.real if vdt.kind != "c" else dw
+    return Eig(dw.astype(vdt).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
+
+
+# Eigenvalues only (the forward mode skips the vectors' tangents: see rules/_values.py)
+
+def eigvals(A):
+    """The eigenvalues (..., n) as ``numpy.linalg.eigvals`` returns them
+    (complex unless every eigenvalue of the real stack is real)."""
+    st = matrix_stack(A, square=True)
+    if st.data.size == 0:
+        return np.zeros(st.shape(st.n), st.dtype)
+    return np.linalg.eigvals(st.data).reshape(st.shape(st.n))
+
+
+def eigvals_vjp(A, *, cond_max=None, project=None, **opts):
+    """Eigenvalues and their pullback ``pullback(dw) -> dA`` (the eig pullback
+    with dV zero: V^-H diag(dw) V^H)."""
+    res, pullback = eig_vjp(A, cond_max=cond_max, project=project, **opts)
+    return res.w, lambda dw=None: pullback(dw, None)
+
+
+def _values_tangent(w, V, dA3, st, cmax, opt, rule):
+    """dw (B, n) = diag(V^-1 dA V), after the check that V is invertible
+    (a defective A has eigenvalues with no derivative)."""
+    if st.n:
+        cond = np.linalg.cond(V)
+        bad = np.nonzero(~(cond <= cmax))[0]
+        if bad.size:
+            b = int(bad[0])
+            raise DegeneracyError(
+                f"{rule}: the eigenvector matrix{where(st.batch, b)} is (nearly) singular "
+                f"(condition number {cond[b]:.3g} > cond_max {cmax:.3g}): the input is (nearly) "
+                f"defective, and a defective eigenvalue moves like t**(1/k), with no derivative; "
+                f"use a smooth function of A (its trace, determinant, a Schur form) instead.")
+    C = np.linalg.solve(V, dA3.astype(V.dtype) @ V)
+    dw = np.ascontiguousarray(np.diagonal(C, axis1=-2, axis2=-1))
+    return resolve(rule, "eigenvalues", w, dw, lambda b: C[b], opt, st.batch)
+
+
+def _values_out(dw, w, shape):
+    return (dw.real if w.dtype.kind != "c" else dw).astype(w.dtype).reshape(shape)
+
+
+def eigvals_jvp(A, dA, *, cond_max=None, **opts):
+    """Eigenvalues and their tangent along ``dA``: ``(w, dw)``, dw =
+    diag(V^-1 dA V) without the vectors' tangents. Refused: a (nearly)
+    defective A (cond(V) > ``cond_max``, 2-norm), and, in strict mode,
+    eigenvalues equal to working precision (``tol``, default 64 eps here)
+    that the tangent does not move together (linalgad/rules/_values.py)."""
+    st = matrix_stack(A, square=True)
+    opt = values_options(st.dtype, opts)
+    cmax = _cond_max(cond_max, st.dtype)
+    n = st.n
+    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    w, V = factor(st)
+    dw = _values_tangent(w, V, dA3, st, cmax, opt, "eigvals_jvp")
+    return w.reshape(st.shape(n)), _values_out(dw, w, st.shape(n))
+
+
+def eigvals_pushforward(w, V, dA, *, cond_max=None, **opts):
+    """The eigenvalues' tangent from the factors of ``numpy.linalg.eig``:
+    ``dw`` along ``dA`` (stateless form of ``eigvals_jvp(A, dA)[1]``)."""
+    rule = "eigvals_pushforward"
+    fr, w128, V3, vdt = _eig_frame(rule, w, V, [("dA", dA, 2)], None)
+    opt = values_options(fr.dtype, opts)
+    cmax = _cond_max(cond_max, vdt)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.n, fr.n), vdt if np.iscomplexobj(dA) else real_dtype(vdt),
+                of="A", finite=True)
+    wv = w128 if vdt.kind == "c" else w128.real
+    dw = _values_tangent(wv, V3, dA3, fr, cmax, opt, rule)
+    return _values_out(dw, np.empty(0, vdt), fr.shape(fr.n))

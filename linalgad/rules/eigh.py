@@ -35,10 +35,13 @@ import numpy as np
 from .. import _core, gauge as _gauge
 from .._errors import raise_core
 from .._options import batch_threads, options
-from .._validate import cotangent, matrix_stack, real_dtype
+from .._validate import Stack, cotangent, matrix_stack, real_dtype
 from ..project import finish_cotangent
+from ._factors import cotan, eig_frame
+from ._values import resolve, values_options
 
-__all__ = ["Eigh", "eigh", "eigh_vjp", "eigh_jvp"]
+__all__ = ["Eigh", "eigh", "eigh_vjp", "eigh_jvp", "eigh_pullback", "eigh_pushforward",
+           "eigvalsh", "eigvalsh_vjp", "eigvalsh_jvp", "eigvalsh_pushforward"]
 
 Eigh = namedtuple("Eigh", ["w", "V"])
 
@@ -164,13 +167,9 @@ def eigh_vjp(A, *, uplo="L", gauge=None, project=None, **opts):
         gV = cotangent(dV, "dV", Vshape, st.dtype, of="V", finite=fixed)
         if fixed and gV is not None:
             gV = np.ascontiguousarray(_fix("pull_eigh")(raw, (gw, gV))[1])
-        if gw is not None:
-            gw = gw.reshape(B, n) if rdt == np.float64 else gw.astype(np.float64).reshape(B, n)
-        out = np.empty((B, n, n), st.dtype)
-        err = _core.eigh_vjp(V, w64, gw, None if gV is None else gV.reshape(B, n, n),
-                             out, tri, policy, batch_threads(B, n), check_finite=not fixed)
-        if err is not None:
-            _raise(err, "eigh_vjp", st)
+        out = _pullback(V, w64, None if gw is None else gw.reshape(B, n),
+                        None if gV is None else gV.reshape(B, n, n), tri, st, policy, not fixed,
+                        "eigh_vjp")
         return finish_cotangent(out.reshape(out_shape), st, project)
 
     return res, pullback
@@ -191,14 +190,134 @@ def eigh_jvp(A, dA, *, uplo="L", gauge=None, **opts):
     n = st.n
     dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
     w, V = factor(st, uplo)
-    dw = np.empty((st.B, n), np.float64)
-    dV = np.empty((st.B, n, n), st.dtype)
-    err = _core.eigh_jvp(V, np.ascontiguousarray(w, dtype=np.float64), dA3, dw, dV, _TRI[uplo],
-                         opt.as_tuple(), batch_threads(st.B, n))
-    if err is not None:
-        _raise(err, "eigh_jvp", st)
+    dw, dV = _pushforward(V, np.ascontiguousarray(w, dtype=np.float64), dA3, _TRI[uplo], st,
+                          opt.as_tuple(), "eigh_jvp")
     res = _result(st, w, V, readonly=False)
     tan = Eigh(dw.astype(real_dtype(st.dtype)).reshape(res.w.shape), dV.reshape(res.V.shape))
     if _gauge.wants(gauge):
         return _fix("fix_eigh_jvp")(res, tan)
     return res, tan
+
+
+# The rule on (B, ...) stacks: what the closures and the stateless forms share.
+
+def _pullback(V, w64, gw, gV, tri, st, policy, check_finite, rule):
+    """dA (B, n, n) for cotangents gw (B, n) (any real dtype) and gV."""
+    if gw is not None and gw.dtype != np.float64:
+        gw = gw.astype(np.float64)
+    out = np.empty((st.B, st.n, st.n), st.dtype)
+    err = _core.eigh_vjp(V, w64, gw, gV, out, tri, policy, batch_threads(st.B, st.n),
+                         check_finite=check_finite)
+    if err is not None:
+        _raise(err, rule, st)
+    return out
+
+
+def _pushforward(V, w64, dA3, tri, st, policy, rule):
+    """(dw float64 (B, n), dV (B, n, n)) along dA3 read as ``tri`` says."""
+    dw = np.empty((st.B, st.n), np.float64)
+    dV = np.empty((st.B, st.n, st.n), st.dtype)
+    err = _core.eigh_jvp(V, w64, dA3, dw, dV, tri, policy, batch_threads(st.B, st.n))
+    if err is not None:
+        _raise(err, rule, st)
+    return dw, dV
+
+
+def eigh_pullback(w, V, dw=None, dV=None, *, uplo=None, **opts):
+    """The eigh pullback from the factors: ``dA`` for cotangents of w, V.
+
+    Stateless form of ``eigh_vjp(A, uplo=uplo)[1]``: w (..., n) the
+    eigenvalues (ascending, as ``numpy.linalg.eigh`` returns them) and
+    V (..., n, n) the eigenvectors; leading axes broadcast with the
+    cotangents. ``uplo=None`` (default here) returns the Hermitian cotangent
+    of A = V diag(w) V^H; ``"L"``/``"U"`` the cotangent of the raw input of
+    an eigh that read that triangle (as ``eigh_vjp``, whose default is
+    ``"L"``). ``dA`` has V's dtype. ``**opts``: degeneracy, tol, eps, order,
+    gauge_tol. ``gauge=`` and ``project=`` need the input: use
+    :func:`eigh_vjp`.
+    """
+    uplo = _uplo(uplo)
+    fr, w3, V3 = eig_frame("eigh_pullback", w, V, [("dw", dw, 1), ("dV", dV, 2)], hermitian=True)
+    opt = options(fr.dtype, **opts)
+    n = fr.n
+    gw = cotan(dw, "dw", fr.batch, (n,), real_dtype(fr.dtype), of="w")
+    gV = cotan(dV, "dV", fr.batch, (n, n), fr.dtype, of="V")
+    out = _pullback(V3, w3, gw, gV, _TRI[uplo], fr, opt.as_tuple(), True, "eigh_pullback")
+    return out.reshape(fr.shape(n, n))
+
+
+def eigh_pushforward(w, V, dA, *, uplo=None, **opts):
+    """The eigh tangent from the factors: ``Eigh(dw, dV)`` along ``dA``.
+
+    Stateless form of ``eigh_jvp(A, dA, uplo=uplo)[1]`` (V^H dV has a zero
+    diagonal); ``dA`` is read as ``uplo`` says: its Hermitian part for
+    ``None`` (default here), one triangle for ``"L"``/``"U"``.
+    """
+    uplo = _uplo(uplo)
+    fr, w3, V3 = eig_frame("eigh_pushforward", w, V, [("dA", dA, 2)], hermitian=True)
+    opt = options(fr.dtype, **opts)
+    n = fr.n
+    dA3 = cotan(dA, "dA", fr.batch, (n, n), fr.dtype, of="A", finite=True)
+    dw, dV = _pushforward(V3, w3, dA3, _TRI[uplo], fr, opt.as_tuple(), "eigh_pushforward")
+    return Eigh(dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
+
+
+# Eigenvalues only (the forward mode skips the vectors' tangents: see rules/_values.py)
+
+def eigvalsh(A, *, uplo="L"):
+    """The eigenvalues (..., n), ascending, of the Hermitian matrices read as
+    ``uplo`` says (see the module docstring)."""
+    uplo = _uplo(uplo)
+    st = matrix_stack(A, square=True)
+    if st.data.size == 0:
+        return np.zeros(st.shape(st.n), real_dtype(st.dtype))
+    w = np.linalg.eigvalsh(_herm(st.data)) if uplo is None else np.linalg.eigvalsh(st.data, UPLO=uplo)
+    return w.reshape(st.shape(st.n))
+
+
+def eigvalsh_vjp(A, *, uplo="L", project=None, **opts):
+    """Eigenvalues and their pullback ``pullback(dw) -> dA`` (V diag(dw) V^H,
+    as the eigh pullback with dV zero)."""
+    res, pullback = eigh_vjp(A, uplo=uplo, project=project, **opts)
+    return res.w, lambda dw=None: pullback(dw, None)
+
+
+def _read_tangent(dA3, uplo):
+    """The Hermitian tangent H (B, n, n) of dA as eigh reads it (``uplo``)."""
+    return read(Stack(dA3, ()), uplo)
+
+
+def _values_tangent(V, w64, dA3, uplo, st, opt, rule):
+    """dw (B, n) = Re diag(V^H H V), checked where the values cannot resolve it."""
+    H = _read_tangent(dA3, uplo)
+    HV = H @ V
+    dw = np.einsum("bik,bik->bk", V.conj(), HV).real
+    return resolve(rule, "eigenvalues", w64, dw, lambda b: V[b].conj().T @ HV[b], opt, st.batch)
+
+
+def eigvalsh_jvp(A, dA, *, uplo="L", **opts):
+    """Eigenvalues and their tangent along ``dA`` (read as ``uplo`` says):
+    ``(w, dw)``. Only dw = Re diag(V^H dA V) is formed; strict refuses only
+    eigenvalues equal to working precision (``tol``, default 64 eps here)
+    that the tangent does not move together (linalgad/rules/_values.py)."""
+    uplo = _uplo(uplo)
+    st = matrix_stack(A, square=True)
+    opt = values_options(st.dtype, opts)
+    n = st.n
+    dA3 = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
+    w, V = factor(st, uplo)
+    dw = _values_tangent(V, np.asarray(w, np.float64), dA3, uplo, st, opt, "eigvalsh_jvp")
+    rdt = real_dtype(st.dtype)
+    return w.astype(rdt).reshape(st.shape(n)), dw.astype(rdt).reshape(st.shape(n))
+
+
+def eigvalsh_pushforward(w, V, dA, *, uplo=None, **opts):
+    """The eigenvalues' tangent from the factors: ``dw`` along ``dA`` (read
+    as ``uplo`` says; stateless form of ``eigvalsh_jvp(A, dA)[1]``)."""
+    uplo = _uplo(uplo)
+    rule = "eigvalsh_pushforward"
+    fr, w3, V3 = eig_frame(rule, w, V, [("dA", dA, 2)], hermitian=True)
+    opt = values_options(fr.dtype, opts)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.n, fr.n), fr.dtype, of="A", finite=True)
+    dw = _values_tangent(V3, w3, dA3, uplo, fr, opt, rule)
+    return dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(fr.n))

@@ -30,9 +30,17 @@ from .._divdiff import divided_differences, resolve
 from .._errors import raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack
+from ._factors import cotan, eig_frame
 from .eigh import _TRI, _uplo, factor, finish
 
-__all__ = ["funm", "funm_vjp", "funm_jvp"]
+__all__ = ["funm", "funm_vjp", "funm_jvp", "funm_pullback", "funm_pushforward"]
+
+
+def _differences(fn, w, st, rule):
+    """f(w) and the divided differences D (B, n, n) of f at w (B, n)."""
+    # in the user's batch shape, so a domain error names the right matrix
+    fw, D = divided_differences(fn, w.reshape(st.shape(st.n)), where=(f"{rule}: ", "eigenvalue"))
+    return fw.reshape(w.shape), np.ascontiguousarray(D.reshape(w.shape + (st.n,)))
 
 
 def _prepare(A, f, df, uplo, rule):
@@ -40,9 +48,7 @@ def _prepare(A, f, df, uplo, rule):
     fn = resolve(f, df)
     st = matrix_stack(A, square=True)
     w, V = factor(st, uplo)
-    # in the user's batch shape, so a domain error names the right matrix
-    fw, D = divided_differences(fn, w.reshape(st.shape(st.n)), where=(f"{rule}: ", "eigenvalue"))
-    fw, D = fw.reshape(w.shape), np.ascontiguousarray(D.reshape(V.shape))
+    fw, D = _differences(fn, w, st, rule)
     F = (V * fw[..., None, :].astype(V.dtype)) @ V.conj().swapaxes(-1, -2)
     F = 0.5 * (F + F.conj().swapaxes(-1, -2))
     return st, uplo, np.ascontiguousarray(w, np.float64), V, D, F
@@ -97,3 +103,39 @@ def funm_jvp(A, dA, f, *, df=None, uplo=None):
     g = cotangent(dA, "dA", st.shape(n, n), st.dtype, of="A", finite=False).reshape(st.B, n, n)
     dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp", "dA")
     return F.reshape(st.shape(n, n)), dF.reshape(st.shape(n, n))
+
+
+def _stateless(rule, w, V, X, name, f, df, uplo):
+    uplo = _uplo(uplo)
+    fn = resolve(f, df)
+    fr, w3, V3 = eig_frame(rule, w, V, [(name, X, 2)], hermitian=True)
+    n = fr.n
+    x = cotan(X, name, fr.batch, (n, n), fr.dtype, of="F" if name == "dF" else "A")
+    _, D = _differences(fn, w3, fr, rule)
+    return fr, uplo, w3, V3, D, x
+
+
+def funm_pullback(w, V, dF, f, *, df=None, uplo=None):
+    """The funm pullback from the eigendecomposition of A: ``dA`` for a
+    cotangent dF of F = f(A) (exact at any degeneracy).
+
+    Stateless form of ``funm_vjp(A, f, df=df, uplo=uplo)[1]``: w (..., n),
+    V (..., n, n) from ``numpy.linalg.eigh``; leading axes broadcast with dF.
+    ``uplo``: the cotangent of the raw input as eigh read it (None: the
+    Hermitian cotangent). ``project=`` needs the input: use :func:`funm_vjp`.
+    """
+    rule = "funm_pullback"
+    fr, uplo, w3, V3, D, g = _stateless(rule, w, V, dF, "dF", f, df, uplo)
+    if g is None:
+        return np.zeros(fr.shape(fr.n, fr.n), fr.dtype)
+    out = _apply(fr, w3, V3, D, g, _TRI[None], _TRI[uplo], rule, "dF")
+    return out.reshape(fr.shape(fr.n, fr.n))
+
+
+def funm_pushforward(w, V, dA, f, *, df=None, uplo=None):
+    """The funm tangent dF along ``dA`` (read as ``uplo`` says) from the
+    eigendecomposition of A (stateless form of ``funm_jvp(A, dA, f)[1]``)."""
+    rule = "funm_pushforward"
+    fr, uplo, w3, V3, D, g = _stateless(rule, w, V, dA, "dA", f, df, uplo)
+    out = _apply(fr, w3, V3, D, g, _TRI[uplo], _TRI[None], rule, "dA")
+    return out.reshape(fr.shape(fr.n, fr.n))

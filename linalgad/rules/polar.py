@@ -30,9 +30,10 @@ from ..project import finish_cotangent
 from .._errors import raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack
+from ._factors import cotan, svd_frame
 from .svd import _factor
 
-__all__ = ["Polar", "polar", "polar_vjp", "polar_jvp"]
+__all__ = ["Polar", "polar", "polar_vjp", "polar_jvp", "polar_pullback", "polar_pushforward"]
 
 Polar = namedtuple("Polar", ["Q", "P"])
 
@@ -115,7 +116,47 @@ def polar_jvp(A, dA, *, gauge=None, **opts):
     opt = options(st.dtype, **opts)
     dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, Q, P = _polar_factors(st)
-    dQ = _apply(U, s, Vh, dA3, st, opt, "polar_jvp")
-    dP = _herm(dQ.conj().swapaxes(-1, -2) @ st.data + Q.conj().swapaxes(-1, -2) @ dA3)
+    dQ, dP = _pushforward(U, s, Vh, dA3, st, opt, "polar_jvp", Q, st.data)
     res = Polar(Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n)))
     return res, Polar(dQ.reshape(res.Q.shape), dP.reshape(res.P.shape))
+
+
+def _pushforward(U, s, Vh, dA3, st, opt, rule, Q, A):
+    """(dQ, dP) along dA3; Q = U Vh and A = U S Vh as (B, ...) stacks."""
+    dQ = _apply(U, s, Vh, dA3, st, opt, rule)
+    dP = _herm(dQ.conj().swapaxes(-1, -2) @ A + Q.conj().swapaxes(-1, -2) @ dA3)
+    return dQ, dP
+
+
+def polar_pullback(U, S, Vh, dQ=None, dP=None, **opts):
+    """The polar pullback from the thin SVD of A: ``dA`` for cotangents of
+    Q = U Vh and P = V S Vh.
+
+    Stateless form of ``polar_vjp(A)[1]``: U (..., m, k), S (..., k),
+    Vh (..., k, n) with k = min(m, n) (``numpy.linalg.svd(A,
+    full_matrices=False)``); leading axes broadcast with dQ (..., m, n) and
+    dP (..., n, n). ``**opts``: degeneracy, tol, eps (zero singular values
+    only). ``project=`` needs the input: use :func:`polar_vjp`.
+    """
+    rule = "polar_pullback"
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dQ", dQ, 2), ("dP", dP, 2)])
+    opt = options(fr.dtype, **opts)
+    gQ = cotan(dQ, "dQ", fr.batch, (fr.m, fr.n), fr.dtype, of="Q")
+    gP = cotan(dP, "dP", fr.batch, (fr.n, fr.n), fr.dtype, of="P")
+    if gQ is None and gP is None:
+        return np.zeros(fr.shape(fr.m, fr.n), fr.dtype)
+    out = _apply(U3, s3, Vh3, gQ, fr, opt, rule, gP, check_finite=("dQ", "dP"))
+    return out.reshape(fr.shape(fr.m, fr.n))
+
+
+def polar_pushforward(U, S, Vh, dA, **opts):
+    """The polar tangent from the thin SVD of A: ``Polar(dQ, dP)`` along
+    ``dA`` (stateless form of ``polar_jvp(A, dA)[1]``; factors as in
+    :func:`polar_pullback`)."""
+    rule = "polar_pushforward"
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)])
+    opt = options(fr.dtype, **opts)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    Q, A = U3 @ Vh3, (U3 * s3[:, None, :].astype(fr.dtype)) @ Vh3
+    dQ, dP = _pushforward(U3, s3, Vh3, dA3, fr, opt, rule, Q, A)
+    return Polar(dQ.reshape(fr.shape(fr.m, fr.n)), dP.reshape(fr.shape(fr.n, fr.n)))

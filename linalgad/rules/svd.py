@@ -35,8 +35,11 @@ from ..project import finish_cotangent
 from .._errors import GaugeError, raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack, real_dtype
+from ._factors import cotan, svd_frame
+from ._values import resolve, values_options
 
-__all__ = ["SVD", "svd", "svd_vjp", "svd_jvp"]
+__all__ = ["SVD", "svd", "svd_vjp", "svd_jvp", "svd_pullback", "svd_pushforward",
+           "svdvals", "svdvals_vjp", "svdvals_jvp", "svdvals_pushforward"]
 
 SVD = namedtuple("SVD", ["U", "S", "Vh"])
 
@@ -135,6 +138,18 @@ def _full_to_thin(gU, gVh, Uf, Vhf, r, opt, st):
     return gU, gVh
 
 
+def _full_tangent(dU, dVh, U, Vh, Uf, Vhf, r):
+    """Thin tangents -> those of the full factors: the extra columns move
+    only to stay orthogonal, dU2 = -U1 (dU1^H U2) (and the same for V)."""
+    if Uf.shape[-1] > r:
+        U2 = Uf[..., r:]
+        dU = np.concatenate([dU, -U @ (dU.conj().swapaxes(-1, -2) @ U2)], axis=-1)
+    if Vhf.shape[-2] > r:
+        V2h = Vhf[..., r:, :]
+        dVh = np.concatenate([dVh, -(V2h @ dVh.conj().swapaxes(-1, -2)) @ Vh], axis=-2)
+    return dU, dVh
+
+
 def _check_null_block(X2, gX2, opt, name):
     if opt.degeneracy in ("exact", "lorentz") or X2.size == 0:
         return
@@ -190,15 +205,10 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
             gU = None if gU is None else gU.reshape((st.B,) + Uf.shape[1:])
             gVh = None if gVh is None else gVh.reshape((st.B,) + Vhf.shape[1:])
             gU, gVh = _full_to_thin(gU, gVh, Uf, Vhf, r, opt, st)
-        out = np.empty((st.B, m, n), st.dtype)
-        err = _core.svd_vjp(
-            U, s64, Vh,
-            None if gU is None else gU.reshape(st.B, m, kk),
-            None if gs is None else np.ascontiguousarray(gs, np.float64).reshape(st.B, kk),
-            None if gVh is None else gVh.reshape(st.B, kk, n),
-            out, kk, policy, batch_threads(st.B, max(m, n)), check_finite=not early)
-        if err is not None:
-            _raise(err, "svd_vjp", st)
+        out = _pullback(U, s64, Vh, None if gU is None else gU.reshape(st.B, m, kk),
+                        None if gs is None else gs.reshape(st.B, kk),
+                        None if gVh is None else gVh.reshape(st.B, kk, n),
+                        kk, st, policy, not early, "svd_vjp")
         return finish_cotangent(out, st, project)
 
     return res, pullback
@@ -218,24 +228,168 @@ def svd_jvp(A, dA, *, full_matrices=False, k=None, gauge=None, **opts):
     dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
     U, s, Vh, (Uf, Vhf) = _factor(st, full_matrices)
     m, n, r = st.m, st.n, min(st.m, st.n)
-    dU = np.empty((st.B, m, kk), st.dtype)
-    ds = np.empty((st.B, kk), np.float64)
-    dVh = np.empty((st.B, kk, n), st.dtype)
-    err = _core.svd_jvp(U, np.ascontiguousarray(s, dtype=np.float64), Vh, dA3, dU, ds, dVh, kk,
-                        opt.as_tuple(), batch_threads(st.B, max(m, n)))
-    if err is not None:
-        _raise(err, "svd_jvp", st)
+    dU, ds, dVh = _pushforward(U, np.ascontiguousarray(s, dtype=np.float64), Vh, dA3, kk, st,
+                               opt.as_tuple(), "svd_jvp")
     if full_matrices:
-        # the extra columns move only to stay orthogonal: dU2 = -U1 (dU1^H U2)
-        if Uf.shape[-1] > r:
-            U2 = Uf[..., r:]
-            dU = np.concatenate([dU, -U @ (dU.conj().swapaxes(-1, -2) @ U2)], axis=-1)
-        if Vhf.shape[-2] > r:
-            V2h = Vhf[..., r:, :]
-            dVh = np.concatenate([dVh, -(V2h @ dVh.conj().swapaxes(-1, -2)) @ Vh], axis=-2)
+        dU, dVh = _full_tangent(dU, dVh, U, Vh, Uf, Vhf, r)
         U, Vh = Uf, Vhf
     res = _result(st, U, s, Vh, kk, full_matrices, readonly=False)
     tan = _result(st, dU, ds.astype(real_dtype(st.dtype)), dVh, kk, True, readonly=False)
     if _gauge.wants(gauge):
         return _gauge.fix_svd_jvp(res, tan)
     return res, tan
+
+
+# The rule on (B, ...) stacks: what the closures and the stateless forms share.
+
+def _pullback(U, s64, Vh, gU, gs, gVh, kk, st, policy, check_finite, rule):
+    """dA (B, m, n) from thin factors and cotangents of the top kk triplets
+    (gs any real dtype); ``st`` a Stack or Frame (batch shape, dtype)."""
+    out = np.empty((st.B, st.m, st.n), st.dtype)
+    if gs is not None and gs.dtype != np.float64:
+        gs = gs.astype(np.float64)
+    err = _core.svd_vjp(U, s64, Vh, gU, gs, gVh, out, kk, policy,
+                        batch_threads(st.B, max(st.m, st.n)), check_finite=check_finite)
+    if err is not None:
+        _raise(err, rule, st)
+    return out
+
+
+def _pushforward(U, s64, Vh, dA3, kk, st, policy, rule):
+    """(dU, dS float64, dVh) of the top kk triplets along dA3 (B, m, n)."""
+    dU = np.empty((st.B, st.m, kk), st.dtype)
+    ds = np.empty((st.B, kk), np.float64)
+    dVh = np.empty((st.B, kk, st.n), st.dtype)
+    err = _core.svd_jvp(U, s64, Vh, dA3, dU, ds, dVh, kk, policy,
+                        batch_threads(st.B, max(st.m, st.n)))
+    if err is not None:
+        _raise(err, rule, st)
+    return dU, ds, dVh
+
+
+def _thin(U3, Vh3, k):
+    return np.ascontiguousarray(U3[..., :k]), np.ascontiguousarray(Vh3[..., :k, :])
+
+
+def svd_pullback(U, S, Vh, dU=None, dS=None, dVh=None, **opts):
+    """The SVD pullback from the factors: ``dA`` for cotangents of U, S, Vh.
+
+    Stateless form of ``svd_vjp(A)[1]``: U (..., m, k), S (..., k),
+    Vh (..., k, n) the thin SVD of A (k = min(m, n), e.g.
+    ``numpy.linalg.svd(A, full_matrices=False)``), or the full one
+    (U (..., m, m), Vh (..., n, n), as ``svd_vjp(A, full_matrices=True)``:
+    a cotangent that depends on the basis of the extra columns raises
+    GaugeError); leading axes of factors and cotangents broadcast. ``dA``
+    has the dtype of U (real factors: the real cotangent). ``**opts``:
+    degeneracy, tol, eps, order, gauge_tol. Truncation (``k=``),
+    ``gauge=`` and ``project=`` need the input: use :func:`svd_vjp` (or
+    ``linalgad.project`` on the result).
+    """
+    rule = "svd_pullback"
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dU", dU, 2), ("dS", dS, 1), ("dVh", dVh, 2)],
+                                full=True)
+    k = s3.shape[-1]
+    opt = options(fr.dtype, **opts)
+    full = U3.shape[-1] != k or Vh3.shape[-2] != k
+    # full factors: the cotangents are transformed first, so checked here
+    gU = cotan(dU, "dU", fr.batch, U3.shape[1:], fr.dtype, of="U", finite=full)
+    gs = cotan(dS, "dS", fr.batch, (k,), real_dtype(fr.dtype), of="S", finite=full)
+    gVh = cotan(dVh, "dVh", fr.batch, Vh3.shape[1:], fr.dtype, of="Vh", finite=full)
+    if full:
+        gU, gVh = _full_to_thin(gU, gVh, U3, Vh3, k, opt, fr)
+        U3, Vh3 = _thin(U3, Vh3, k)
+    out = _pullback(U3, s3, Vh3, gU, gs, gVh, k, fr, opt.as_tuple(), not full, rule)
+    return out.reshape(fr.shape(fr.m, fr.n))
+
+
+def svd_pushforward(U, S, Vh, dA, **opts):
+    """The SVD tangent from the factors: ``SVD(dU, dS, dVh)`` along ``dA``.
+
+    Stateless form of ``svd_jvp(A, dA)[1]`` (the imaginary diagonal of
+    U^H dU - V^H dV split evenly); the factors are the thin or the full SVD
+    as in :func:`svd_pullback` (full ones get full tangents), broadcasting
+    with ``dA`` over leading axes.
+    """
+    rule = "svd_pushforward"
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)], full=True)
+    k = s3.shape[-1]
+    opt = options(fr.dtype, **opts)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    Ut, Vht = _thin(U3, Vh3, k)
+    dU, ds, dVh = _pushforward(Ut, s3, Vht, dA3, k, fr, opt.as_tuple(), rule)
+    dU, dVh = _full_tangent(dU, dVh, Ut, Vht, U3, Vh3, k)
+    return SVD(dU.reshape(fr.shape(*U3.shape[1:])), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
+               dVh.reshape(fr.shape(*Vh3.shape[1:])))
+
+
+# Singular values only (the forward mode skips the vectors' tangents: see rules/_values.py)
+
+def svdvals(A):
+    """The singular values (..., k), descending, k = min(m, n)."""
+    st = matrix_stack(A)
+    s = np.linalg.svd(st.data, compute_uv=False) if st.data.size else \
+        np.zeros((st.B, min(st.m, st.n)), real_dtype(st.dtype))
+    return s.reshape(st.shape(min(st.m, st.n)))
+
+
+def svdvals_vjp(A, *, project=None, **opts):
+    """Singular values and their pullback ``pullback(dS) -> dA`` (U diag(dS) Vh:
+    the SVD pullback with the vectors' cotangents zero)."""
+    res, pullback = svd_vjp(A, project=project, **opts)
+    return res.S, lambda dS=None: pullback(None, dS)
+
+
+def _values_tangent(U, s64, Vh, dA3, st, opt, rule):
+    """dS (B, k) = Re diag(U^H dA V), checked where the values cannot resolve it."""
+    V = Vh.conj().swapaxes(-1, -2)
+    dAV = dA3 @ V
+    ds = np.einsum("bik,bik->bk", U.conj(), dAV).real
+
+    def coupling(b):
+        R = U[b].conj().T @ dAV[b]
+        return 0.5 * (R + R.conj().T)
+
+    def zero(b, z):
+        # the block of U^H dA V on the zero values, and what leaves the other
+        # values' column (row) space for a tall (wide) A
+        R = U[b].conj().T @ dAV[b]
+        out = np.abs(R[np.ix_(z, z)]).max()
+        if st.m > st.n:
+            out = max(out, np.abs(dAV[b][:, z] - U[b] @ R[:, z]).max())
+        elif st.m < st.n:
+            UzA = U[b][:, z].conj().T @ dA3[b]
+            out = max(out, np.abs(UzA - R[z] @ Vh[b]).max())
+        return out
+
+    return resolve(rule, "singular values", s64, ds, coupling, opt, st.batch, zero=zero)
+
+
+def svdvals_jvp(A, dA, **opts):
+    """Singular values and their tangent along ``dA``: ``(S, dS)``.
+
+    Only the values' tangent Re diag(U^H dA V) is formed, so close pairs
+    are no obstacle; ``degeneracy="strict"`` refuses only values equal to
+    working precision (``tol``, default 64 eps here) that the tangent does
+    not move together, and zero singular values it moves off zero (see
+    linalgad/rules/_values.py for the modes).
+    """
+    st = matrix_stack(A)
+    opt = values_options(st.dtype, opts)
+    k = min(st.m, st.n)
+    dA3 = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.data.shape)
+    U, s, Vh, _ = _factor(st, False)
+    ds = _values_tangent(U, np.asarray(s, np.float64), Vh, dA3, st, opt, "svdvals_jvp")
+    rdt = real_dtype(st.dtype)
+    return s.astype(rdt).reshape(st.shape(k)), ds.astype(rdt).reshape(st.shape(k))
+
+
+def svdvals_pushforward(U, S, Vh, dA, **opts):
+    """The singular values' tangent from the thin SVD: ``dS`` along ``dA``
+    (stateless form of ``svdvals_jvp(A, dA)[1]``; factors as in
+    :func:`svd_pullback`)."""
+    rule = "svdvals_pushforward"
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [("dA", dA, 2)])
+    opt = values_options(fr.dtype, opts)
+    dA3 = cotan(dA, "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
+    ds = _values_tangent(U3, s3, Vh3, dA3, fr, opt, rule)
+    return ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(s3.shape[-1]))

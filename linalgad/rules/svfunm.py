@@ -26,11 +26,20 @@ from .._errors import raise_core
 from .._options import batch_threads, options
 from .._validate import cotangent, matrix_stack
 from .eigh import finish
+from ._factors import cotan, svd_frame
 from .svd import _factor
 
-__all__ = ["svfunm", "svfunm_vjp", "svfunm_jvp"]
+__all__ = ["svfunm", "svfunm_vjp", "svfunm_jvp", "svfunm_pullback", "svfunm_pushforward"]
 
 _REMEDIES = "pass degeneracy='lorentz' to regularise, or use a g with g(0) = 0"
+
+
+def _differences(fn, s64, st, rule):
+    """g(s) and the divided differences D- (B, k, k) of g at s (B, k) float64."""
+    k = s64.shape[-1]
+    gv, Dm = divided_differences(fn, s64.reshape(st.shape(k)), where=(f"{rule}: ", "singular value"))
+    return (np.ascontiguousarray(gv.reshape(s64.shape)),
+            np.ascontiguousarray(Dm.reshape(s64.shape + (k,))))
 
 
 def _prepare(A, g, dg, rule):
@@ -38,11 +47,9 @@ def _prepare(A, g, dg, rule):
     st = matrix_stack(A)
     U, s, Vh, _ = _factor(st, False)
     s64 = np.ascontiguousarray(s, np.float64)
-    k = s64.shape[-1]
-    gv, Dm = divided_differences(fn, s64.reshape(st.shape(k)), where=(f"{rule}: ", "singular value"))
-    gv, Dm = gv.reshape(s64.shape), Dm.reshape(s64.shape + (k,))
+    gv, Dm = _differences(fn, s64, st, rule)
     G = (U * gv[..., None, :].astype(U.dtype)) @ Vh
-    return st, U, s64, Vh, np.ascontiguousarray(gv), np.ascontiguousarray(Dm), G
+    return st, U, s64, Vh, gv, Dm, G
 
 
 def _apply(st, U, s, Vh, gv, Dm, X, opt, rule):
@@ -87,3 +94,36 @@ def svfunm_jvp(A, dA, g, *, dg=None, **opts):
     x = cotangent(dA, "dA", st.shape(st.m, st.n), st.dtype, of="A").reshape(st.B, st.m, st.n)
     dG = _apply(st, U, s, Vh, gv, Dm, x, opt, "svfunm_jvp")
     return G.reshape(st.shape(st.m, st.n)), dG.reshape(st.shape(st.m, st.n))
+
+
+def _stateless(rule, U, S, Vh, X, name, g, dg, opts):
+    fn = resolve(g, dg)
+    fr, U3, s3, Vh3 = svd_frame(rule, U, S, Vh, [(name, X, 2)])
+    opt = options(fr.dtype, **opts)
+    x = cotan(X, name, fr.batch, (fr.m, fr.n), fr.dtype, of="G" if name == "dG" else "A",
+              finite=True)
+    gv, Dm = _differences(fn, s3, fr, rule)
+    return fr, U3, s3, Vh3, gv, Dm, x, opt
+
+
+def svfunm_pullback(U, S, Vh, dG, g, *, dg=None, **opts):
+    """The svfunm pullback from the thin SVD of A: ``dA`` for a cotangent dG
+    of G = U diag(g(S)) Vh.
+
+    Stateless form of ``svfunm_vjp(A, g, dg=dg)[1]``: U (..., m, k),
+    S (..., k), Vh (..., k, n), k = min(m, n); leading axes broadcast with
+    dG. ``**opts``: degeneracy, tol, eps (zero singular values only).
+    """
+    rule = "svfunm_pullback"
+    fr, U3, s3, Vh3, gv, Dm, x, opt = _stateless(rule, U, S, Vh, dG, "dG", g, dg, opts)
+    if x is None:
+        return np.zeros(fr.shape(fr.m, fr.n), fr.dtype)
+    return _apply(fr, U3, s3, Vh3, gv, Dm, x, opt, rule).reshape(fr.shape(fr.m, fr.n))
+
+
+def svfunm_pushforward(U, S, Vh, dA, g, *, dg=None, **opts):
+    """The svfunm tangent dG along ``dA`` from the thin SVD of A (stateless
+    form of ``svfunm_jvp(A, dA, g)[1]``; factors as in :func:`svfunm_pullback`)."""
+    rule = "svfunm_pushforward"
+    fr, U3, s3, Vh3, gv, Dm, x, opt = _stateless(rule, U, S, Vh, dA, "dA", g, dg, opts)
+    return _apply(fr, U3, s3, Vh3, gv, Dm, x, opt, rule).reshape(fr.shape(fr.m, fr.n))
