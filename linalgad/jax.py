@@ -30,13 +30,14 @@ Details, and what works under which transformation: docs/jax.md.
 import contextlib
 import threading
 from collections import namedtuple
-from functools import lru_cache, partial
+from functools import lru_cache
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ._options import options as _check_options
+from . import _validate
 from ._validate import real_dtype
 from .rules import eig as _eig, eigh as _eigh, funm as _funm, polar as _polar, svd as _svd
 from .rules import svfunm as _svfunm
@@ -49,13 +50,15 @@ _SUPPORTED = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, n
 
 
 # ---------------------------------------------------------------- host side
-# One entry per op, NumPy in and out, in linalgad's conventions:
-#   specs(batch, m, n, dtype, kw)     -> [(shape, dtype)] of the outputs
-#   primal(A, kw)                     -> tuple of outputs
-#   pullback(A, outs, cts, kw, opts)  -> dA (cts: tuple, None for zero)
-#   pushforward(A, outs, dA, kw, opts) -> tangents
-# kw: the primal's keywords (static); opts: degeneracy options (static).
-_Op = namedtuple("_Op", "specs primal pullback pushforward result square")
+# One entry per op, NumPy in and out, in linalgad's conventions; kw: the
+# primal's keywords, opts: the degeneracy options (both static).
+#   specs(batch, m, n, dtype, kw)    -> [(shape, dtype)] of the outputs
+#   res_specs(batch, m, n, dtype, kw) -> the same for the factors the rules need
+#   primal(A, kw)                    -> outputs
+#   factor(A, kw)                    -> (outputs, factors)
+#   pullback(factors, cts, real, kw, opts) -> dA   (cts: None for a zero cotangent)
+#   pushforward(factors, dA, kw, opts)     -> tangents of the outputs
+_Op = namedtuple("_Op", "specs res_specs primal factor pullback pushforward result square")
 
 
 def _complex(dtype):
@@ -64,14 +67,8 @@ def _complex(dtype):
 
 def _svd_specs(batch, m, n, dtype, kw):
     r = min(m, n)
-    k = r if kw.get("k") is None else kw["k"]
-    if kw.get("full_matrices"):
-        return [(batch + (m, m), dtype), (batch + (r,), real_dtype(dtype)), (batch + (n, n), dtype)]
-    return [(batch + (m, k), dtype), (batch + (k,), real_dtype(dtype)), (batch + (k, n), dtype)]
-
-
-def _svdvals_specs(batch, m, n, dtype, kw):
-    return [(batch + (min(m, n),), real_dtype(dtype))]
+    mu, nv = (m, n) if kw.get("full_matrices") else (r, r)
+    return [(batch + (m, mu), dtype), (batch + (r,), real_dtype(dtype)), (batch + (nv, n), dtype)]
 
 
 def _eigh_specs(batch, m, n, dtype, kw):
@@ -82,78 +79,143 @@ def _eig_specs(batch, m, n, dtype, kw):
     return [(batch + (n,), _complex(dtype)), (batch + (n, n), _complex(dtype))]
 
 
-def _polar_specs(batch, m, n, dtype, kw):
-    return [(batch + (m, n), dtype), (batch + (n, n), dtype)]
+def _pick(specs, i):
+    """The specs of a values-only op: output i of the decomposition."""
+    return lambda *a: specs(*a)[i:i + 1]
 
 
-def _same_specs(batch, m, n, dtype, kw):
+def _same(batch, m, n, dtype, kw):
     return [(batch + (m, n), dtype)]
 
 
-def _closure_pullback(vjp, select=None):
-    """pullback(A, outs, cts, kw, opts) from a ``*_vjp`` closure (it factors
-    A again); ``select`` names the cotangents a values-only op feeds."""
-    def pullback(A, outs, cts, kw, opts):
-        _, pb = vjp(A, **kw, **opts)
-        return pb(**dict(zip(select, cts))) if select else pb(*cts)
-    return pullback
+def _thin_svd(A, kw=None):
+    return tuple(_svd.svd(A))
 
 
-def _eig_pullback(select=None):
-    """eig's pullback: the outputs are complex for JAX (static dtypes), but
-    when every eigenvalue of a real A is real linalgad's factors are real and
-    stay real under real steps, so only the real part of a cotangent counts."""
-    pullback = _closure_pullback(_eig.eig_vjp, select)
-
-    def real_aware(A, outs, cts, kw, opts):
-        if A.dtype.kind != "c" and not np.iscomplexobj(_eig.eig(A).w):
-            cts = tuple(None if c is None else c.real for c in cts)
-        return pullback(A, outs, cts, kw, opts)
-    return real_aware
+def _eigh_factors(A, kw):
+    return tuple(_eigh.eigh(A, uplo=kw["uplo"]))
 
 
-def _closure_pushforward(jvp, select=None):
-    """pushforward(A, outs, dA, kw, opts) from a ``*_jvp`` (it factors A
-    again); ``select``: the indices of the tangents a values-only op returns."""
-    def pushforward(A, outs, dA, kw, opts):
-        tan = jvp(A, dA, **kw, **opts)[1]
-        if not isinstance(tan, tuple):
-            return (tan,)
-        return tuple(tan[i] for i in select) if select else tuple(tan)
-    return pushforward
+def _eig_factors(A, kw=None):
+    return tuple(_eig.eig(A))
 
 
-def _primal(fn, select=None):
-    def primal(A, kw):
-        out = fn(A, **kw)
-        if not isinstance(out, tuple):
-            return (out,)
-        return tuple(out[i] for i in select) if select else tuple(out)
-    return primal
+def _rule_opts(kw, *names):
+    return {k: kw[k] for k in names}
 
 
+def _polar_factor(A, kw):
+    st = _validate.matrix_stack(A)
+    U, s, Vh, Q, P = _polar._polar_factors(st)
+    return ((Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n))),
+            (U.reshape(st.shape(*U.shape[1:])), s.reshape(st.shape(s.shape[-1])),
+             Vh.reshape(st.shape(*Vh.shape[1:]))))
+
+
+def _funm_factor(A, kw):
+    st, _, w, V, _, F = _funm._prepare(A, kw["f"], kw["df"], kw["uplo"], "funm")
+    return (F.reshape(st.shape(st.n, st.n)),), (w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
+
+
+def _svfunm_factor(A, kw):
+    st, U, s, Vh, _, _, G = _svfunm._prepare(A, kw["g"], kw["dg"], "svfunm")
+    return ((G.reshape(st.shape(st.m, st.n)),),
+            (U.reshape(st.shape(*U.shape[1:])), s.reshape(st.shape(s.shape[-1])),
+             Vh.reshape(st.shape(*Vh.shape[1:]))))
+
+
+def _values(factors, i):
+    """factor(A, kw) of a values-only op: the decomposition, output i alone."""
+    def factor(A, kw):
+        res = factors(A, kw)
+        return (res[i],), res
+    return factor
+
+
+_EIG_KW = ("normalization", "cond_max")
 _OPS = {
-    "svd": _Op(_svd_specs, _primal(_svd.svd), _closure_pullback(_svd.svd_vjp),
-               _closure_pushforward(_svd.svd_jvp), _svd.SVD, False),
-    "svdvals": _Op(_svdvals_specs, _primal(_svd.svd, (1,)), _closure_pullback(_svd.svd_vjp, ("dS",)),
-                   _closure_pushforward(_svd.svd_jvp, (1,)), None, False),
-    "eigh": _Op(_eigh_specs, _primal(_eigh.eigh), _closure_pullback(_eigh.eigh_vjp),
-                _closure_pushforward(_eigh.eigh_jvp), _eigh.Eigh, True),
-    "eigvalsh": _Op(lambda *a: _eigh_specs(*a)[:1], _primal(_eigh.eigh, (0,)),
-                    _closure_pullback(_eigh.eigh_vjp, ("dw",)),
-                    _closure_pushforward(_eigh.eigh_jvp, (0,)), None, True),
-    "eig": _Op(_eig_specs, _primal(lambda A, gauge=None, **_: _eig.eig(A, gauge=gauge)),
-               _eig_pullback(), _closure_pushforward(_eig.eig_jvp), _eig.Eig, True),
-    "eigvals": _Op(lambda *a: _eig_specs(*a)[:1], _primal(_eig.eig, (0,)),
-                   _eig_pullback(("dw",)),
-                   _closure_pushforward(_eig.eig_jvp, (0,)), None, True),
-    "polar": _Op(_polar_specs, _primal(_polar.polar), _closure_pullback(_polar.polar_vjp),
-                 _closure_pushforward(_polar.polar_jvp), _polar.Polar, False),
-    "funm": _Op(_same_specs, _primal(_funm.funm), _closure_pullback(_funm.funm_vjp),
-                _closure_pushforward(_funm.funm_jvp), None, True),
-    "svfunm": _Op(_same_specs, _primal(_svfunm.svfunm), _closure_pullback(_svfunm.svfunm_vjp),
-                  _closure_pushforward(_svfunm.svfunm_jvp), None, False),
+    "svd": _Op(
+        _svd_specs, _svd_specs,
+        lambda A, kw: tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),
+        lambda A, kw: (tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),) * 2,
+        lambda f, cts, real, kw, o: _svd.svd_pullback(*f, *cts, **o),
+        lambda f, dA, kw, o: tuple(_svd.svd_pushforward(*f, dA, **o)),
+        _svd.SVD, False),
+    "svdvals": _Op(
+        _pick(_svd_specs, 1), _svd_specs,
+        lambda A, kw: (_svd.svdvals(A),), _values(_thin_svd, 1),
+        lambda f, cts, real, kw, o: _svd.svd_pullback(*f, dS=cts[0], **o),
+        lambda f, dA, kw, o: (_svd.svdvals_pushforward(*f, dA, **o),),
+        None, False),
+    "eigh": _Op(
+        _eigh_specs, _eigh_specs, _eigh_factors, lambda A, kw: (_eigh_factors(A, kw),) * 2,
+        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, *cts, uplo=kw["uplo"], **o),
+        lambda f, dA, kw, o: tuple(_eigh.eigh_pushforward(*f, dA, uplo=kw["uplo"], **o)),
+        _eigh.Eigh, True),
+    "eigvalsh": _Op(
+        _pick(_eigh_specs, 0), _eigh_specs,
+        lambda A, kw: (_eigh.eigvalsh(A, uplo=kw["uplo"]),), _values(_eigh_factors, 0),
+        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, dw=cts[0], uplo=kw["uplo"], **o),
+        lambda f, dA, kw, o: (_eigh.eigvalsh_pushforward(*f, dA, uplo=kw["uplo"], **o),),
+        None, True),
+    # JAX's eig outputs are complex (static dtypes); the pullback is told
+    # whether A was real, which complex factors cannot say
+    "eig": _Op(
+        _eig_specs, _eig_specs, _eig_factors, lambda A, kw: (_eig_factors(A),) * 2,
+        lambda f, cts, real, kw, o: _eig.eig_pullback(*f, *cts, real_input=real,
+                                                      **_rule_opts(kw, *_EIG_KW), **o),
+        lambda f, dA, kw, o: tuple(_eig.eig_pushforward(*f, dA, **_rule_opts(kw, *_EIG_KW), **o)),
+        _eig.Eig, True),
+    "eigvals": _Op(
+        _pick(_eig_specs, 0), _eig_specs,
+        lambda A, kw: (_eig.eigvals(A),), _values(_eig_factors, 0),
+        lambda f, cts, real, kw, o: _eig.eig_pullback(*f, dw=cts[0], real_input=real,
+                                                      cond_max=kw["cond_max"], **o),
+        lambda f, dA, kw, o: (_eig.eigvals_pushforward(*f, dA, cond_max=kw["cond_max"], **o),),
+        None, True),
+    "polar": _Op(
+        lambda b, m, n, d, kw: [(b + (m, n), d), (b + (n, n), d)], _svd_specs,
+        lambda A, kw: tuple(_polar.polar(A)), _polar_factor,
+        lambda f, cts, real, kw, o: _polar.polar_pullback(*f, *cts, **o),
+        lambda f, dA, kw, o: tuple(_polar.polar_pushforward(*f, dA, **o)),
+        _polar.Polar, False),
+    "funm": _Op(
+        _same, _eigh_specs, lambda A, kw: (_funm.funm(A, **kw),), _funm_factor,
+        lambda f, cts, real, kw, o: _funm.funm_pullback(*f, cts[0], **kw),
+        lambda f, dA, kw, o: (_funm.funm_pushforward(*f, dA, **kw),),
+        None, True),
+    "svfunm": _Op(
+        _same, _svd_specs, lambda A, kw: (_svfunm.svfunm(A, **kw),), _svfunm_factor,
+        lambda f, cts, real, kw, o: _svfunm.svfunm_pullback(*f, cts[0], **kw, **o),
+        lambda f, dA, kw, o: (_svfunm.svfunm_pushforward(*f, dA, **kw, **o),),
+        None, False),
 }
+
+
+def _through_input(name, primal_kw):
+    """The op with A itself as the residual, for what the stateless rules
+    leave to the closures (``gauge="canonical"``): the rule factors A again."""
+    module = _GAUGE_RULES[name]
+    primal, vjp, jvp = (getattr(module, name + x) for x in ("", "_vjp", "_jvp"))
+
+    def outputs(A, kw):
+        return tuple(primal(A, **_rule_opts(kw, *primal_kw)))
+
+    return _OPS[name]._replace(
+        res_specs=lambda b, m, n, d, kw: [(b + (m, n), d)],
+        primal=outputs, factor=lambda A, kw: (outputs(A, kw), (A,)),
+        pullback=lambda f, cts, real, kw, o: vjp(f[0], **kw, **o)[1](*cts),
+        pushforward=lambda f, dA, kw, o: tuple(jvp(f[0], dA, **kw, **o)[1]))
+
+
+_GAUGE_RULES = {"svd": _svd, "eigh": _eigh, "eig": _eig}
+_GAUGED = {"svd": _through_input("svd", ("full_matrices", "gauge")),
+           "eigh": _through_input("eigh", ("uplo", "gauge")),
+           "eig": _through_input("eig", ("gauge",))}
+
+
+def _op(name, kw):
+    return _GAUGED[name] if kw.get("gauge") is not None else _OPS[name]
 
 
 def _conj(x):
@@ -233,41 +295,44 @@ def _input(A, name, square):
     return A
 
 
-def _specs(name, A, kw):
+def _specs(op, A, kw):
+    """The outputs' and the factors' (shape, dtype) for A."""
     *batch, m, n = A.shape
-    return _OPS[name].specs(tuple(batch), m, n, np.dtype(A.dtype), dict(kw))
+    args = (tuple(batch), m, n, np.dtype(A.dtype), kw)
+    return op.specs(*args), op.res_specs(*args)
 
 
 @lru_cache(maxsize=None)
 def _reverse(name, kw, opts):
     """The custom_vjp function of A for one op and one set of static keywords."""
-    op, kwd, optd = _OPS[name], dict(kw), dict(opts)
-
-    def primal(A):
-        return _call(lambda a: op.primal(a, kwd), _specs(name, A, kw), A)
+    kw, opts = dict(kw), dict(opts)
+    op = _op(name, kw)
 
     @jax.custom_vjp
     def f(A):
-        return primal(A)
+        return _call(lambda a: op.primal(a, kw), _specs(op, A, kw)[0], A)
 
     def fwd(A):
-        outs = primal(A.value)
-        return outs, (A.value, outs)
+        A = A.value
+        specs, res_specs = _specs(op, A, kw)
+        both = _call(lambda a: sum(op.factor(a, kw), ()), specs + res_specs, A)
+        # A rides along for its shape and dtype only
+        return both[:len(specs)], (A, both[len(specs):])
 
     def bwd(res, cts):
-        A, outs = res
+        A, factors = res
         live = tuple(not isinstance(c, _SymbolicZero) for c in cts)
         if not any(live):
             return (jnp.zeros_like(A),)
-        dt = np.dtype(A.dtype)
+        real = np.dtype(A.dtype).kind != "c"
 
-        def host(a, *rest):
-            o, given = rest[:len(outs)], iter(rest[len(outs):])
+        def host(*xs):
+            given = iter(xs[len(factors):])
             g = tuple(_conj(next(given)) if on else None for on in live)
-            return (_conj(op.pullback(a, o, g, kwd, optd)),)
+            return (_conj(op.pullback(xs[:len(factors)], g, real, kw, opts)),)
 
         given = [c for c, on in zip(cts, live) if on]
-        return _call(host, [(A.shape, dt)], A, *outs, *given)
+        return _call(host, [(A.shape, A.dtype)], *factors, *given)
 
     f.defvjp(fwd, bwd, symbolic_zeros=True)
     return f
@@ -276,21 +341,23 @@ def _reverse(name, kw, opts):
 @lru_cache(maxsize=None)
 def _forward(name, kw, opts):
     """The custom_jvp function of A: its tangent is one host call."""
-    op, kwd, optd = _OPS[name], dict(kw), dict(opts)
+    kw, opts = dict(kw), dict(opts)
+    op = _op(name, kw)
 
     @jax.custom_jvp
     def f(A):
-        return _call(lambda a: op.primal(a, kwd), _specs(name, A, kw), A)
+        return _call(lambda a: op.primal(a, kw), _specs(op, A, kw)[0], A)
 
     @f.defjvp
     def jvp(primals, tangents):
         (A,), (dA,) = primals, tangents
-        # the primal by its own call: under vmap over tangents only (jacfwd)
-        # it must stay unbatched
-        outs = f(A)
-        specs = _specs(name, A, kw)
-        tans = _call(lambda a, *r: op.pushforward(a, r[:-1], r[-1], kwd, optd),
-                     specs, A, *outs, jnp.asarray(dA, A.dtype))
+        specs, res_specs = _specs(op, A, kw)
+        # the factors by their own call: under vmap over the tangents only
+        # (jacfwd) the outputs must stay unbatched
+        both = _call(lambda a: sum(op.factor(a, kw), ()), specs + res_specs, A)
+        outs, factors = both[:len(specs)], both[len(specs):]
+        tans = _call(lambda *xs: op.pushforward(xs[:-1], xs[-1], kw, opts), specs,
+                     *factors, jnp.asarray(dA, A.dtype))
         return outs, tans
 
     return f
@@ -318,10 +385,12 @@ class Flavour:
         wrap = _OPS[name].result
         return wrap(*out) if wrap is not None else out[0]
 
-    def svd(self, A, *, full_matrices=False, k=None, gauge=None, **opts):
+    def svd(self, A, *, full_matrices=False, gauge=None, **opts):
         """SVD of A (..., m, n): ``SVD(U, S, Vh)`` as ``linalgad.svd``, with
-        linalgad's rule; ``**opts``: degeneracy, tol, eps, order, gauge_tol."""
-        return self._run("svd", A, dict(full_matrices=full_matrices, k=k, gauge=gauge), opts)
+        linalgad's rule; ``**opts``: degeneracy, tol, eps, order, gauge_tol.
+        Truncation: slice the thin factors (``U[..., :k]``); the zero
+        cotangents of the rest give the exact truncated derivative."""
+        return self._run("svd", A, dict(full_matrices=full_matrices, gauge=gauge), opts)
 
     def svdvals(self, A, **opts):
         """Singular values of A (..., m, n), descending."""
@@ -342,9 +411,9 @@ class Flavour:
         kw = dict(normalization=normalization, cond_max=cond_max, gauge=gauge)
         return self._run("eig", A, kw, opts)
 
-    def eigvals(self, A, **opts):
+    def eigvals(self, A, *, cond_max=None, **opts):
         """Eigenvalues of a general square A (complex)."""
-        return self._run("eigvals", A, {}, opts)
+        return self._run("eigvals", A, dict(cond_max=cond_max), opts)
 
     def polar(self, A, **opts):
         """Polar decomposition A = Q P: ``Polar(Q, P)``."""

@@ -232,13 +232,13 @@ def test_orthogonal_input_native_nan_linalgad_raises_or_matches(which):
 
     g_native = jax.grad(loss(lambda A: jnp.linalg.svd(A, full_matrices=False)))(A)
     assert np.isnan(g_native).any()
-    with pytest.raises(linalgad.DegeneracyError, match="svd_vjp: singular values .* degenerate"):
+    with pytest.raises(linalgad.DegeneracyError, match="svd_pullback: singular values .* degenerate"):
         jax.grad(loss(lj.svd))(A)
-    with pytest.raises(linalgad.DegeneracyError, match="svd_jvp: singular values .* degenerate"):
+    with pytest.raises(linalgad.DegeneracyError, match="svd_pushforward: singular values .* degenerate"):
         jax.jvp(loss(lj.forward.svd), (A,), (C,))
-    with pytest.raises(jax.errors.JaxRuntimeError, match="DegeneracyError: svd_vjp"):
+    with pytest.raises(jax.errors.JaxRuntimeError, match="DegeneracyError: svd_pullback"):
         jax.jit(jax.grad(loss(lj.svd)))(A).block_until_ready()
-    with pytest.raises(linalgad.DegeneracyError, match="svd_vjp") as info:
+    with pytest.raises(linalgad.DegeneracyError, match="svd_pullback") as info:
         with lj.reraise():
             jax.jit(jax.grad(loss(lj.svd)))(A).block_until_ready()
     assert isinstance(info.value.__cause__, jax.errors.JaxRuntimeError)
@@ -296,3 +296,23 @@ def test_gauge_error_reaches_the_user():
     # with the canonical gauge the loss is a function of A again
     f = lambda A: jnp.real(jnp.sum(lj.eigh(A, gauge="canonical").V))  # noqa: E731
     check_grads(f, (A,), order=1, modes=["rev"])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128], ids=["float64", "complex128"])
+def test_full_matrices_and_canonical_gauge(dtype):
+    """full_matrices=True (the extra columns through their projector, which
+    is a function of A) and gauge='canonical' (raw factors), both modes."""
+    A = sample((5, 3), dtype, seed=11)
+
+    def full(F):
+        def f(A):
+            U, S, Vh = F.svd(A, full_matrices=True)
+            return S, U[:, 3:] @ herm(U[:, 3:]), (U[:, :3] * S) @ Vh
+        return f
+
+    def canonical(F):
+        return lambda A: tuple(F.svd(A, gauge="canonical"))
+
+    for make in (full, canonical):
+        check_grads(make(lj.reverse), (A,), order=1, modes=["rev"])
+        check_grads(make(lj.forward), (A,), order=1, modes=["fwd"])
