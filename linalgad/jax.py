@@ -385,47 +385,56 @@ class Flavour:
         wrap = _OPS[name].result
         return wrap(*out) if wrap is not None else out[0]
 
-    def svd(self, A, *, full_matrices=False, gauge=None, **opts):
-        """SVD of A (..., m, n): ``SVD(U, S, Vh)`` as ``linalgad.svd``, with
-        linalgad's rule; ``**opts``: degeneracy, tol, eps, order, gauge_tol.
-        Truncation: slice the thin factors (``U[..., :k]``); the zero
-        cotangents of the rest give the exact truncated derivative."""
-        return self._run("svd", A, dict(full_matrices=full_matrices, gauge=gauge), opts)
+    def svd(self, A, full_matrices=True, *, gauge=None, **opts):
+        """``jnp.linalg.svd`` with linalgad's rules: ``SVD(U, S, Vh)``.
+
+        ``full_matrices=True`` (JAX's default): the extra columns of U (rows
+        of Vh) are an arbitrary basis, so a loss may see them only through
+        their projector (else GaugeError). Truncation: slice the thin factors
+        (``U[..., :k]``); the zero cotangents of the rest give the exact
+        truncated derivative. ``gauge="canonical"``: gauge-fixed factors.
+        ``**opts``: degeneracy, tol, eps, order, gauge_tol."""
+        return self._run("svd", A, dict(full_matrices=bool(full_matrices), gauge=gauge), opts)
 
     def svdvals(self, A, **opts):
-        """Singular values of A (..., m, n), descending."""
+        """``jnp.linalg.svdvals``: the singular values, descending."""
         return self._run("svdvals", A, {}, opts)
 
-    def eigh(self, A, *, uplo="L", gauge=None, **opts):
-        """Eigendecomposition of Hermitian A: ``Eigh(w, V)``. ``uplo``: "L"/"U"
-        read one triangle (the cotangent lives on it); None takes the
-        Hermitian part, as ``jnp.linalg.eigh(symmetrize_input=True)``."""
-        return self._run("eigh", A, dict(uplo=uplo, gauge=gauge), opts)
+    def eigh(self, A, UPLO=None, *, gauge=None, **opts):
+        """``jnp.linalg.eigh``: ``Eigh(w, V)``, w ascending. ``UPLO=None``
+        (default) takes the Hermitian part of A, as JAX's default
+        ``symmetrize_input=True``; "L"/"U" read one triangle (JAX's
+        ``symmetrize_input=False``), and the cotangent lives on it."""
+        return self._run("eigh", A, dict(uplo=UPLO, gauge=gauge), opts)
 
-    def eigvalsh(self, A, *, uplo="L", **opts):
-        """Eigenvalues of Hermitian A, ascending (``uplo`` as in ``eigh``)."""
-        return self._run("eigvalsh", A, dict(uplo=uplo), opts)
+    def eigvalsh(self, A, UPLO=None, **opts):
+        """``jnp.linalg.eigvalsh``: eigenvalues, ascending (``UPLO`` as in ``eigh``)."""
+        return self._run("eigvalsh", A, dict(uplo=UPLO), opts)
 
     def eig(self, A, *, normalization="lapack", cond_max=None, gauge=None, **opts):
-        """Eigendecomposition of a general square A: ``Eig(w, V)``, complex."""
+        """``jnp.linalg.eig``: ``Eig(w, V)``, complex (also for real A), in
+        LAPACK's order, unit columns with their largest entry real
+        (``normalization="lapack"``; see ``linalgad.eig_vjp``)."""
         kw = dict(normalization=normalization, cond_max=cond_max, gauge=gauge)
         return self._run("eig", A, kw, opts)
 
     def eigvals(self, A, *, cond_max=None, **opts):
-        """Eigenvalues of a general square A (complex)."""
+        """``jnp.linalg.eigvals``: complex eigenvalues, LAPACK's order."""
         return self._run("eigvals", A, dict(cond_max=cond_max), opts)
 
     def polar(self, A, **opts):
-        """Polar decomposition A = Q P: ``Polar(Q, P)``."""
+        """Polar decomposition ``Polar(Q, P)``, A = Q P (as
+        ``jax.scipy.linalg.polar(A)``), exact at repeated singular values."""
         return self._run("polar", A, {}, opts)
 
-    def funm(self, A, f, *, df=None, uplo=None):
+    def funm(self, A, f, *, df=None, UPLO=None):
         """f(A) for Hermitian A (``linalgad.funm``: f a name, a power, or a
-        callable on eigenvalues with its derivative ``df``)."""
-        return self._run("funm", A, dict(f=f, df=df, uplo=uplo), {})
+        callable on eigenvalues with its derivative ``df``); ``UPLO`` as in
+        ``eigh``."""
+        return self._run("funm", A, dict(f=f, df=df, uplo=UPLO), {})
 
     def svfunm(self, A, g, *, dg=None, **opts):
-        """U diag(g(S)) Vh (``linalgad.svfunm``)."""
+        """U diag(g(S)) Vh (``linalgad.svfunm``), exact at repeated singular values."""
         return self._run("svfunm", A, dict(g=g, dg=dg), opts)
 
 
