@@ -36,8 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._options import options as _check_options
 from . import _validate
+from ._options import options as _check_options
 from ._validate import real_dtype
 from .rules import eig as _eig, eigh as _eigh, funm as _funm, polar as _polar, svd as _svd
 from .rules import svfunm as _svfunm
@@ -104,24 +104,25 @@ def _rule_opts(kw, *names):
     return {k: kw[k] for k in names}
 
 
+def _unstack(st, *xs):
+    """(B, ...) stacks back to the caller's batch shape."""
+    return tuple(x.reshape(st.shape(*x.shape[1:])) for x in xs)
+
+
 def _polar_factor(A, kw):
     st = _validate.matrix_stack(A)
     U, s, Vh, Q, P = _polar._polar_factors(st)
-    return ((Q.reshape(st.shape(st.m, st.n)), P.reshape(st.shape(st.n, st.n))),
-            (U.reshape(st.shape(*U.shape[1:])), s.reshape(st.shape(s.shape[-1])),
-             Vh.reshape(st.shape(*Vh.shape[1:]))))
+    return _unstack(st, Q, P), _unstack(st, U, s, Vh)
 
 
 def _funm_factor(A, kw):
     st, _, w, V, _, F = _funm._prepare(A, kw["f"], kw["df"], kw["uplo"], "funm")
-    return (F.reshape(st.shape(st.n, st.n)),), (w.reshape(st.shape(st.n)), V.reshape(st.shape(st.n, st.n)))
+    return _unstack(st, F), _unstack(st, w, V)
 
 
 def _svfunm_factor(A, kw):
     st, U, s, Vh, _, _, G = _svfunm._prepare(A, kw["g"], kw["dg"], "svfunm")
-    return ((G.reshape(st.shape(st.m, st.n)),),
-            (U.reshape(st.shape(*U.shape[1:])), s.reshape(st.shape(s.shape[-1])),
-             Vh.reshape(st.shape(*Vh.shape[1:]))))
+    return _unstack(st, G), _unstack(st, U, s, Vh)
 
 
 def _values(factors, i):
@@ -201,10 +202,16 @@ def _through_input(name, primal_kw):
     def outputs(A, kw):
         return tuple(primal(A, **_rule_opts(kw, *primal_kw)))
 
+    def pullback(f, cts, real, kw, opts):
+        res, pb = vjp(f[0], **kw, **opts)
+        # an output JAX types complex that is real here (eig of a real A with
+        # real eigenvalues) stays real under real steps: its real cotangent
+        return pb(*(c.real if c is not None and not np.iscomplexobj(r) else c
+                    for c, r in zip(cts, res)))
+
     return _OPS[name]._replace(
         res_specs=lambda b, m, n, d, kw: [(b + (m, n), d)],
-        primal=outputs, factor=lambda A, kw: (outputs(A, kw), (A,)),
-        pullback=lambda f, cts, real, kw, o: vjp(f[0], **kw, **o)[1](*cts),
+        primal=outputs, factor=lambda A, kw: (outputs(A, kw), (A,)), pullback=pullback,
         pushforward=lambda f, dA, kw, o: tuple(jvp(f[0], dA, **kw, **o)[1]))
 
 

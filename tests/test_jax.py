@@ -316,3 +316,13 @@ def test_full_matrices_and_canonical_gauge(dtype):
     for make in (full, canonical):
         check_grads(make(lj.reverse), (A,), order=1, modes=["rev"])
         check_grads(make(lj.forward), (A,), order=1, modes=["fwd"])
+
+
+def test_eig_of_real_input_with_real_eigenvalues():
+    """JAX types eig's outputs complex; for a real A with real eigenvalues
+    linalgad's factors are real, and only the real part of a cotangent
+    counts (both the stateless and the gauge='canonical' path)."""
+    A = jnp.asarray(np.diag([1.0, 2.0, 3.0]) + 0.1 * np.asarray(sample((3, 3), np.float64, 12)))
+    for gauge in (None, "canonical"):
+        check_grads(lambda A: tuple(lj.eig(A, gauge=gauge)), (A,), order=1, modes=["rev"])
+        check_grads(lambda A: tuple(lj.forward.eig(A, gauge=gauge)), (A,), order=1, modes=["fwd"])
