@@ -326,3 +326,12 @@ def test_eig_of_real_input_with_real_eigenvalues():
     for gauge in (None, "canonical"):
         check_grads(lambda A: tuple(lj.eig(A, gauge=gauge)), (A,), order=1, modes=["rev"])
         check_grads(lambda A: tuple(lj.forward.eig(A, gauge=gauge)), (A,), order=1, modes=["fwd"])
+
+
+def test_importing_linalgad_does_not_import_jax():
+    import subprocess
+    import sys
+    code = "import sys, linalgad; assert 'jax' not in sys.modules, 'linalgad imported jax'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr
