@@ -58,7 +58,9 @@ _SUPPORTED = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, n
 #   factor(A, kw)                    -> (outputs, factors)
 #   pullback(factors, cts, real, kw, opts) -> dA   (cts: None for a zero cotangent)
 #   pushforward(factors, dA, kw, opts)     -> tangents of the outputs
-_Op = namedtuple("_Op", "specs res_specs primal factor pullback pushforward result square")
+#   vmap_method: of the rule's callbacks (see _call)
+_Op = namedtuple("_Op", "specs res_specs primal factor pullback pushforward result square "
+                        "vmap_method", defaults=("expand_dims",))
 
 
 def _complex(dtype):
@@ -212,7 +214,8 @@ def _through_input(name, primal_kw):
     return _OPS[name]._replace(
         res_specs=lambda b, m, n, d, kw: [(b + (m, n), d)],
         primal=outputs, factor=lambda A, kw: (outputs(A, kw), (A,)), pullback=pullback,
-        pushforward=lambda f, dA, kw, o: tuple(jvp(f[0], dA, **kw, **o)[1]))
+        pushforward=lambda f, dA, kw, o: tuple(jvp(f[0], dA, **kw, **o)[1]),
+        vmap_method="broadcast_all")  # the closures do not broadcast
 
 
 _GAUGE_RULES = {"svd": _svd, "eigh": _eigh, "eig": _eig}
@@ -276,16 +279,20 @@ def _is_traced(args):
     return any(isinstance(a, jax.core.Tracer) for a in args)
 
 
-def _call(fn, specs, *args):
+def _call(fn, specs, *args, vmap_method="broadcast_all"):
     """fn(*numpy arrays) -> tuple of arrays matching specs: directly when no
-    argument is traced, else through a pure_callback."""
+    argument is traced, else through a pure_callback. Under vmap a mapped
+    axis arrives as a leading batch axis: "broadcast_all" gives every
+    argument the batch, "expand_dims" gives unmapped ones a leading 1 (for
+    the stateless rules, which broadcast: jacfwd's factors are not copied
+    once per tangent)."""
     def host(*xs):
         out = fn(*(np.asarray(x) for x in xs))
         return tuple(np.asarray(o, dtype=d) for o, (_, d) in zip(out, specs))
     if not _is_traced(args):
         return tuple(jnp.asarray(o) for o in host(*args))
     shapes = tuple(jax.ShapeDtypeStruct(s, d) for s, d in specs)
-    return jax.pure_callback(_trapping(host), shapes, *args, vmap_method="broadcast_all")
+    return jax.pure_callback(_trapping(host), shapes, *args, vmap_method=vmap_method)
 
 
 def _input(A, name, square):
@@ -339,7 +346,7 @@ def _reverse(name, kw, opts):
             return (_conj(op.pullback(xs[:len(factors)], g, real, kw, opts)),)
 
         given = [c for c, on in zip(cts, live) if on]
-        return _call(host, [(A.shape, A.dtype)], *factors, *given)
+        return _call(host, [(A.shape, A.dtype)], *factors, *given, vmap_method=op.vmap_method)
 
     f.defvjp(fwd, bwd, symbolic_zeros=True)
     return f
@@ -364,7 +371,7 @@ def _forward(name, kw, opts):
         both = _call(lambda a: sum(op.factor(a, kw), ()), specs + res_specs, A)
         outs, factors = both[:len(specs)], both[len(specs):]
         tans = _call(lambda *xs: op.pushforward(xs[:-1], xs[-1], kw, opts), specs,
-                     *factors, jnp.asarray(dA, A.dtype))
+                     *factors, jnp.asarray(dA, A.dtype), vmap_method=op.vmap_method)
         return outs, tans
 
     return f

@@ -335,3 +335,19 @@ def test_importing_linalgad_does_not_import_jax():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 0, done.stderr
+
+
+def _flat_real(outputs):
+    leaves = jax.tree_util.tree_leaves(outputs)
+    return jnp.concatenate([part.ravel() for x in leaves for part in (jnp.real(x), jnp.imag(x))])
+
+
+@pytest.mark.parametrize("op", list(LOSSES))
+def test_jacfwd_equals_jacrev(op):
+    """Whole Jacobians: jacrev batches the cotangents and jacfwd the tangents
+    over unbatched factors (the rules broadcast them)."""
+    loss, _ = LOSSES[op]
+    a = jnp.real(sample((2, 4, 4), np.float64, seed=13))
+    J_fwd = jax.jit(jax.jacfwd(lambda A: _flat_real(loss(lj.forward, A))))(a)
+    J_rev = jax.jit(jax.jacrev(lambda A: _flat_real(loss(lj.reverse, A))))(a)
+    np.testing.assert_allclose(J_fwd, J_rev, atol=1e-9)
