@@ -9,10 +9,11 @@ callback (so one function cannot carry both a custom JVP and a custom VJP):
   is a host callback; works under ``jvp``, ``jacfwd``, ``linearize``, ``jit``,
   ``vmap``.
 
-Each primal and each rule runs on the host through ``jax.pure_callback``
-(``vmap_method="broadcast_all"``: a vmapped batch arrives as leading axes,
-which linalgad batches itself). Called outside ``jit``/``vmap`` the host
-functions are called directly, skipping the callback.
+Each primal and each rule runs on the host through ``jax.pure_callback``:
+a vmapped batch arrives as leading axes, which linalgad batches itself (the
+forward pass keeps the factors, the backward pass is linalgad's stateless
+pullback on them). Called outside ``jit``/``vmap`` the host functions are
+called directly, skipping the callback.
 
 Complex convention: JAX's cotangent of a complex array is the conjugate of
 linalgad's (``jax.grad`` returns dL/dRe - 1j dL/dIm); the reverse flavour
