@@ -8,6 +8,8 @@ are trusted to be a decomposition (orthonormality is not checked: that
 would cost as much as the rule).
 """
 
+import math
+
 import numpy as np
 
 from .. import _core
@@ -25,7 +27,7 @@ class Frame:
 
     def __init__(self, batch, m, n, dtype):
         self.batch = tuple(batch)
-        self.B = int(np.prod(self.batch, dtype=np.int64))
+        self.B = _size(self.batch)
         self.m, self.n = int(m), int(n)
         self.dtype = np.dtype(dtype)
         self.sparse = None
@@ -45,31 +47,48 @@ def batch_shape(rule, items):
     """The broadcast batch shape of ``items``, (name, array or None, number of
     core axes) triples; ValueError naming the arrays when they do not broadcast."""
     named = [(name, _shape(rule, name, x, core), core) for name, x, core in items if x is not None]
+    batches = [s[:len(s) - core] for _, s, core in named]
+    if all(b == batches[0] for b in batches):
+        return batches[0]       # the common case, without broadcast_shapes' cost
     try:
-        return np.broadcast_shapes(*(s[:len(s) - core] for _, s, core in named))
+        return np.broadcast_shapes(*batches)
     except ValueError:
         shapes = ", ".join(f"{name} {s}" for name, s, _ in named)
         raise ValueError(f"{rule}: the leading (batch) axes do not broadcast: {shapes}") from None
 
 
+_NATIVE = frozenset(map(np.dtype, (np.float32, np.float64, np.complex64, np.complex128)))
+
+
 def dtype_of(rule, name, x):
     """The working dtype of a factor (float32/64, complex64/128; integers promoted)."""
+    if type(x) is np.ndarray and x.dtype in _NATIVE:
+        return x.dtype
     return _working_dtype(np.asarray(x), f"{rule}: {name}")
 
 
 def factor(rule, name, x, batch, core, dtype):
     """A factor as the core reads it: (B,) + core, C-contiguous, ``dtype``,
     finite. ``core`` is the shape it must have after the batch axes."""
-    a = np.asarray(x)
-    if a.shape[a.ndim - len(core):] != tuple(core):
-        raise ValueError(f"{rule}: {name} has shape {a.shape}, expected (..., "
-                         f"{', '.join(map(str, core))})")
-    if a.dtype.kind == "c" and np.dtype(dtype).kind != "c":
-        raise TypeError(f"{rule}: {name} is complex but must be real ({np.dtype(dtype)})")
-    a = np.ascontiguousarray(np.broadcast_to(a, tuple(batch) + tuple(core)), dtype=dtype)
+    shape = tuple(batch) + tuple(core)
+    a = x
+    # a factor that is already what the core reads (the common case) is not copied
+    if not (type(x) is np.ndarray and x.dtype == dtype and x.shape == shape
+            and x.flags.c_contiguous):
+        a = np.asarray(x)
+        if a.shape[a.ndim - len(core):] != tuple(core):
+            raise ValueError(f"{rule}: {name} has shape {a.shape}, expected (..., "
+                             f"{', '.join(map(str, core))})")
+        if a.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+            raise TypeError(f"{rule}: {name} is complex but must be real ({np.dtype(dtype)})")
+        a = np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype)
     if a.size and not _core.all_finite(a):
         raise ValueError(f"{rule}: {name} contains NaN or Inf")
-    return a.reshape((-1,) + tuple(core))
+    return a.reshape((_size(batch),) + tuple(core))
+
+
+def _size(batch):
+    return math.prod(batch)
 
 
 def cotan(x, name, batch, core, dtype, *, of, finite=False):
@@ -82,7 +101,7 @@ def cotan(x, name, batch, core, dtype, *, of, finite=False):
     s = np.shape(x)
     if s != shape and s[len(s) - len(core):] == tuple(core):
         x = np.broadcast_to(np.asarray(x), shape)
-    return cotangent(x, name, shape, dtype, of=of, finite=finite).reshape((-1,) + tuple(core))
+    return cotangent(x, name, shape, dtype, of=of, finite=finite).reshape((_size(batch),) + tuple(core))
 
 
 def svd_frame(rule, U, S, Vh, extra=(), *, full=False):

@@ -1,0 +1,639 @@
+"""linalgad's rules inside PyTorch: drop-in decompositions for torch.Tensors.
+
+``from linalgad.torch import svd`` then ``U, S, Vh = svd(A)`` as
+``torch.linalg.svd``; backward, forward mode (``torch.func.jvp``,
+``torch.autograd.forward_ad``), ``torch.func.grad``/``vmap`` and
+``torch.compile`` run linalgad's rules. Every function takes the degeneracy
+options (``degeneracy=``, ``tol=``, ``eps=``, ``order=``, ``gauge_tol=``) as
+keyword arguments. See docs/torch.md.
+
+Design: each primal, pullback and pushforward is a ``torch.library.custom_op``
+(NumPy kernels: the stateless rules ``svd_pullback``, ``svd_pushforward``, ...
+of linalgad; fake kernels give shapes to ``torch.compile``). The derivatives
+are attached by ``torch.autograd.Function`` classes, not by
+``custom_op.register_autograd``, because PyTorch 2.13 has no way to register a
+forward-mode (JVP) formula on a custom op; the Functions define ``jvp`` and a
+``vmap`` rule (the kernels broadcast over leading axes like a gufunc, so vmap
+only moves the mapped axis to the front). A pullback or pushforward is itself
+a Function whose derivatives raise: second-order derivatives are not
+implemented and say so instead of returning zeros.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+from . import _divdiff
+from ._options import OPTION_NAMES, options
+from .rules import eig as _eig, eigh as _eigh, funm as _funm, polar as _polar, svd as _svd
+from .rules import svfunm as _svfunm
+from .rules.eig import Eig
+from .rules.eigh import Eigh
+from .rules.polar import Polar
+from .rules.svd import SVD
+
+__all__ = ["svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "polar", "funm", "svfunm"]
+
+_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
+_REAL = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+
+
+def _real(dt):
+    return _REAL.get(dt, dt)
+
+
+def _complex(dt):
+    return _COMPLEX.get(dt, dt)
+
+
+# ---------------------------------------------------------------- argument handling
+
+def _check(A, name):
+    if not isinstance(A, torch.Tensor):
+        raise TypeError(f"linalgad.torch.{name}: A must be a torch.Tensor, got {type(A).__name__}")
+    if A.device.type != "cpu":
+        raise NotImplementedError(
+            f"linalgad.torch.{name}: A is on {A.device}, but linalgad's rules run on the CPU "
+            f"(NumPy/LAPACK); call it on A.cpu() and move the result back (the copy is yours "
+            f"to see, not hidden)")
+    if A.dtype not in _DTYPES:
+        raise TypeError(f"linalgad.torch.{name}: A has dtype {A.dtype}; use float32, float64, "
+                        f"complex64 or complex128")
+    if A.dim() < 2:
+        raise ValueError(f"linalgad.torch.{name}: A must have at least 2 dimensions (..., m, n), "
+                         f"got shape {tuple(A.shape)}")
+
+
+def _opts(A, opts, **extra):
+    """The options, validated now (not at backward time), as a JSON string
+    that the custom ops take. ``extra``: rule-specific keywords (eig)."""
+    if not torch.compiler.is_compiling():   # (the kernels validate again when they run)
+        options(np.dtype(str(_real(A.dtype)).replace("torch.", "")), **opts)
+    given = [(k, opts[k]) for k in OPTION_NAMES if opts.get(k) is not None]
+    given += [(k, v) for k, v in extra.items() if v is not None]
+    # "name=repr;..." (json is not traceable by torch.compile)
+    return ";".join(f"{k}={v!r}" for k, v in given)
+
+
+def _kw(opts):
+    return {k: _value(v) for k, v in (item.split("=", 1) for item in opts.split(";") if item)}
+
+
+def _value(v):
+    if v[:1] in "'\"":
+        return v[1:-1]
+    if v.lstrip("-").isdigit():
+        return int(v)
+    return float(v)      # also inf and nan
+
+
+_FUNCS = {}   # key -> resolved scalar function, for callables (a custom op takes strings)
+
+
+def _fspec(f, df):
+    """A string naming f for the custom ops: a name, a power, or a key of a
+    registered callable (kept alive here, as the compiled graph refers to it)."""
+    fn = None if torch.compiler.is_compiling() else _divdiff.resolve(f, df)   # validates now
+    if isinstance(f, str):
+        return f
+    if isinstance(f, numbers.Real):
+        return f"power:{float(f)!r}"
+    key = f"callable:{id(f)}:{id(df)}"
+    _FUNCS[key] = fn or _divdiff.resolve(f, df)
+    return key
+
+
+def _fn(spec):
+    if spec.startswith("callable:"):
+        return _FUNCS[spec]
+    if spec.startswith("power:"):
+        return float(spec[6:])
+    return spec
+
+
+def _uplo(UPLO):
+    if UPLO is None:
+        return "N"
+    if isinstance(UPLO, str) and UPLO.upper() in ("L", "U"):
+        return UPLO.upper()
+    raise ValueError(f"UPLO must be 'L', 'U' or None (Hermitian part), got {UPLO!r}")
+
+
+def _u(code):
+    return None if code == "N" else code
+
+
+# ---------------------------------------------------------------- custom ops (NumPy kernels)
+
+def _np(t):
+    return None if t is None else t.detach().resolve_conj().resolve_neg().numpy()
+
+
+def _t(x, dtype=None):
+    x = np.asarray(x)
+    if dtype is not None:
+        x = x.astype(str(dtype).replace("torch.", ""), copy=False)
+    if not (x.flags.writeable and x.flags.c_contiguous):
+        x = np.array(x, order="C")
+    return torch.from_numpy(x)
+
+
+def _batch(*pairs):
+    """The broadcast batch shape of (tensor or None, number of core axes) pairs."""
+    return torch.broadcast_shapes(*(t.shape[:t.dim() - k] for t, k in pairs if t is not None))
+
+
+def _op(name, schema):
+    def register(kernel):
+        return torch.library.custom_op(f"linalgad::{name}", kernel, mutates_args=(), schema=schema)
+    return register
+
+
+# SVD -------------------------------------------------------------------------
+
+@_op("svd", "(Tensor A, bool full_matrices) -> (Tensor, Tensor, Tensor)")
+def _svd_op(A, full_matrices):
+    return tuple(map(_t, _svd.svd(_np(A), full_matrices=full_matrices)))
+
+
+@_svd_op.register_fake
+def _(A, full_matrices):
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    b = A.shape[:-2]
+    return (A.new_empty(b + (m, m if full_matrices else k)), A.new_empty(b + (k,), dtype=_real(A.dtype)),
+            A.new_empty(b + (n if full_matrices else k, n)))
+
+
+@_op("svd_pullback", "(Tensor U, Tensor S, Tensor Vh, Tensor? gU, Tensor? gS, Tensor? gVh, str opts) -> Tensor")
+def _svd_pb_op(U, S, Vh, gU, gS, gVh, opts):
+    return _t(_svd.svd_pullback(_np(U), _np(S), _np(Vh), _np(gU), _np(gS), _np(gVh), **_kw(opts)))
+
+
+@_svd_pb_op.register_fake
+def _(U, S, Vh, gU, gS, gVh, opts):
+    b = _batch((U, 2), (S, 1), (Vh, 2), (gU, 2), (gS, 1), (gVh, 2))
+    return U.new_empty(b + (U.shape[-2], Vh.shape[-1]))
+
+
+@_op("svd_pushforward", "(Tensor U, Tensor S, Tensor Vh, Tensor dA, str opts) -> (Tensor, Tensor, Tensor)")
+def _svd_pf_op(U, S, Vh, dA, opts):
+    return tuple(map(_t, _svd.svd_pushforward(_np(U), _np(S), _np(Vh), _np(dA), **_kw(opts))))
+
+
+@_svd_pf_op.register_fake
+def _(U, S, Vh, dA, opts):
+    b = _batch((U, 2), (S, 1), (Vh, 2), (dA, 2))
+    return U.new_empty(b + U.shape[-2:]), S.new_empty(b + S.shape[-1:]), Vh.new_empty(b + Vh.shape[-2:])
+
+
+@_op("svdvals_pushforward", "(Tensor U, Tensor S, Tensor Vh, Tensor dA, str opts) -> Tensor")
+def _svdvals_pf_op(U, S, Vh, dA, opts):
+    return _t(_svd.svdvals_pushforward(_np(U), _np(S), _np(Vh), _np(dA), **_kw(opts)))
+
+
+@_svdvals_pf_op.register_fake
+def _(U, S, Vh, dA, opts):
+    return S.new_empty(_batch((U, 2), (S, 1), (Vh, 2), (dA, 2)) + S.shape[-1:])
+
+
+# eigh ------------------------------------------------------------------------
+
+@_op("eigh", "(Tensor A, str uplo) -> (Tensor, Tensor)")
+def _eigh_op(A, uplo):
+    return tuple(map(_t, _eigh.eigh(_np(A), uplo=_u(uplo))))
+
+
+@_eigh_op.register_fake
+def _(A, uplo):
+    return A.new_empty(A.shape[:-1], dtype=_real(A.dtype)), A.new_empty(A.shape)
+
+
+@_op("eigh_pullback", "(Tensor w, Tensor V, Tensor? gw, Tensor? gV, str uplo, str opts) -> Tensor")
+def _eigh_pb_op(w, V, gw, gV, uplo, opts):
+    return _t(_eigh.eigh_pullback(_np(w), _np(V), _np(gw), _np(gV), uplo=_u(uplo), **_kw(opts)))
+
+
+@_eigh_pb_op.register_fake
+def _(w, V, gw, gV, uplo, opts):
+    return V.new_empty(_batch((w, 1), (V, 2), (gw, 1), (gV, 2)) + V.shape[-2:])
+
+
+@_op("eigh_pushforward", "(Tensor w, Tensor V, Tensor dA, str uplo, str opts) -> (Tensor, Tensor)")
+def _eigh_pf_op(w, V, dA, uplo, opts):
+    return tuple(map(_t, _eigh.eigh_pushforward(_np(w), _np(V), _np(dA), uplo=_u(uplo), **_kw(opts))))
+
+
+@_eigh_pf_op.register_fake
+def _(w, V, dA, uplo, opts):
+    b = _batch((w, 1), (V, 2), (dA, 2))
+    return w.new_empty(b + w.shape[-1:]), V.new_empty(b + V.shape[-2:])
+
+
+@_op("eigvalsh_pushforward", "(Tensor w, Tensor V, Tensor dA, str uplo, str opts) -> Tensor")
+def _eigvalsh_pf_op(w, V, dA, uplo, opts):
+    return _t(_eigh.eigvalsh_pushforward(_np(w), _np(V), _np(dA), uplo=_u(uplo), **_kw(opts)))
+
+
+@_eigvalsh_pf_op.register_fake
+def _(w, V, dA, uplo, opts):
+    return w.new_empty(_batch((w, 1), (V, 2), (dA, 2)) + w.shape[-1:])
+
+
+# eig -------------------------------------------------------------------------
+
+@_op("eig", "(Tensor A) -> (Tensor, Tensor)")
+def _eig_op(A):
+    w, V = _eig.eig(_np(A))
+    cdt = _complex(A.dtype)     # complex always, as torch.linalg.eig
+    return _t(w, cdt), _t(V, cdt)
+
+
+@_eig_op.register_fake
+def _(A):
+    cdt = _complex(A.dtype)
+    return A.new_empty(A.shape[:-1], dtype=cdt), A.new_empty(A.shape, dtype=cdt)
+
+
+@_op("eig_pullback", "(Tensor w, Tensor V, Tensor? gw, Tensor? gV, bool real_input, str opts) -> Tensor")
+def _eig_pb_op(w, V, gw, gV, real_input, opts):
+    return _t(_eig.eig_pullback(_np(w), _np(V), _np(gw), _np(gV), real_input=real_input, **_kw(opts)))
+
+
+@_eig_pb_op.register_fake
+def _(w, V, gw, gV, real_input, opts):
+    b = _batch((w, 1), (V, 2), (gw, 1), (gV, 2))
+    return V.new_empty(b + V.shape[-2:], dtype=_real(V.dtype) if real_input else V.dtype)
+
+
+@_op("eig_pushforward", "(Tensor w, Tensor V, Tensor dA, str opts) -> (Tensor, Tensor)")
+def _eig_pf_op(w, V, dA, opts):
+    return tuple(map(_t, _eig.eig_pushforward(_np(w), _np(V), _np(dA), **_kw(opts))))
+
+
+@_eig_pf_op.register_fake
+def _(w, V, dA, opts):
+    b = _batch((w, 1), (V, 2), (dA, 2))
+    return w.new_empty(b + w.shape[-1:]), V.new_empty(b + V.shape[-2:])
+
+
+@_op("eigvals_pushforward", "(Tensor w, Tensor V, Tensor dA, str opts) -> Tensor")
+def _eigvals_pf_op(w, V, dA, opts):
+    return _t(_eig.eigvals_pushforward(_np(w), _np(V), _np(dA), **_kw(opts)))
+
+
+@_eigvals_pf_op.register_fake
+def _(w, V, dA, opts):
+    return w.new_empty(_batch((w, 1), (V, 2), (dA, 2)) + w.shape[-1:])
+
+
+# polar -----------------------------------------------------------------------
+
+@_op("polar", "(Tensor A) -> (Tensor, Tensor, Tensor, Tensor, Tensor)")
+def _polar_op(A):
+    U, S, Vh = _svd.svd(_np(A))
+    Q, P = _polar.polar(_np(A))
+    return _t(Q), _t(P), _t(U), _t(S), _t(Vh)
+
+
+@_polar_op.register_fake
+def _(A):
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    b = A.shape[:-2]
+    return (A.new_empty(A.shape), A.new_empty(b + (n, n)), A.new_empty(b + (m, k)),
+            A.new_empty(b + (k,), dtype=_real(A.dtype)), A.new_empty(b + (k, n)))
+
+
+@_op("polar_pullback", "(Tensor U, Tensor S, Tensor Vh, Tensor? gQ, Tensor? gP, str opts) -> Tensor")
+def _polar_pb_op(U, S, Vh, gQ, gP, opts):
+    return _t(_polar.polar_pullback(_np(U), _np(S), _np(Vh), _np(gQ), _np(gP), **_kw(opts)))
+
+
+@_polar_pb_op.register_fake
+def _(U, S, Vh, gQ, gP, opts):
+    return U.new_empty(_batch((U, 2), (S, 1), (Vh, 2), (gQ, 2), (gP, 2)) + (U.shape[-2], Vh.shape[-1]))
+
+
+@_op("polar_pushforward", "(Tensor U, Tensor S, Tensor Vh, Tensor dA, str opts) -> (Tensor, Tensor)")
+def _polar_pf_op(U, S, Vh, dA, opts):
+    return tuple(map(_t, _polar.polar_pushforward(_np(U), _np(S), _np(Vh), _np(dA), **_kw(opts))))
+
+
+@_polar_pf_op.register_fake
+def _(U, S, Vh, dA, opts):
+    b = _batch((U, 2), (S, 1), (Vh, 2), (dA, 2))
+    n = Vh.shape[-1]
+    return U.new_empty(b + (U.shape[-2], n)), U.new_empty(b + (n, n))
+
+
+# funm / svfunm ---------------------------------------------------------------
+
+@_op("funm", "(Tensor A, str f, str uplo) -> (Tensor, Tensor, Tensor)")
+def _funm_op(A, f, uplo):
+    a = _np(A)
+    F = _funm.funm(a, _fn(f), uplo=_u(uplo))
+    w, V = _eigh.eigh(a, uplo=_u(uplo))
+    return _t(F), _t(w), _t(V)
+
+
+@_funm_op.register_fake
+def _(A, f, uplo):
+    return A.new_empty(A.shape), A.new_empty(A.shape[:-1], dtype=_real(A.dtype)), A.new_empty(A.shape)
+
+
+@_op("funm_pullback", "(Tensor w, Tensor V, Tensor gF, str f, str uplo) -> Tensor")
+def _funm_pb_op(w, V, gF, f, uplo):
+    return _t(_funm.funm_pullback(_np(w), _np(V), _np(gF), _fn(f), uplo=_u(uplo)))
+
+
+@_op("funm_pushforward", "(Tensor w, Tensor V, Tensor dA, str f, str uplo) -> Tensor")
+def _funm_pf_op(w, V, dA, f, uplo):
+    return _t(_funm.funm_pushforward(_np(w), _np(V), _np(dA), _fn(f), uplo=_u(uplo)))
+
+
+def _funm_fake(w, V, X, f, uplo):
+    return V.new_empty(_batch((w, 1), (V, 2), (X, 2)) + V.shape[-2:])
+
+
+_funm_pb_op.register_fake(_funm_fake)
+_funm_pf_op.register_fake(_funm_fake)
+
+
+@_op("svfunm", "(Tensor A, str g) -> (Tensor, Tensor, Tensor, Tensor)")
+def _svfunm_op(A, g):
+    a = _np(A)
+    return (_t(_svfunm.svfunm(a, _fn(g))),) + tuple(map(_t, _svd.svd(a)))
+
+
+@_svfunm_op.register_fake
+def _(A, g):
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    b = A.shape[:-2]
+    return (A.new_empty(A.shape), A.new_empty(b + (m, k)), A.new_empty(b + (k,), dtype=_real(A.dtype)),
+            A.new_empty(b + (k, n)))
+
+
+@_op("svfunm_pullback", "(Tensor U, Tensor S, Tensor Vh, Tensor gG, str g, str opts) -> Tensor")
+def _svfunm_pb_op(U, S, Vh, gG, g, opts):
+    return _t(_svfunm.svfunm_pullback(_np(U), _np(S), _np(Vh), _np(gG), _fn(g), **_kw(opts)))
+
+
+@_op("svfunm_pushforward", "(Tensor U, Tensor S, Tensor Vh, Tensor dA, str g, str opts) -> Tensor")
+def _svfunm_pf_op(U, S, Vh, dA, g, opts):
+    return _t(_svfunm.svfunm_pushforward(_np(U), _np(S), _np(Vh), _np(dA), _fn(g), **_kw(opts)))
+
+
+def _svfunm_fake(U, S, Vh, X, g, opts):
+    return U.new_empty(_batch((U, 2), (S, 1), (Vh, 2), (X, 2)) + (U.shape[-2], Vh.shape[-1]))
+
+
+_svfunm_pb_op.register_fake(_svfunm_fake)
+_svfunm_pf_op.register_fake(_svfunm_fake)
+
+
+# ---------------------------------------------------------------- autograd.Functions
+
+def _second_order(what):
+    return NotImplementedError(
+        f"linalgad.torch: second-order derivatives are not implemented ({what} a linalgad "
+        f"rule: double backward, hessians, jacfwd of jacrev); the first-order rules are "
+        f"exact but not themselves differentiable. Differentiate once, or use finite "
+        f"differences of the gradient")
+
+
+def _front(x, d):
+    """Move a vmapped axis to the front; an unmapped tensor gets a leading 1
+    so that it broadcasts against the mapped ones (the kernels broadcast
+    leading axes like a gufunc)."""
+    if not isinstance(x, torch.Tensor):
+        return x
+    return x.movedim(d, 0) if d is not None else x.unsqueeze(0)
+
+
+def _rule_function(op, n_out):
+    """A pullback or pushforward as a Function: vmappable, not differentiable."""
+
+    class Rule(torch.autograd.Function):
+        @staticmethod
+        def forward(*args):
+            return op(*args)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, *grads):
+            raise _second_order("the backward of")
+
+        @staticmethod
+        def jvp(ctx, *tangents):
+            raise _second_order("the forward-mode derivative of")
+
+        @staticmethod
+        def vmap(info, in_dims, *args):
+            return Rule.apply(*(_front(x, d) for x, d in zip(args, in_dims))), \
+                (0,) * n_out if n_out > 1 else 0
+
+    Rule.__name__ = Rule.__qualname__ = op._qualname.split("::")[-1]
+    return Rule
+
+
+def _decomposition(name, primal, n_out, pullback, pushforward, nondiff=()):
+    """The Function of one decomposition.
+
+    ``primal(A, *static)`` -> outputs (the custom op); ``pullback(saved,
+    grads, real, *static)`` -> dA; ``pushforward(saved, dA, *static)`` ->
+    tangents of the differentiable outputs (None for the others).
+    ``nondiff``: indices of outputs returned only to be saved (factors).
+    """
+
+    class Decomposition(torch.autograd.Function):
+        @staticmethod
+        def forward(A, *static):
+            return primal(A, *static)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.static = inputs[1:]
+            ctx.real = not inputs[0].is_complex()
+            ctx.set_materialize_grads(False)
+            ctx.mark_non_differentiable(*(output[i] for i in nondiff))
+            ctx.save_for_backward(*output)
+            ctx.save_for_forward(*output)
+
+        @staticmethod
+        def backward(ctx, *grads):
+            none = (None,) * len(ctx.static)
+            if all(g is None for g in grads):
+                return (None,) + none
+            return (pullback(ctx.saved_tensors, grads, ctx.real, *ctx.static),) + none
+
+        @staticmethod
+        def jvp(ctx, dA, *static_tangents):
+            return pushforward(ctx.saved_tensors, dA, *ctx.static)
+
+        @staticmethod
+        def vmap(info, in_dims, A, *static):
+            return Decomposition.apply(A.movedim(in_dims[0], 0), *static), (0,) * n_out
+
+    Decomposition.__name__ = Decomposition.__qualname__ = f"{name}Function"
+    return Decomposition
+
+
+# SVD
+_SvdPB = _rule_function(_svd_pb_op, 1)
+_SvdPF = _rule_function(_svd_pf_op, 3)
+_SvdvalsPF = _rule_function(_svdvals_pf_op, 1)
+
+_Svd = _decomposition(
+    "Svd", lambda A, full, opts: _svd_op(A, full), 3,
+    lambda s, g, real, full, opts: _SvdPB.apply(*s, *g, opts),
+    lambda s, dA, full, opts: _SvdPF.apply(*s, dA, opts))
+
+# svdvals: the factors are outputs only to be saved (thin SVD)
+_Svdvals = _decomposition(
+    "Svdvals", lambda A, opts: (lambda U, S, Vh: (S, U, Vh))(*_svd_op(A, False)), 3,
+    lambda s, g, real, opts: _SvdPB.apply(s[1], s[0], s[2], None, g[0], None, opts),
+    lambda s, dA, opts: (_SvdvalsPF.apply(s[1], s[0], s[2], dA, opts), None, None),
+    nondiff=(1, 2))
+
+# eigh
+_EighPB = _rule_function(_eigh_pb_op, 1)
+_EighPF = _rule_function(_eigh_pf_op, 2)
+_EigvalshPF = _rule_function(_eigvalsh_pf_op, 1)
+
+_Eigh = _decomposition(
+    "Eigh", lambda A, uplo, opts: _eigh_op(A, uplo), 2,
+    lambda s, g, real, uplo, opts: _EighPB.apply(*s, *g, uplo, opts),
+    lambda s, dA, uplo, opts: _EighPF.apply(*s, dA, uplo, opts))
+
+_Eigvalsh = _decomposition(
+    "Eigvalsh", lambda A, uplo, opts: _eigh_op(A, uplo), 2,
+    lambda s, g, real, uplo, opts: _EighPB.apply(*s, g[0], None, uplo, opts),
+    lambda s, dA, uplo, opts: (_EigvalshPF.apply(*s, dA, uplo, opts), None),
+    nondiff=(1,))
+
+# eig
+_EigPB = _rule_function(_eig_pb_op, 1)
+_EigPF = _rule_function(_eig_pf_op, 2)
+_EigvalsPF = _rule_function(_eigvals_pf_op, 1)
+
+_Eig = _decomposition(
+    "Eig", lambda A, opts: _eig_op(A), 2,
+    lambda s, g, real, opts: _EigPB.apply(*s, *g, real, opts),
+    lambda s, dA, opts: _EigPF.apply(*s, dA, opts))
+
+_Eigvals = _decomposition(
+    "Eigvals", lambda A, opts: _eig_op(A), 2,
+    lambda s, g, real, opts: _EigPB.apply(*s, g[0], None, real, opts),
+    lambda s, dA, opts: (_EigvalsPF.apply(*s, dA, opts), None),
+    nondiff=(1,))
+
+# polar: outputs Q, P and the saved thin SVD
+_PolarPB = _rule_function(_polar_pb_op, 1)
+_PolarPF = _rule_function(_polar_pf_op, 2)
+
+_Polar = _decomposition(
+    "Polar", lambda A, opts: _polar_op(A), 5,
+    lambda s, g, real, opts: _PolarPB.apply(*s[2:], g[0], g[1], opts),
+    lambda s, dA, opts: _PolarPF.apply(*s[2:], dA, opts) + (None, None, None),
+    nondiff=(2, 3, 4))
+
+# funm: outputs F and the saved eigendecomposition
+_FunmPB = _rule_function(_funm_pb_op, 1)
+_FunmPF = _rule_function(_funm_pf_op, 1)
+
+_Funm = _decomposition(
+    "Funm", _funm_op, 3,
+    lambda s, g, real, f, uplo: _FunmPB.apply(s[1], s[2], g[0], f, uplo),
+    lambda s, dA, f, uplo: (_FunmPF.apply(s[1], s[2], dA, f, uplo), None, None),
+    nondiff=(1, 2))
+
+# svfunm: outputs G and the saved thin SVD
+_SvfunmPB = _rule_function(_svfunm_pb_op, 1)
+_SvfunmPF = _rule_function(_svfunm_pf_op, 1)
+
+_Svfunm = _decomposition(
+    "Svfunm", lambda A, g, opts: _svfunm_op(A, g), 4,
+    lambda s, gr, real, g, opts: _SvfunmPB.apply(*s[1:], gr[0], g, opts),
+    lambda s, dA, g, opts: (_SvfunmPF.apply(*s[1:], dA, g, opts), None, None, None),
+    nondiff=(1, 2, 3))
+
+
+# ---------------------------------------------------------------- public functions
+
+def svd(A, full_matrices=True, **opts):
+    """``torch.linalg.svd`` with linalgad's rules: ``SVD(U, S, Vh)``.
+
+    ``full_matrices=True`` (torch's default) differentiates the extra columns
+    too (a loss that depends on their basis raises GaugeError). ``**opts``:
+    degeneracy, tol, eps, order, gauge_tol (see linalgad's docs/API.md).
+    """
+    _check(A, "svd")
+    return SVD(*_Svd.apply(A, bool(full_matrices), _opts(A, opts)))
+
+
+def svdvals(A, **opts):
+    """``torch.linalg.svdvals``: the singular values, descending, with the
+    values-only forward mode (no vectors' tangent, no 1/gap)."""
+    _check(A, "svdvals")
+    return _Svdvals.apply(A, _opts(A, opts))[0]
+
+
+def eigh(A, UPLO="L", **opts):
+    """``torch.linalg.eigh``: ``Eigh(w, V)``, w ascending. ``UPLO``: "L"
+    (default) or "U" reads that triangle, as torch does, and the gradient
+    lives on it; None takes the Hermitian part of A."""
+    _check(A, "eigh")
+    return Eigh(*_Eigh.apply(A, _uplo(UPLO), _opts(A, opts)))
+
+
+def eigvalsh(A, UPLO="L", **opts):
+    """``torch.linalg.eigvalsh``: eigenvalues, ascending, with the
+    values-only forward mode. ``UPLO`` as in :func:`eigh`."""
+    _check(A, "eigvalsh")
+    return _Eigvalsh.apply(A, _uplo(UPLO), _opts(A, opts))[0]
+
+
+def eig(A, *, normalization="lapack", cond_max=None, **opts):
+    """``torch.linalg.eig``: ``Eig(w, V)``, complex (also for real A), columns
+    of V of unit norm with LAPACK's phase (``normalization="lapack"``, the
+    convention the rule differentiates; "norm" treats the phase as a gauge).
+    The gradient of a real A is real."""
+    _check(A, "eig")
+    _eig._normalization(normalization)
+    return Eig(*_Eig.apply(A, _opts(A, opts, normalization=normalization, cond_max=cond_max)))
+
+
+def eigvals(A, *, cond_max=None, **opts):
+    """``torch.linalg.eigvals``: complex eigenvalues, with the values-only
+    forward mode."""
+    _check(A, "eigvals")
+    return _Eigvals.apply(A, _opts(A, opts, cond_max=cond_max))[0]
+
+
+def polar(A, **opts):
+    """Polar decomposition ``Polar(Q, P)``, A = Q P (Q = U Vh, P = V S Vh of the
+    thin SVD), exact at repeated singular values."""
+    _check(A, "polar")
+    Q, P, *_ = _Polar.apply(A, _opts(A, opts))
+    return Polar(Q, P)
+
+
+def funm(A, f, *, df=None, UPLO=None):
+    """f(A) for Hermitian A (f: "exp", "log", "sqrt", "abs", "inv", a real
+    power, or a callable with its derivative ``df``); exact at any degeneracy.
+    ``UPLO``: None (default, the Hermitian part), "L" or "U"."""
+    _check(A, "funm")
+    return _Funm.apply(A, _fspec(f, df), _uplo(UPLO))[0]
+
+
+def svfunm(A, g, *, dg=None, **opts):
+    """U diag(g(S)) Vh (g as f in :func:`funm`), exact at repeated singular values."""
+    _check(A, "svfunm")
+    return _Svfunm.apply(A, _fspec(g, dg), _opts(A, opts))[0]
