@@ -1,0 +1,461 @@
+"""linalgad's rules inside JAX: ``jax.grad``, ``jax.jvp``, ``jax.jit``, ``jax.vmap``.
+
+Two flavours of the same functions, because JAX cannot transpose a host
+callback (so one function cannot carry both a custom JVP and a custom VJP):
+
+- ``linalgad.jax.svd`` etc. (reverse): ``jax.custom_vjp``; works under
+  ``grad``, ``vjp``, ``jacrev``, ``value_and_grad``, ``jit``, ``vmap``.
+- ``linalgad.jax.forward.svd`` etc. (forward): ``jax.custom_jvp`` whose tangent
+  is a host callback; works under ``jvp``, ``jacfwd``, ``linearize``, ``jit``,
+  ``vmap``.
+
+Each primal and each rule runs on the host through ``jax.pure_callback``:
+a vmapped batch arrives as leading axes, which linalgad batches itself (the
+forward pass keeps the factors, the backward pass is linalgad's stateless
+pullback on them). Called outside ``jit``/``vmap`` the host functions are
+called directly, skipping the callback.
+
+Complex convention: JAX's cotangent of a complex array is the conjugate of
+linalgad's (``jax.grad`` returns dL/dRe - 1j dL/dIm); the reverse flavour
+conjugates the incoming cotangents and the returned one on the host, so both
+sides keep their own convention. Tangents (forward mode) need no conversion.
+
+Errors: a ``DegeneracyError``/``GaugeError`` raised by a rule reaches the
+caller as itself when the rule runs eagerly. Inside ``jit`` (or ``vmap``) the
+rule runs in a callback and XLA reports a ``jax.errors.JaxRuntimeError`` whose
+message ends with the linalgad error; ``with linalgad.jax.reraise():`` (or
+``@linalgad.jax.reraise()``) turns it back into the linalgad error.
+Details, and what works under which transformation: docs/jax.md.
+"""
+
+import contextlib
+import threading
+from collections import namedtuple
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _validate
+from ._options import options as _check_options
+from ._validate import real_dtype
+from .rules import eig as _eig, eigh as _eigh, funm as _funm, polar as _polar, svd as _svd
+from .rules import svfunm as _svfunm
+
+__all__ = ["svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "polar", "funm", "svfunm",
+           "forward", "reverse", "reraise"]
+
+_SymbolicZero = jax.custom_derivatives.SymbolicZero
+_SUPPORTED = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
+
+
+# ---------------------------------------------------------------- host side
+# One entry per op, NumPy in and out, in linalgad's conventions; kw: the
+# primal's keywords, opts: the degeneracy options (both static).
+#   specs(batch, m, n, dtype, kw)    -> [(shape, dtype)] of the outputs
+#   res_specs(batch, m, n, dtype, kw) -> the same for the factors the rules need
+#   primal(A, kw)                    -> outputs
+#   factor(A, kw)                    -> (outputs, factors)
+#   pullback(factors, cts, real, kw, opts) -> dA   (cts: None for a zero cotangent)
+#   pushforward(factors, dA, kw, opts)     -> tangents of the outputs
+#   vmap_method: of the rule's callbacks (see _call)
+_Op = namedtuple("_Op", "specs res_specs primal factor pullback pushforward result square "
+                        "vmap_method", defaults=("expand_dims",))
+
+
+def _complex(dtype):
+    return np.result_type(dtype, np.complex64)
+
+
+def _svd_specs(batch, m, n, dtype, kw):
+    r = min(m, n)
+    mu, nv = (m, n) if kw.get("full_matrices") else (r, r)
+    return [(batch + (m, mu), dtype), (batch + (r,), real_dtype(dtype)), (batch + (nv, n), dtype)]
+
+
+def _eigh_specs(batch, m, n, dtype, kw):
+    return [(batch + (n,), real_dtype(dtype)), (batch + (n, n), dtype)]
+
+
+def _eig_specs(batch, m, n, dtype, kw):
+    return [(batch + (n,), _complex(dtype)), (batch + (n, n), _complex(dtype))]
+
+
+def _pick(specs, i):
+    """The specs of a values-only op: output i of the decomposition."""
+    return lambda *a: specs(*a)[i:i + 1]
+
+
+def _same(batch, m, n, dtype, kw):
+    return [(batch + (m, n), dtype)]
+
+
+def _thin_svd(A, kw=None):
+    return tuple(_svd.svd(A))
+
+
+def _eigh_factors(A, kw):
+    return tuple(_eigh.eigh(A, uplo=kw["uplo"]))
+
+
+def _eig_factors(A, kw=None):
+    return tuple(_eig.eig(A))
+
+
+def _rule_opts(kw, *names):
+    return {k: kw[k] for k in names}
+
+
+def _unstack(st, *xs):
+    """(B, ...) stacks back to the caller's batch shape."""
+    return tuple(x.reshape(st.shape(*x.shape[1:])) for x in xs)
+
+
+def _polar_factor(A, kw):
+    st = _validate.matrix_stack(A)
+    U, s, Vh, Q, P = _polar._polar_factors(st)
+    return _unstack(st, Q, P), _unstack(st, U, s, Vh)
+
+
+def _funm_factor(A, kw):
+    st, _, w, V, _, F = _funm._prepare(A, kw["f"], kw["df"], kw["uplo"], "funm")
+    return _unstack(st, F), _unstack(st, w, V)
+
+
+def _svfunm_factor(A, kw):
+    st, U, s, Vh, _, _, G = _svfunm._prepare(A, kw["g"], kw["dg"], "svfunm")
+    return _unstack(st, G), _unstack(st, U, s, Vh)
+
+
+def _values(factors, i):
+    """factor(A, kw) of a values-only op: the decomposition, output i alone."""
+    def factor(A, kw):
+        res = factors(A, kw)
+        return (res[i],), res
+    return factor
+
+
+_EIG_KW = ("normalization", "cond_max")
+_OPS = {
+    "svd": _Op(
+        _svd_specs, _svd_specs,
+        lambda A, kw: tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),
+        lambda A, kw: (tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),) * 2,
+        lambda f, cts, real, kw, o: _svd.svd_pullback(*f, *cts, **o),
+        lambda f, dA, kw, o: tuple(_svd.svd_pushforward(*f, dA, **o)),
+        _svd.SVD, False),
+    "svdvals": _Op(
+        _pick(_svd_specs, 1), _svd_specs,
+        lambda A, kw: (_svd.svdvals(A),), _values(_thin_svd, 1),
+        lambda f, cts, real, kw, o: _svd.svd_pullback(*f, dS=cts[0], **o),
+        lambda f, dA, kw, o: (_svd.svdvals_pushforward(*f, dA, **o),),
+        None, False),
+    "eigh": _Op(
+        _eigh_specs, _eigh_specs, _eigh_factors, lambda A, kw: (_eigh_factors(A, kw),) * 2,
+        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, *cts, uplo=kw["uplo"], **o),
+        lambda f, dA, kw, o: tuple(_eigh.eigh_pushforward(*f, dA, uplo=kw["uplo"], **o)),
+        _eigh.Eigh, True),
+    "eigvalsh": _Op(
+        _pick(_eigh_specs, 0), _eigh_specs,
+        lambda A, kw: (_eigh.eigvalsh(A, uplo=kw["uplo"]),), _values(_eigh_factors, 0),
+        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, dw=cts[0], uplo=kw["uplo"], **o),
+        lambda f, dA, kw, o: (_eigh.eigvalsh_pushforward(*f, dA, uplo=kw["uplo"], **o),),
+        None, True),
+    # JAX's eig outputs are complex (static dtypes); the pullback is told
+    # whether A was real, which complex factors cannot say
+    "eig": _Op(
+        _eig_specs, _eig_specs, _eig_factors, lambda A, kw: (_eig_factors(A),) * 2,
+        lambda f, cts, real, kw, o: _eig.eig_pullback(*f, *cts, real_input=real,
+                                                      **_rule_opts(kw, *_EIG_KW), **o),
+        lambda f, dA, kw, o: tuple(_eig.eig_pushforward(*f, dA, **_rule_opts(kw, *_EIG_KW), **o)),
+        _eig.Eig, True),
+    "eigvals": _Op(
+        _pick(_eig_specs, 0), _eig_specs,
+        lambda A, kw: (_eig.eigvals(A),), _values(_eig_factors, 0),
+        lambda f, cts, real, kw, o: _eig.eig_pullback(*f, dw=cts[0], real_input=real,
+                                                      cond_max=kw["cond_max"], **o),
+        lambda f, dA, kw, o: (_eig.eigvals_pushforward(*f, dA, cond_max=kw["cond_max"], **o),),
+        None, True),
+    "polar": _Op(
+        lambda b, m, n, d, kw: [(b + (m, n), d), (b + (n, n), d)], _svd_specs,
+        lambda A, kw: tuple(_polar.polar(A)), _polar_factor,
+        lambda f, cts, real, kw, o: _polar.polar_pullback(*f, *cts, **o),
+        lambda f, dA, kw, o: tuple(_polar.polar_pushforward(*f, dA, **o)),
+        _polar.Polar, False),
+    "funm": _Op(
+        _same, _eigh_specs, lambda A, kw: (_funm.funm(A, **kw),), _funm_factor,
+        lambda f, cts, real, kw, o: _funm.funm_pullback(*f, cts[0], **kw),
+        lambda f, dA, kw, o: (_funm.funm_pushforward(*f, dA, **kw),),
+        None, True),
+    "svfunm": _Op(
+        _same, _svd_specs, lambda A, kw: (_svfunm.svfunm(A, **kw),), _svfunm_factor,
+        lambda f, cts, real, kw, o: _svfunm.svfunm_pullback(*f, cts[0], **kw, **o),
+        lambda f, dA, kw, o: (_svfunm.svfunm_pushforward(*f, dA, **kw, **o),),
+        None, False),
+}
+
+
+def _through_input(name, primal_kw):
+    """The op with A itself as the residual, for what the stateless rules
+    leave to the closures (``gauge="canonical"``): the rule factors A again."""
+    module = _GAUGE_RULES[name]
+    primal, vjp, jvp = (getattr(module, name + x) for x in ("", "_vjp", "_jvp"))
+
+    def outputs(A, kw):
+        return tuple(primal(A, **_rule_opts(kw, *primal_kw)))
+
+    def pullback(f, cts, real, kw, opts):
+        res, pb = vjp(f[0], **kw, **opts)
+        # an output JAX types complex that is real here (eig of a real A with
+        # real eigenvalues) stays real under real steps: its real cotangent
+        return pb(*(c.real if c is not None and not np.iscomplexobj(r) else c
+                    for c, r in zip(cts, res)))
+
+    return _OPS[name]._replace(
+        res_specs=lambda b, m, n, d, kw: [(b + (m, n), d)],
+        primal=outputs, factor=lambda A, kw: (outputs(A, kw), (A,)), pullback=pullback,
+        pushforward=lambda f, dA, kw, o: tuple(jvp(f[0], dA, **kw, **o)[1]),
+        vmap_method="broadcast_all")  # the closures do not broadcast
+
+
+_GAUGE_RULES = {"svd": _svd, "eigh": _eigh, "eig": _eig}
+_GAUGED = {"svd": _through_input("svd", ("full_matrices", "gauge")),
+           "eigh": _through_input("eigh", ("uplo", "gauge")),
+           "eig": _through_input("eig", ("gauge",))}
+
+
+def _op(name, kw):
+    return _GAUGED[name] if kw.get("gauge") is not None else _OPS[name]
+
+
+def _conj(x):
+    return np.conj(x) if x is not None and np.iscomplexobj(x) else x
+
+
+# The last error raised inside a callback, for reraise(): XLA runs callbacks
+# on its own threads and reports only the text of the exception.
+_last_error = [None]
+_lock = threading.Lock()
+
+
+def _trapping(fn):
+    def host(*args):
+        try:
+            return fn(*args)
+        except Exception as e:
+            with _lock:
+                _last_error[0] = e
+            raise
+    return host
+
+
+class reraise(contextlib.ContextDecorator):
+    """Context manager and decorator: a linalgad error raised inside a
+    compiled (``jit``/``vmap``) computation, which XLA reports as a
+    ``jax.errors.JaxRuntimeError``, is raised again as itself (the same
+    ``DegeneracyError``/``GaugeError`` object, the XLA error as its cause).
+    Wrap the call and the place where its result is first read::
+
+        with linalgad.jax.reraise():
+            g = jax.jit(jax.grad(loss))(A)
+    """
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        if isinstance(exc, jax.errors.JaxRuntimeError):
+            with _lock:
+                err, _last_error[0] = _last_error[0], None
+            # the text check keeps a stale error from being blamed
+            if err is not None and f"{type(err).__name__}: {err}" in str(exc):
+                raise err from exc
+        return False
+
+
+# ---------------------------------------------------------------- JAX side
+
+def _is_traced(args):
+    return any(isinstance(a, jax.core.Tracer) for a in args)
+
+
+def _call(fn, specs, *args, vmap_method="broadcast_all"):
+    """fn(*numpy arrays) -> tuple of arrays matching specs: directly when no
+    argument is traced, else through a pure_callback. Under vmap a mapped
+    axis arrives as a leading batch axis: "broadcast_all" gives every
+    argument the batch, "expand_dims" gives unmapped ones a leading 1 (for
+    the stateless rules, which broadcast: jacfwd's factors are not copied
+    once per tangent)."""
+    def host(*xs):
+        out = fn(*(np.asarray(x) for x in xs))
+        return tuple(np.asarray(o, dtype=d) for o, (_, d) in zip(out, specs))
+    if not _is_traced(args):
+        return tuple(jnp.asarray(o) for o in host(*args))
+    shapes = tuple(jax.ShapeDtypeStruct(s, d) for s, d in specs)
+    return jax.pure_callback(_trapping(host), shapes, *args, vmap_method=vmap_method)
+
+
+def _input(A, name, square):
+    A = jnp.asarray(A)
+    if A.dtype.kind in "biu":
+        A = A.astype(jnp.result_type(float))
+    if np.dtype(A.dtype) not in _SUPPORTED:
+        raise TypeError(f"linalgad.jax.{name}: A has dtype {A.dtype}, which linalgad does not "
+                        f"support; use float32, float64, complex64 or complex128")
+    if A.ndim < 2 or (square and A.shape[-1] != A.shape[-2]):
+        what = "a square matrix" if square else "a matrix"
+        raise ValueError(f"linalgad.jax.{name}: A must be {what} or a stack of them (..., m, n), "
+                         f"got shape {A.shape}")
+    return A
+
+
+def _specs(op, A, kw):
+    """The outputs' and the factors' (shape, dtype) for A."""
+    *batch, m, n = A.shape
+    args = (tuple(batch), m, n, np.dtype(A.dtype), kw)
+    return op.specs(*args), op.res_specs(*args)
+
+
+@lru_cache(maxsize=None)
+def _reverse(name, kw, opts):
+    """The custom_vjp function of A for one op and one set of static keywords."""
+    kw, opts = dict(kw), dict(opts)
+    op = _op(name, kw)
+
+    @jax.custom_vjp
+    def f(A):
+        return _call(lambda a: op.primal(a, kw), _specs(op, A, kw)[0], A)
+
+    def fwd(A):
+        A = A.value
+        specs, res_specs = _specs(op, A, kw)
+        both = _call(lambda a: sum(op.factor(a, kw), ()), specs + res_specs, A)
+        # A rides along for its shape and dtype only
+        return both[:len(specs)], (A, both[len(specs):])
+
+    def bwd(res, cts):
+        A, factors = res
+        live = tuple(not isinstance(c, _SymbolicZero) for c in cts)
+        if not any(live):
+            return (jnp.zeros_like(A),)
+        real = np.dtype(A.dtype).kind != "c"
+
+        def host(*xs):
+            given = iter(xs[len(factors):])
+            g = tuple(_conj(next(given)) if on else None for on in live)
+            return (_conj(op.pullback(xs[:len(factors)], g, real, kw, opts)),)
+
+        given = [c for c, on in zip(cts, live) if on]
+        return _call(host, [(A.shape, A.dtype)], *factors, *given, vmap_method=op.vmap_method)
+
+    f.defvjp(fwd, bwd, symbolic_zeros=True)
+    return f
+
+
+@lru_cache(maxsize=None)
+def _forward(name, kw, opts):
+    """The custom_jvp function of A: its tangent is one host call."""
+    kw, opts = dict(kw), dict(opts)
+    op = _op(name, kw)
+
+    @jax.custom_jvp
+    def f(A):
+        return _call(lambda a: op.primal(a, kw), _specs(op, A, kw)[0], A)
+
+    @f.defjvp
+    def jvp(primals, tangents):
+        (A,), (dA,) = primals, tangents
+        specs, res_specs = _specs(op, A, kw)
+        # the factors by their own call: under vmap over the tangents only
+        # (jacfwd) the outputs must stay unbatched
+        both = _call(lambda a: sum(op.factor(a, kw), ()), specs + res_specs, A)
+        outs, factors = both[:len(specs)], both[len(specs):]
+        tans = _call(lambda *xs: op.pushforward(xs[:-1], xs[-1], kw, opts), specs,
+                     *factors, jnp.asarray(dA, A.dtype), vmap_method=op.vmap_method)
+        return outs, tans
+
+    return f
+
+
+def _hashable(d):
+    return tuple(sorted(d.items()))
+
+
+class Flavour:
+    """The functions of one flavour: ``linalgad.jax.reverse`` (custom_vjp, the
+    module-level functions) or ``linalgad.jax.forward`` (custom_jvp)."""
+
+    def __init__(self, mode):
+        self._make = {"reverse": _reverse, "forward": _forward}[mode]
+        self.mode = mode
+
+    def __repr__(self):
+        return f"<linalgad.jax.{self.mode}: svd, svdvals, eigh, eigvalsh, eig, eigvals, polar, funm, svfunm>"
+
+    def _run(self, name, A, kw, opts):
+        A = _input(A, name, _OPS[name].square)
+        _check_options(np.dtype(A.dtype), **opts)  # a wrong option fails here, not in XLA
+        out = self._make(name, _hashable(kw), _hashable(opts))(A)
+        wrap = _OPS[name].result
+        return wrap(*out) if wrap is not None else out[0]
+
+    def svd(self, A, full_matrices=True, *, gauge=None, **opts):
+        """``jnp.linalg.svd`` with linalgad's rules: ``SVD(U, S, Vh)``.
+
+        ``full_matrices=True`` (JAX's default): the extra columns of U (rows
+        of Vh) are an arbitrary basis, so a loss may see them only through
+        their projector (else GaugeError). Truncation: slice the thin factors
+        (``U[..., :k]``); the zero cotangents of the rest give the exact
+        truncated derivative. ``gauge="canonical"``: gauge-fixed factors.
+        ``**opts``: degeneracy, tol, eps, order, gauge_tol."""
+        return self._run("svd", A, dict(full_matrices=bool(full_matrices), gauge=gauge), opts)
+
+    def svdvals(self, A, **opts):
+        """``jnp.linalg.svdvals``: the singular values, descending."""
+        return self._run("svdvals", A, {}, opts)
+
+    def eigh(self, A, UPLO=None, *, gauge=None, **opts):
+        """``jnp.linalg.eigh``: ``Eigh(w, V)``, w ascending. ``UPLO=None``
+        (default) takes the Hermitian part of A, as JAX's default
+        ``symmetrize_input=True``; "L"/"U" read one triangle (JAX's
+        ``symmetrize_input=False``), and the cotangent lives on it."""
+        return self._run("eigh", A, dict(uplo=UPLO, gauge=gauge), opts)
+
+    def eigvalsh(self, A, UPLO=None, **opts):
+        """``jnp.linalg.eigvalsh``: eigenvalues, ascending (``UPLO`` as in ``eigh``)."""
+        return self._run("eigvalsh", A, dict(uplo=UPLO), opts)
+
+    def eig(self, A, *, normalization="lapack", cond_max=None, gauge=None, **opts):
+        """``jnp.linalg.eig``: ``Eig(w, V)``, complex (also for real A), in
+        LAPACK's order, unit columns with their largest entry real
+        (``normalization="lapack"``; see ``linalgad.eig_vjp``)."""
+        kw = dict(normalization=normalization, cond_max=cond_max, gauge=gauge)
+        return self._run("eig", A, kw, opts)
+
+    def eigvals(self, A, *, cond_max=None, **opts):
+        """``jnp.linalg.eigvals``: complex eigenvalues, LAPACK's order."""
+        return self._run("eigvals", A, dict(cond_max=cond_max), opts)
+
+    def polar(self, A, **opts):
+        """Polar decomposition ``Polar(Q, P)``, A = Q P (as
+        ``jax.scipy.linalg.polar(A)``), exact at repeated singular values."""
+        return self._run("polar", A, {}, opts)
+
+    def funm(self, A, f, *, df=None, UPLO=None):
+        """f(A) for Hermitian A (``linalgad.funm``: f a name, a power, or a
+        callable on eigenvalues with its derivative ``df``); ``UPLO`` as in
+        ``eigh``."""
+        return self._run("funm", A, dict(f=f, df=df, uplo=UPLO), {})
+
+    def svfunm(self, A, g, *, dg=None, **opts):
+        """U diag(g(S)) Vh (``linalgad.svfunm``), exact at repeated singular values."""
+        return self._run("svfunm", A, dict(g=g, dg=dg), opts)
+
+
+reverse = Flavour("reverse")
+forward = Flavour("forward")
+
+svd, svdvals, eigh, eigvalsh = reverse.svd, reverse.svdvals, reverse.eigh, reverse.eigvalsh
+eig, eigvals, polar = reverse.eig, reverse.eigvals, reverse.polar
+funm, svfunm = reverse.funm, reverse.svfunm
