@@ -16,6 +16,7 @@ from .rules.eigh import Eigh, eigh, eigh_jvp, eigh_vjp
 from .rules.eig import Eig, eig, eig_jvp, eig_vjp
 from .rules.funm import funm, funm_jvp, funm_vjp
 from .rules.svfunm import svfunm, svfunm_jvp, svfunm_vjp
+from .sparse import LowRank, eigsh, eigsh_jvp, eigsh_vjp, svds, svds_jvp, svds_vjp
 
 __version__ = "0.1.0"
 
@@ -29,4 +30,13 @@ __all__ = [
     "svfunm", "svfunm_vjp", "svfunm_jvp",
     "gauge_fix", "gauge_report",
     "project",
+    "eigsh", "eigsh_vjp", "eigsh_jvp", "svds", "svds_vjp", "svds_jvp", "LowRank",
 ]
+
+
+def __getattr__(name):
+    # linalgad.dask imports dask: only on first use
+    if name == "dask":
+        import importlib
+        return importlib.import_module(".dask", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
