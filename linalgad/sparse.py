@@ -41,7 +41,7 @@ from . import _core, gauge as _gauge
 from ._errors import DegeneracyError, E_DEGENERATE, raise_core
 from ._options import options
 from ._validate import _working_dtype, cotangent, is_sparse, real_dtype
-from .project import _rebuild, _stored, project as _project_dense
+from .project import _project, _rebuild, _stored
 from .rules import eigh as _eigh, svd as _svd
 
 __all__ = ["Eigsh", "LowRank", "ConvergenceError", "eigsh", "eigsh_vjp", "eigsh_jvp",
@@ -133,10 +133,12 @@ class _Op:
         return np.asarray(self.A @ X)
 
     def rmat(self, X):
-        """A^H X."""
+        """A^H X, without a conjugated copy of A."""
         if self.kind == "operator":
             return np.asarray(self.A.H @ X)
-        return np.asarray(self.A.conj().T @ X)
+        if np.dtype(self.dtype).kind != "c":
+            return np.asarray(self.A.T @ X)
+        return np.asarray(X.conj().T @ self.A).conj().T
 
     def dense(self):
         if self.kind == "dense":
@@ -273,18 +275,25 @@ def _eigsh_forward(A, k, which, sigma, arpack, rule, tol=None):
 
 # ------------------------------------------------------------------ solves
 
-def _solve(apply, Q, shifts, G, rtol, maxiter, rule):
+def _solve(apply, Q, shifts, G, rtol, maxiter, rule, lockstep=True, first=0):
     """X on range(P), P = I - Q Q^H, with P (H - shifts[j]) x_j = P G[:, j];
     H Hermitian given by ``apply`` (n, p) -> (n, p). The tolerance is
     relative to ||G[:, j]|| (a column that P annihilates to rounding is 0).
 
-    MINRES (Paige and Saunders 1975, the recurrences of
-    scipy.sparse.linalg.minres) run for the p right-hand sides in lockstep:
-    one product of H with an (n, p) block per iteration (a GEMM or a sparse
-    matrix times a block, not p matrix-vector products), per-column scalars
-    (real: H is Hermitian), complex H as is. A column stops when its
-    residual estimate is below rtol ||b_j||; the true residual is checked
-    at the end."""
+    MINRES (Paige and Saunders 1975, the recurrences and the stopping test
+    of scipy.sparse.linalg.minres) run for the p right-hand sides in
+    lockstep: one product of H with an (n, p) block per iteration (a GEMM or
+    a sparse matrix times a block, not p matrix-vector products),
+    per-column scalars (real: H is Hermitian), complex H as is. A column
+    stops when its residual estimate is below rtol (||T|| ||x_j|| +
+    ||g_j||), ||T|| the norm of its Lanczos matrix so far (a lower bound on
+    ||H - shift||); the true residual is checked against the same bound.
+    ``lockstep=False`` solves one column at a time: for a sparse matrix or
+    an operator a block product costs as much as p vector products, and
+    converged columns would idle through the slowest one's iterations."""
+    if not lockstep and G.shape[1] > 1:
+        return np.hstack([_solve(apply, Q, shifts[j:j + 1], G[:, j:j + 1], rtol, maxiter, rule,
+                                 first=j) for j in range(G.shape[1])])
     n, p = G.shape
     dt = np.result_type(G, Q, np.float32)
     maxiter = 5 * n if maxiter is None else int(maxiter)
@@ -300,8 +309,9 @@ def _solve(apply, Q, shifts, G, rtol, maxiter, rule):
 
     X = np.zeros((n, p), dt)
     B = (G - Q @ (Q.conj().T @ G)).astype(dt)
-    beta1, tol = norms(B), rtol * norms(G)
-    done = beta1 <= tol
+    beta1, gnorm = norms(B), norms(G)
+    done = beta1 <= rtol * gnorm
+    tnorm2 = np.zeros(p)
     r1, r2, y = B.astype(dt), B.astype(dt), B.astype(dt)
     W, W2 = np.zeros((n, p), dt), np.zeros((n, p), dt)
     beta, oldb = beta1.copy(), np.zeros(p)
@@ -319,6 +329,7 @@ def _solve(apply, Q, shifts, G, rtol, maxiter, rule):
         y -= r2 * (alfa * s)
         r1, r2 = r2, y
         oldb, beta = beta, norms(y)
+        tnorm2 += np.where(done, 0.0, alfa**2 + oldb**2 + beta**2)
         oldeps = epsln
         delta = cs * dbar + sn * alfa
         gbar = sn * dbar - cs * alfa
@@ -331,16 +342,18 @@ def _solve(apply, Q, shifts, G, rtol, maxiter, rule):
         W1, W2 = W2, W
         W = (v - W1 * oldeps - W2 * delta) / gamma
         X += W * phi
+        tol = rtol * (np.sqrt(tnorm2) * norms(X) + gnorm)
         done |= (phibar <= tol) | (beta == 0)
     X -= Q @ (Q.conj().T @ X)
     res = norms(op(X) - B)
+    tol = rtol * (np.sqrt(tnorm2) * norms(X) + gnorm)
     bad = ~(res <= 10 * tol)  # also catches nan
     if bad.any():
         j = int(np.argmax(bad))
         raise ConvergenceError(
-            f"{rule}: the adjoint solve for vector {j} (shift {shifts[j]:.6g}) did not reach "
-            f"solver_tol={rtol:.3g} within {maxiter} MINRES iterations (relative residual "
-            f"{res[j] / (tol[j] / rtol):.3g}); the gap between that value and the rest of the spectrum "
+            f"{rule}: the adjoint solve for vector {first + j} (shift {shifts[j]:.6g}) did not "
+            f"reach solver_tol={rtol:.3g} within {maxiter} MINRES iterations (relative residual "
+            f"{res[j] / max(gnorm[j], np.finfo(float).tiny):.3g}); the gap between that value and the rest of the spectrum "
             f"may be tiny: raise solver_maxiter, loosen solver_tol, or choose k so that the cut "
             f"is in a gap")
     return X
@@ -392,7 +405,7 @@ def _finish(op, left, right, project):
     G = left @ right.conj().T
     if op.kind == "sparse":  # project="dense"
         return (G.real if real else G).astype(op.dtype)
-    return _project_dense(G, op.orig, structure=project)
+    return _project(G, op.dtype, op.shape, None, project, copy=False)
 
 
 # ------------------------------------------------------------------ eigsh rules
@@ -442,7 +455,7 @@ def eigsh_vjp(A, k, *, which="LA", sigma=None, v0=None, ncv=None, maxiter=None, 
         M = M[0]
         if gV is None:
             return _finish(op, V, V @ M.conj().T, project)
-        X = -_solve(lambda Y: op @ Y, V, w, gV, rtol, solver_maxiter, rule)
+        X = -_solve(lambda Y: op @ Y, V, w, gV, rtol, solver_maxiter, rule, op.kind == "dense")
         return _finish(op, np.hstack([V, X]), np.hstack([V @ M.conj().T + X / 2, V / 2]), project)
 
     return res, pullback
@@ -480,7 +493,7 @@ def eigsh_jvp(A, dA, k, *, which="LA", sigma=None, v0=None, ncv=None, maxiter=No
     err = _core.eigh_jvp(np.eye(k, dtype=op.dtype)[None], np.ascontiguousarray(w, np.float64)[None],
                          np.ascontiguousarray((R + R.conj().T)[None] / 2), dw, C, 0, opt.as_tuple(), 1)
     _core_err(err, rule, "eigenvalues", _eigh._VECTORS, _eigh.REMEDIES)
-    X = -_solve(lambda Y: op @ Y, V, w, HV, rtol, solver_maxiter, rule)
+    X = -_solve(lambda Y: op @ Y, V, w, HV, rtol, solver_maxiter, rule, op.kind == "dense")
     tan = Eigsh(dw[0].astype(real_dtype(op.dtype)), (V @ C[0] + X).astype(op.dtype))
     return res, tan
 
@@ -576,7 +589,7 @@ def svds_vjp(A, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solver_m
             G[:m] = gU
         if gV is not None:
             G[m:] = gV
-        YZ = -_solve(H, Q, s, G, rtol, solver_maxiter, rule)
+        YZ = -_solve(H, Q, s, G, rtol, solver_maxiter, rule, op.kind == "dense")
         Y, Z = YZ[:m], YZ[m:]
         return _finish(op, np.hstack([U, Y]), np.hstack([V @ M.conj().T + Z, V]), project)
 
@@ -604,7 +617,7 @@ def svds_jvp(A, dA, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solv
                         dU, ds, dVh, k, opt.as_tuple(), 1)
     _core_err(err, rule, "singular values", _svd._VECTORS, _svd._REMEDIES)
     H, Q = _svd_block(op, U, V)
-    AB = -_solve(H, Q, s, np.vstack([dAV, dAhU]), rtol, solver_maxiter, rule)
+    AB = -_solve(H, Q, s, np.vstack([dAV, dAhU]), rtol, solver_maxiter, rule, op.kind == "dense")
     tU = U @ dU[0] + AB[:m]
     tVh = dVh[0] @ Vh + AB[m:].conj().T
     return res, SVDs(tU.astype(op.dtype), ds[0].astype(real_dtype(op.dtype)), tVh.astype(op.dtype))
