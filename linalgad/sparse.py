@@ -623,6 +623,19 @@ def svds_jvp(A, dA, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solv
     return res, SVDs(tU.astype(op.dtype), ds[0].astype(real_dtype(op.dtype)), tVh.astype(op.dtype))
 
 
+def krylov_svd(method, A, dA, k, full_matrices, gauge, **kw):
+    """``svd_vjp``/``svd_jvp(..., method="krylov")``: svds_vjp/svds_jvp (dA None:
+    the VJP), after refusing what the Krylov path does not do."""
+    if method != "krylov":
+        raise ValueError(f"method must be 'full' or 'krylov', got {method!r}")
+    if k is None or full_matrices or gauge is not None:
+        raise ValueError("method='krylov' computes the top k triplets of one matrix: it needs k, "
+                         "and takes neither full_matrices=True nor gauge=")
+    if dA is None:
+        return svds_vjp(A, k, **kw)
+    return svds_jvp(A, dA, k, **kw)
+
+
 # ------------------------------------------------------------------ example operator
 
 def transverse_field_ising(L, J=1.0, h=1.0, *, periodic=False, format="csr"):

@@ -393,3 +393,22 @@ def test_block_minres_solves_each_shifted_system(dtype):
         r = P @ ((A - shifts[j] * np.eye(n)) @ X[:, j]) - P @ G[:, j]
         assert np.linalg.norm(r) <= 1e-10 * np.linalg.norm(G[:, j])
     assert np.abs(H(Q) @ X).max() <= 1e-12 and not X[:, 3].any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_svd_vjp_method_krylov_agrees_with_full(dtype):
+    """svd_vjp/svd_jvp(method="krylov") is svds_vjp/svds_jvp; both paths agree
+    to the solve tolerance."""
+    k = 3
+    A = general(40, 30, dtype, seed=29)
+    loss, dloss = lt.invariant_loss("svd", la.svd(A, k=k), seed=30)
+    (res, pb), (full, fpb) = la.svd_vjp(A, k=k, method="krylov"), la.svd_vjp(A, k=k)
+    G, Gf = pb(*dloss(res)), fpb(*dloss(full))
+    assert np.abs(G - Gf).max() <= AGREE * np.abs(Gf).max()
+    E = lt.direction(A, seed=31)
+    (_, t), (_, tf) = la.svd_jvp(A, E, k=k, method="krylov"), la.svd_jvp(A, E, k=k)
+    np.testing.assert_allclose(t.S, tf.S, rtol=AGREE)
+    for bad in (dict(k=None), dict(k=k, full_matrices=True), dict(k=k, gauge="canonical"),
+                dict(k=k, method="lanczos")):
+        with pytest.raises(ValueError, match="method"):
+            la.svd_vjp(A, **{"method": "krylov", **bad})

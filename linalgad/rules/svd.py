@@ -149,9 +149,12 @@ def _check_null_block(X2, gX2, opt, name):
         )
 
 
-def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts):
+def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, method="full", **opts):
     """SVD and its pullback ``pullback(dU=None, dS=None, dVh=None) -> dA``.
 
+    ``method="krylov"`` (one matrix, ``k`` << min(m, n)): linalgad.svds_vjp,
+    ARPACK and MINRES instead of the full SVD; equal to "full" to its
+    ``solver_tol`` (docs/sparse.md).
     ``**opts``: degeneracy, tol, eps, order, gauge_tol (linalgad._options).
     ``gauge="canonical"``: the factors are gauge-fixed and the pullback takes
     cotangents of the fixed factors (a loss may then depend on their phases).
@@ -159,6 +162,9 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
     default: real for real input, the stored pattern for scipy.sparse input).
     The returned factors are read-only: the pullback depends on them.
     """
+    if method != "full":
+        from ..sparse import krylov_svd
+        return krylov_svd(method, A, None, k, full_matrices, gauge, project=project, **opts)
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     kk = _truncation(k, st)
@@ -204,13 +210,17 @@ def svd_vjp(A, *, full_matrices=False, k=None, gauge=None, project=None, **opts)
     return res, pullback
 
 
-def svd_jvp(A, dA, *, full_matrices=False, k=None, gauge=None, **opts):
+def svd_jvp(A, dA, *, full_matrices=False, k=None, gauge=None, method="full", **opts):
     """SVD and its tangent along ``dA``: ``(SVD(U, S, Vh), SVD(dU, dS, dVh))``.
 
     With ``gauge="canonical"`` both the factors and their tangents are those
     of the gauge-fixed SVD (so they match its finite differences); otherwise
     the imaginary diagonal of U^H dU - V^H dV is split evenly between the two.
+    ``method="krylov"``: linalgad.svds_jvp (see svd_vjp).
     """
+    if method != "full":
+        from ..sparse import krylov_svd
+        return krylov_svd(method, A, dA, k, full_matrices, gauge, **opts)
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     kk = _truncation(k, st)
