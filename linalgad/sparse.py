@@ -523,7 +523,7 @@ def _svds_forward(A, k, arpack, rule):
         U, Vh = Qu @ Y, Zh @ Qv.conj().T
     res = _gauge.fix_svd(SVDs(np.ascontiguousarray(U[:, :k], op.dtype),
                               s[:k].astype(real_dtype(op.dtype)), np.ascontiguousarray(Vh[:k], op.dtype)))
-    return res, op, s[:kk], float(s[0]) if s.size else 0.0
+    return res, op, s[:kk]
 
 
 def _svd_block(op, U, V):
@@ -555,7 +555,7 @@ def svds_vjp(A, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solver_m
     (which needs ``A.H``). Options and the returned dA as eigsh_vjp;
     degeneracy ("strict", "exact", "subspace") as svd_vjp."""
     rule = "svds_vjp"
-    res, op, s_all, smax = _svds_forward(A, k, dict(v0=v0, ncv=ncv, maxiter=maxiter), rule)
+    res, op, s_all = _svds_forward(A, k, dict(v0=v0, ncv=ncv, maxiter=maxiter), rule)
     opt, rtol = _opts(op.dtype, rule, solver_tol, opts)
     U, s, Vh = res
     for a in res:
@@ -601,11 +601,11 @@ def svds_jvp(A, dA, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solv
     """Top-k SVD and its tangent along ``dA``: ``(SVD(U, S, Vh), SVD(dU, dS, dVh))``,
     in svd_jvp's gauge. Options as svds_vjp."""
     rule = "svds_jvp"
-    res, op, s_all, smax = _svds_forward(A, k, dict(v0=v0, ncv=ncv, maxiter=maxiter), rule)
+    res, op, s_all = _svds_forward(A, k, dict(v0=v0, ncv=ncv, maxiter=maxiter), rule)
     opt, rtol = _opts(op.dtype, rule, solver_tol, opts)
     d = _tangent(dA, op)
     U, s, Vh = res
-    k, (m, n) = len(s), op.shape
+    k, m = len(s), op.shape[0]
     V = Vh.conj().T
     _svds_check_cut(rule, s_all, k, opt, lambda t: True)
     dAV, dAhU = d @ V, d.rmat(U)

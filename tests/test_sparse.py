@@ -412,3 +412,19 @@ def test_svd_vjp_method_krylov_agrees_with_full(dtype):
                 dict(k=k, method="lanczos")):
         with pytest.raises(ValueError, match="method"):
             la.svd_vjp(A, **{"method": "krylov", **bad})
+
+
+@pytest.mark.parametrize("rule, dtype", [("eigsh", np.float32), ("svds", np.complex64)])
+def test_single_precision_against_double(rule, dtype):
+    """32-bit input: the result and cotangent stay 32-bit, within 1e-3 of
+    the 64-bit rule (solver_tol 1e-5 and float32 rounding, amplified by 1/gap)."""
+    if rule == "eigsh":
+        A, vjp, kind = herm(40, dtype, seed=32), ls.eigsh_vjp, "eigh"
+    else:
+        A, vjp, kind = general(30, 20, dtype, seed=32), ls.svds_vjp, "svd"
+    res, pb = vjp(A, 3)
+    _, dloss = lt.invariant_loss(kind, res, seed=33)
+    res64, pb64 = vjp(A.astype(np.result_type(dtype, np.float64)), 3)
+    G, G64 = pb(*dloss(res)), pb64(*dloss(res64))
+    assert G.dtype == np.dtype(dtype) and res[0].dtype == np.dtype(dtype)
+    assert np.abs(G - G64).max() <= 1e-3 * np.abs(G64).max()

@@ -52,7 +52,7 @@ class SparseEigsh:
         from linalgad import sparse
         self.H = sparse.transverse_field_ising(L, J=1.0, h=2.0)[0]
         self.k = 4
-        (w, V), self.pullback = linalgad.eigsh_vjp(self.H, self.k, which="SA")
+        (_, V), self.pullback = linalgad.eigsh_vjp(self.H, self.k, which="SA")
         g = np.random.default_rng(L)
         self.dw = g.standard_normal(self.k)
         self.dV = 2 * g.standard_normal(self.H.shape[0])[:, None] * V  # sum(W |V|^2)
@@ -96,7 +96,6 @@ class DenseKrylov:
         U = np.linalg.qr(g.standard_normal((n, r)))[0]
         V = np.linalg.qr(g.standard_normal((n, r)))[0]
         self.A = g.standard_normal((n, n)) / np.sqrt(n) + (U * np.linspace(7.5, 2.5, r)) @ V.T
-        (Uk, S, Vh) = linalgad.svds(self.A, self.k)
         self.W = g.standard_normal((n, 1))
         self.dS = np.ones(self.k)
 
@@ -142,8 +141,7 @@ class DaskBatch:
     def in_memory(self):
         old = linalgad.set_num_threads(2)
         try:
-            res, pb = linalgad.svd_vjp(self.A)
-            return pb(None, self.dS)
+            return linalgad.svd_vjp(self.A)[1](None, self.dS)
         finally:
             linalgad.set_num_threads(old)
 
