@@ -24,6 +24,7 @@ from .rules.eig import (eig, eig_jvp, eig_vjp, eig_pullback, eig_pushforward, ei
                         eigvals_jvp, eigvals_vjp, eigvals_pushforward)
 from .rules.funm import funm, funm_jvp, funm_vjp, funm_pullback, funm_pushforward
 from .rules.svfunm import svfunm, svfunm_jvp, svfunm_vjp, svfunm_pullback, svfunm_pushforward
+from .sparse import LowRank, eigsh, eigsh_jvp, eigsh_vjp, svds, svds_jvp, svds_vjp
 
 __version__ = "0.1.0"
 
@@ -40,10 +41,12 @@ __all__ = [
     "svfunm", "svfunm_vjp", "svfunm_jvp", "svfunm_pullback", "svfunm_pushforward",
     "gauge_fix", "gauge_report",
     "project",
+    "eigsh", "eigsh_vjp", "eigsh_jvp", "svds", "svds_vjp", "svds_jvp", "LowRank",
 ]
 
-# submodules imported on first use (``linalgad.testing`` after ``import linalgad``)
-_LAZY = ("testing", "widgets")
+# submodules imported on first use (``linalgad.testing`` after ``import linalgad``;
+# linalgad.dask imports dask)
+_LAZY = ("testing", "widgets", "dask")
 
 
 def __getattr__(name):

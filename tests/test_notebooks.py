@@ -120,8 +120,8 @@ def executed(tmp_path_factory):
     return run
 
 
-def test_there_are_eight_numbered_notebooks():
-    assert [p.name[:3] for p in NOTEBOOKS] == [f"{i:02d}_" for i in range(1, 9)]
+def test_there_are_nine_numbered_notebooks():
+    assert [p.name[:3] for p in NOTEBOOKS] == [f"{i:02d}_" for i in range(1, 10)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

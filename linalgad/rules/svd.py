@@ -28,7 +28,7 @@ Derivation and references: docs/svd.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -232,6 +232,7 @@ def _check_null_block(X2, gX2, opt, name):
 @fill
 def svd_vjp(A: ArrayLike, *, full_matrices: bool = False, k: int | None = None,
             gauge: Gauge = None, project: Structure = None,
+            method: Literal["full", "krylov"] = "full",
             **opts: Any) -> tuple[SVDResult, Pullback]:
     r"""The SVD and its pullback (reverse mode): ``res, pullback = svd_vjp(A)``.
 
@@ -253,6 +254,11 @@ def svd_vjp(A: ArrayLike, *, full_matrices: bool = False, k: int | None = None,
         "canonical": the factors are gauge-fixed (see :func:`svd`) and the
         pullback takes cotangents of the fixed factors, so a loss may depend
         on their phases.
+    method : {"full", "krylov"}, default "full"
+        "krylov" (one matrix, ``k`` much smaller than min(m, n)): the top
+        ``k`` triplets by ARPACK and the pullback by MINRES solves on the
+        complement (:func:`linalgad.svds_vjp`), instead of the full SVD;
+        equal to "full" within its ``solver_tol`` (see the sparse guide).
     {{project}}
     {{opts}}
 
@@ -288,6 +294,9 @@ def svd_vjp(A: ArrayLike, *, full_matrices: bool = False, k: int | None = None,
     >>> np.allclose(dA, U @ Vh)
     True
     """
+    if method != "full":
+        from ..sparse import krylov_svd
+        return krylov_svd(method, A, None, k, full_matrices, gauge, project=project, **opts)
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     kk = _truncation(k, st)
@@ -330,7 +339,8 @@ def svd_vjp(A: ArrayLike, *, full_matrices: bool = False, k: int | None = None,
 
 @fill
 def svd_jvp(A: ArrayLike, dA: ArrayLike, *, full_matrices: bool = False, k: int | None = None,
-            gauge: Gauge = None, **opts: Any) -> tuple[SVDResult, SVDResult]:
+            gauge: Gauge = None, method: Literal["full", "krylov"] = "full",
+            **opts: Any) -> tuple[SVDResult, SVDResult]:
     """The SVD and its tangent along ``dA`` (forward mode).
 
     Parameters
@@ -346,6 +356,11 @@ def svd_jvp(A: ArrayLike, dA: ArrayLike, *, full_matrices: bool = False, k: int 
         "canonical": factors and tangents of the gauge-fixed SVD (they match
         its finite differences); None: the imaginary diagonal of
         ``U^H dU - V^H dV`` is split evenly between U and V.
+    method : {"full", "krylov"}, default "full"
+        "krylov" (one matrix, ``k`` much smaller than min(m, n)): the top
+        ``k`` triplets by ARPACK and the pullback by MINRES solves on the
+        complement (:func:`linalgad.svds_jvp`), instead of the full SVD;
+        equal to "full" within its ``solver_tol`` (see the sparse guide).
     {{opts}}
 
     Returns
@@ -376,6 +391,9 @@ def svd_jvp(A: ArrayLike, dA: ArrayLike, *, full_matrices: bool = False, k: int 
     >>> np.allclose((S2 - S) / h, dS, atol=1e-5)
     True
     """
+    if method != "full":
+        from ..sparse import krylov_svd
+        return krylov_svd(method, A, dA, k, full_matrices, gauge, **opts)
     st = matrix_stack(A)
     opt = options(st.dtype, **opts)
     kk = _truncation(k, st)
