@@ -11,7 +11,7 @@ extra columns of ``full_matrices=True`` get their own pivots. The polar
 factors of a full-rank matrix are unique: they have no gauge, and
 ``gauge_fix`` returns a copy of a ``Polar``.
 
-Tangent of a fixed vector y = x * ph (ph = conj(x_p)/|x_p|):
+Tangent of a fixed vector ``y = x * ph`` (``ph = conj(x_p)/|x_p|``):
 dy = dx * ph - i theta y with theta = Im(dx_p / x_p) (zero for real data);
 the SVD's v follows with + i theta. Derivation: docs/gauge.md.
 """
@@ -217,9 +217,9 @@ def gauge_fix(res):
 class GaugeReport:
     """How much of a cotangent sees the gauge (see :func:`gauge_report`).
 
-    ``phase`` (..., k): |Im diag| of the vector cotangent per vector (the
+    ``phase`` (..., k): ``|Im diag|`` of the vector cotangent per vector (the
     derivative of the loss along a rotation of that vector's phase);
-    ``block`` (..., k): the largest |skew| coupling of that vector with the
+    ``block`` (..., k): the largest ``|skew|`` coupling of that vector with the
     others of its degenerate block (0 outside blocks); ``scale`` (...,): the
     size of the vector cotangents. ``phase_rel``/``block_rel`` are the maxima
     relative to ``scale``; ``ok`` compares them with ``gauge_tol``.
@@ -292,7 +292,7 @@ def gauge_report(res, cotangents, *, tol=None, gauge_tol=None):
 
     ``cotangents``: the tuple passed to the pullback (dU, dS, dVh) or
     (dw, dV); None entries are zeros. ``tol``: the degeneracy threshold,
-    relative to the largest |value| (default: the rules' default,
+    relative to the largest ``|value|`` (default: the rules' default,
     4096 eps); ``gauge_tol``: the acceptance threshold (default sqrt(eps)).
     A loss that is a function of A gives zero in both parts. Cost: one
     k x k product per factor.
