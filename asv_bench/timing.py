@@ -139,8 +139,8 @@ def ratio_from_memory(f, ref, repeat=15):
     is evict, one call of f, evict, one call of ref. B * B of a 100,000 3x3
     stack (14 MB) stays in L3 between back-to-back calls while a pullback
     (40 MB) cannot, so in cache the reference is 3x faster than in a
-    program whose stack was made earlier. This protocol reproduces issue 6's
-    peer figures (JAX ~10, PyTorch 35-60, a plain C loop ~3 x B * B).
+    program whose stack was made earlier. This protocol reproduces the
+    peer figures of docs/benchmarks.md (JAX ~10, PyTorch 35-60, a plain C loop ~3 x B * B).
     Returns (median of the per-sample ratios, median seconds of f, of ref)."""
     import numpy as np
     for _ in range(2):

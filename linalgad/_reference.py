@@ -1,7 +1,7 @@
 """Readable NumPy twins of every rule: the test oracle and the teaching aid.
 
-Each function is the formula of docs/ and ../spec/MATH.md written as
-directly as NumPy allows, for stacks (..., m, n), with no degeneracy policy:
+Each function is the formula of the docs/ pages written as directly as
+NumPy allows, for stacks (..., m, n), with no degeneracy policy:
 1/gap is taken literally ("exact" mode). They are slow on purpose (they form
 every intermediate) and must never be used by the library itself.
 Symbols follow the math: J = U^H dU, K = V^H dV, X = skew(J), F, ...
@@ -42,7 +42,7 @@ def _offdiag_inverse(D):
 # ---------------------------------------------------------------------------
 
 def svd_vjp(U, S, Vh, dU=None, dS=None, dVh=None):
-    """dA from cotangents of the thin SVD (MATH.md, "SVD, thin")."""
+    """dA from cotangents of the thin SVD (docs/svd.md)."""
     V = H(Vh)
     m, k = U.shape[-2], U.shape[-1]
     n = V.shape[-2]
@@ -160,7 +160,7 @@ def triangle_cotangent(AH, uplo):
 
 def eigh_vjp(w, V, dw=None, dV=None, uplo=None):
     """dA of eigh: V (diag(dw) + F o skew(K)/2) V^H, K = V^H dV, then the
-    triangle map for uplo "L"/"U" (MATH.md, "Hermitian eigendecomposition")."""
+    triangle map for uplo "L"/"U" (docs/eigh.md)."""
     n = w.shape[-1]
     C = np.zeros(w.shape + (n,), np.result_type(V, 1.0))
     if dV is not None:
@@ -193,7 +193,7 @@ def _pivots(V):
 def eig_vjp(w, V, dw=None, dV=None, normalization="lapack"):
     """dA of eig (complex; take the real part for real A):
     V^{-H} (diag(dw) + conj(F) o (V^H dV')) V^H, with dV' the cotangent
-    corrected for the normalisation (MATH.md, "General eigendecomposition").
+    corrected for the normalisation (docs/eig.md).
     "norm" does not check the phase condition (the core does)."""
     n = w.shape[-1]
     V = V.astype(np.result_type(V, 1j))

@@ -11,7 +11,7 @@ extra columns of ``full_matrices=True`` get their own pivots. The polar
 factors of a full-rank matrix are unique: they have no gauge, and
 ``gauge_fix`` returns a copy of a ``PolarResult``.
 
-Tangent of a fixed vector y = x * ph (ph = conj(x_p)/|x_p|):
+Tangent of a fixed vector ``y = x * ph`` (``ph = conj(x_p)/|x_p|``):
 dy = dx * ph - i theta y with theta = Im(dx_p / x_p) (zero for real data);
 the SVD's v follows with + i theta. Derivation: docs/gauge.md.
 """
@@ -259,9 +259,9 @@ def gauge_fix(res: Any) -> Any:
 class GaugeReport:
     """How much of a cotangent sees the gauge (see :func:`gauge_report`).
 
-    ``phase`` (..., k): |Im diag| of the vector cotangent per vector (the
+    ``phase`` (..., k): ``|Im diag|`` of the vector cotangent per vector (the
     derivative of the loss along a rotation of that vector's phase);
-    ``block`` (..., k): the largest |skew| coupling of that vector with the
+    ``block`` (..., k): the largest ``|skew|`` coupling of that vector with the
     others of its degenerate block (0 outside blocks); ``scale`` (...,): the
     size of the vector cotangents. ``phase_rel``/``block_rel`` are the maxima
     relative to ``scale``; ``ok`` compares them with ``gauge_tol``.

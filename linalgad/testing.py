@@ -979,15 +979,15 @@ def invariant_loss(kind: Literal["svd", "svdvals", "polar", "eigh", "eigvalsh", 
 
     Notes
     -----
-    ``"svd"``: sum(ws*S) + sum(Wu*|U1|^2) + sum(Wv*|Vh1|^2) over the k = len(S)
+    ``"svd"``: ``sum(ws*S) + sum(Wu*|U1|^2) + sum(Wv*|Vh1|^2)`` over the k = len(S)
     paired vectors, dloss = (2 Wu U, ws, 2 Wv Vh); for a ``full_matrices=True``
     result the extra columns U2 of U (rows Vh2 of Vh) enter only through their
     projectors, + Re tr(Cu U2 U2^H) + Re tr(Cv Vh2^H Vh2) with Hermitian
     weights, whose cotangents are 2 Cu U2 and 2 Vh2 Cv;
     ``"svdvals"``: sum(ws*S) (res an SVDResult or the array S);
-    ``"polar"``: Re<G, Q> + Re<H, P>; ``"eigh"``: sum(c*w) + sum(W*|V|^2);
+    ``"polar"``: Re<G, Q> + Re<H, P>; ``"eigh"``: ``sum(c*w) + sum(W*|V|^2)``;
     ``"eigvalsh"``: sum(c*w) (res an EighResult or the array w);
-    ``"eig"``: Re(sum(c*w)) + sum(W*|V|^2), dloss = (conj(c), 2 W V), the
+    ``"eig"``: ``Re(sum(c*w)) + sum(W*|V|^2)``, dloss = (conj(c), 2 W V), the
     weights following each eigenvalue of ``res`` (nearest match), so a
     reordering by LAPACK does not change the loss;
     ``"funm"``: Re<G, F> for an array F.

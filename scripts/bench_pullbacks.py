@@ -2,7 +2,7 @@
 
     python scripts/bench_pullbacks.py [--rules svd,eigh,eig] [--cpu N] [--wall]
 
-The figures issues 2 and 3 ask for (default: --rules svd,eigh,eig):
+The figures docs/benchmarks.md quotes (default: --rules svd,eigh,eig):
 
 - Square n x n (n = 256, 512), float64 and complex128, every cotangent
   present (svd: dU, dS, dVh; eigh and eig: dw, dV): the pullback's time over
@@ -16,7 +16,7 @@ The figures issues 2 and 3 ask for (default: --rules svd,eigh,eig):
   and its ratio to the elementwise product ``B * B`` of the stack, in cache
   (calls back to back: B * B's 14 MB stay in L3) and from memory (caches
   emptied before every timed call, ``timing.ratio_from_memory``: how
-  bench_targets.py judges issue 6's target of 5).
+  bench_targets.py judges the target of 5).
 
 Pinned single thread (os.sched_setaffinity to the idlest CPU or --cpu N,
 OPENBLAS/OMP/LINALGAD_NUM_THREADS=1 set before numpy is imported). Times are

@@ -1,4 +1,4 @@
-"""Measure every speed and memory target of issue 6 on this machine, once.
+"""Measure every speed and memory target of docs/benchmarks.md on this machine, once.
 
     python scripts/bench_targets.py            # markdown table on stdout
     python scripts/bench_targets.py --json out.json
@@ -6,7 +6,7 @@
 Single thread, pinned: the process is bound to one CPU (the idlest over a
 short sample, or --cpu N) with os.sched_setaffinity, and
 OPENBLAS/OMP/MKL/LINALGAD_NUM_THREADS=1 are set before numpy is imported, as
-the peer baselines in shared/reference/peers-speed.md were measured. Times
+the PyTorch and JAX figures of docs/benchmarks.md were measured. Times
 are medians of repeated samples after a warm-up, in process CPU time by
 default (--clock wall for wall time): pinned to one CPU, CPU time leaves out
 the time other jobs hold that core, the main noise on a shared machine. A ratio (GEMM-equivalents:
@@ -19,10 +19,11 @@ B * B alike, the caches are emptied by writing a buffer of 3 x the L3, and
 one call is timed. Back to back, B * B's 14 MB stay in L3 while the
 pullback's 40 MB cannot, which makes the reference 3 times faster than in a
 program whose stack was made earlier; from memory, JAX, PyTorch and a plain
-C loop come out at issue 6's figures. The in-cache ratio is in the note.
+C loop come out at the figures docs/benchmarks.md quotes. The in-cache
+ratio is in the row's note.
 These rows and the two-thread ones follow the host's memory traffic, so
 the rules take turns, --rounds times (3), and each row is its median
-round, with the range in the note.
+round, with the range in the row's note.
 The two-thread figure runs in a subprocess allowed two CPUs, with the batch
 loop at one and at two threads (BLAS stays at one); memory in a fresh
 pinned subprocess. JAX's and PyTorch's figure for the same quantity is
@@ -240,7 +241,7 @@ def traffic_floor(case):
 
 def batch_worker(rule, with_peers):
     """The target judged from memory (see the module docstring); the
-    in-cache figures of the same quantities in the note and peer cells."""
+    in-cache figures of the same quantities in the row's note and peer cells."""
     label = f"100,000 3x3 {rule} pullback / B*B from memory (float64, 1 thread)"
     t = Table()
     try:

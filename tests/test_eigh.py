@@ -1,6 +1,6 @@
 """eigh rules: finite differences for every uplo (raw directions for "L"/"U",
 Hermitian ones for None), adjointness, the reference twin, every degeneracy
-mode with its known answer or its error, the gauge (seed 001), batches,
+mode with its known answer or its error, the gauge (autograd PR #527), batches,
 single precision, bad input and memory layouts."""
 
 import functools
@@ -346,15 +346,15 @@ def test_low_rank_input_the_null_block_is_a_degeneracy_and_the_top_vector_is_exa
     lt.check_vjp(la.eigh_vjp, A, loss, lambda r: (None, 2 * W * r.eigenvectors), structure="hermitian")
 
 
-# --- gauge (seed 001) ----------------------------------------------------------------------
+# --- gauge (autograd PR #527) --------------------------------------------------------------
 
-def seed001_matrix(a):
+def autograd527_matrix(a):
     return np.array([[(1 + 1j) * a, 2, a],
                      [1j * a, 2 + np.abs(a + 1j), 1],
                      [np.conj(a), np.exp(a), np.abs(a)]])
 
 
-def seed001_vjp(index_sets):
+def autograd527_vjp(index_sets):
     """Cotangent of |sum of V[i, j] over index_sets| w.r.t. V."""
     def loss(r):
         return float(np.abs(sum(r.eigenvectors[i, j] for i, j in index_sets)))
@@ -369,17 +369,17 @@ def seed001_vjp(index_sets):
 
 
 @pytest.mark.parametrize("index_sets", [[(0, 0)], [(0, 1), (1, 1)], [(1, 0)], [(2, 2)]])
-def test_seed001_phase_invariant_losses_are_accepted_and_exact(index_sets):
-    A = seed001_matrix(2.1 + 1.1j)
-    loss, dloss = seed001_vjp(index_sets)
+def test_autograd527_phase_invariant_losses_are_accepted_and_exact(index_sets):
+    A = autograd527_matrix(2.1 + 1.1j)
+    loss, dloss = autograd527_vjp(index_sets)
     lt.check_vjp(la.eigh_vjp, A, loss, dloss)            # raw directions: UPLO="L" as NumPy
     lt.check_jvp(la.eigh_jvp, A, loss, dloss)
 
 
-def test_seed001_a_phase_dependent_loss_raises_gauge_error():
-    A = seed001_matrix(2.1 + 1.1j)
+def test_autograd527_a_phase_dependent_loss_raises_gauge_error():
+    A = autograd527_matrix(2.1 + 1.1j)
     res, pullback = la.eigh_vjp(A)
-    _, dloss = seed001_vjp([(0, 0), (1, 1)])
+    _, dloss = autograd527_vjp([(0, 0), (1, 1)])
     with pytest.raises(la.GaugeError, match="phase of V"):
         pullback(*dloss(res))
 

@@ -144,7 +144,7 @@ def test_without_the_phase_correction_fd_disagrees():
 
 
 def _eigh_jvp_reference(A, dA, gauge=None):
-    """Plain NumPy eigh JVP (MATH.md), Hermitian A and dA, C_ii = 0."""
+    """Plain NumPy eigh JVP (docs/eigh.md), Hermitian A and dA, C_ii = 0."""
     w, V = np.linalg.eigh(A)
     R = np.conj(V.T) @ dA @ V
     dw = np.real(np.diag(R))

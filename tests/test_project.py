@@ -24,9 +24,9 @@ def _rdot(X, Y):
     return float(np.real(np.vdot(X, Y)))
 
 
-# ---------------------------------------------------------------- seed 004
+# ------------------------------------------------- Zygote.jl issue #1507
 
-def test_seed_004_sum_of_a_sparse_zero():
+def test_zygote_1507_sum_of_a_sparse_zero():
     """d sum(A) / dA at a 1x1 sparse zero: 0 on its (empty) pattern, 1 dense."""
     A = sp.csr_matrix((1, 1))
     G = np.ones((1, 1))  # the gradient of sum over the dense matrix
@@ -302,7 +302,7 @@ def test_finish_cotangent_accepts_an_already_sparse_cotangent():
 
 def _eigvalsh_triangle_reference(A, uplo, c):
     """L = sum(c * eigvalsh(A, UPLO)), and its triangle-rule cotangent
-    (MATH.md: diag(Re diag Abar) + 2 tril(Abar, -1)) in plain NumPy."""
+    (docs/projection.md: diag(Re diag Abar) + 2 tril(Abar, -1)) in plain NumPy."""
     w, V = np.linalg.eigh(A, UPLO=uplo)
     Abar = (V * c) @ np.conj(V.T)
     tri = np.tril if uplo == "L" else np.triu

@@ -1,4 +1,4 @@
-"""The benchmark scripts the closing notes quote run to the end on the
+"""The benchmark scripts docs/benchmarks.md quotes run to the end on the
 installed package (run, not timed: no speed is asserted here), and the
 from-memory protocol of asv_bench/timing.py does what it says (fake clock)."""
 

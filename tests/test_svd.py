@@ -157,7 +157,7 @@ def _u0_cot(r):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
 def test_orthogonal_input_exact_mode_is_nan_and_the_polar_gradient_is_exact(dtype):
-    """Seed 000: tr(U Vh) at an orthogonal A."""
+    """ChainRules.jl issue #664: tr(U Vh) at an orthogonal A."""
     A = orthogonal(5, dtype, 18)
     G = lt.direction(A, seed=19)                 # cotangent of Q = U Vh
     Q = A

@@ -1,6 +1,7 @@
 """The notebook widgets without a front end: the pure models (math and
 plots) and the ipywidgets views (controls -> model -> result, summary, PNG)."""
 
+import base64
 import math
 
 import numpy as np
@@ -71,10 +72,20 @@ def test_summary_is_one_line(name):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("width", [W._base.SUMMARY_WIDTH, 40])
+def test_printed_summary_breaks_lines_between_words(name, width):
+    m = MODELS[name]()
+    s, lines = m.summary(), m.summary_lines(width)
+    assert [w for line in lines for w in line.split()] == s.split()   # no word cut in two
+    assert all(len(line) <= width or " " not in line for line in lines)
+    assert len(lines) == 1 or len(s) > width
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_plot_has_title_and_labelled_axes(name):
     m = MODELS[name]()
     fig = m.figure()
-    plots = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    plots = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.axison]  # not text strips
     assert plots
     for ax in plots:
         assert ax.get_title(), f"{name}: an axes without a title"
@@ -115,6 +126,45 @@ def test_degeneracy_modes_at_zero_gap():
     assert lorentz > 100 * r["errors"]["lorentz"]
 
 
+def _zero_view(fig):
+    """(plot axes, x of the "0" tick, x of the dotted slider line, note text) of a
+    degeneracy figure."""
+    plots = [ax for ax in fig.axes if ax.axison]
+    ax = plots[0]
+    ticks = dict(zip((t.get_text() for t in ax.get_xticklabels()), ax.get_xticks()))
+    dotted = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert len(dotted) == 1
+    notes = [t.get_text() for a in fig.axes if not a.axison for t in a.texts]
+    return plots, ticks["0"], dotted[0].get_xdata()[0], "\n".join(notes)
+
+
+@pytest.mark.parametrize("model, name", [(W.DegeneracyModel, "gap"), (W.ExpmModel, "t")])
+def test_degeneracy_views_show_what_happens_at_zero(model, name):
+    # A log axis cannot show 0: 0 gets a column of its own (tick "0"), the
+    # slider's line moves there and a note says what each mode does.
+    m = model(**{name: 1e-3})
+    plots, x0, line, note = _zero_view(m.figure())
+    assert line == 1e-3 and x0 < m.grid[0] and not note.startswith(f"{name} = 0:")
+    assert m.zero_note() == []
+    zero = m.result["zero"]
+    for ax in plots[:1]:        # the values at 0 are drawn in that column, for every mode that returns
+        at_zero = [ln for ln in ax.lines if list(ln.get_xdata()) == [x0]]
+        assert len(at_zero) == sum(e is not None for e in zero["errors"].values())
+    m.set(**{name: 0.0})
+    assert m.result["zero"] == {k: v for k, v in m.result.items() if k in ("errors", "norms", "strict")}
+    _, x0, line, note = _zero_view(m.figure())
+    assert line == x0
+    assert note.startswith(f"{name} = 0:") and "no derivative" in note
+    assert "strict refuses: DegeneracyError" in note
+    assert m.zero_note() == note.splitlines()
+
+
+def test_expm_note_at_zero_names_the_modes_that_return_nan():
+    note = W.ExpmModel(t=0.0).zero_note()
+    assert "nan/inf (not drawn): exact" in note
+    assert any(line.startswith("finite, rel. error: lorentz") for line in note)
+
+
 def test_degeneracy_exact_mode_loses_accuracy_as_the_gap_closes():
     r = W.DegeneracyModel().result
     curve = r["error_curves"]["exact"]
@@ -122,7 +172,7 @@ def test_degeneracy_exact_mode_loses_accuracy_as_the_gap_closes():
 
 
 def test_degeneracy_exact_mode_is_nan_on_the_identity():
-    # the seed: tr(U) at A = I
+    # ChainRules.jl issue #664: tr(U) at A = I
     _, pullback = la.svd_vjp(np.eye(5), degeneracy="exact")
     assert np.isnan(pullback(dU=np.eye(5))).any()
 
@@ -219,7 +269,14 @@ def test_view_moves_the_model(name):
     assert getattr(model, control) == value
     assert view.result is model.result
     assert view.summary == model.summary() != before_summary
+    assert view.printed == "\n".join(model.summary_lines())
     assert view.image.value != before_png
+    # a static copy (printed summary and plot) for pages without a kernel
+    bundle = view._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    page = bundle["text/html"]
+    assert page.startswith("<pre>") and "data:image/png;base64," in page
+    assert base64.b64decode(page.split("base64,")[1].split('"')[0]) == view.image.value
 
 
 def test_importing_the_widgets_needs_neither_matplotlib_nor_ipywidgets():

@@ -12,8 +12,8 @@ Three degeneracy modes are timed:
 
 ``generic``   well separated values (relative gaps >= 1e-3), default strict
               mode, a phase-invariant cotangent (the gradient of
-              ``sum(W * |U|**2)``-type losses; PyTorch's and JAX's timing
-              losses in shared/reference/peers-speed.md).
+              ``sum(W * |U|**2)``-type losses; the kind of loss PyTorch's
+              and JAX's figures in docs/benchmarks.md were timed with).
 ``subspace``  every value repeated twice, ``degeneracy="subspace"``, a
               cotangent that sees each degenerate pair only through its span
               (the gradient of ``tr(U^H G U)`` with G Hermitian).

@@ -15,10 +15,17 @@ readers; it never calls ``display()``: the notebook shows it by ending a cell
 with it.
 """
 
+import base64
 import functools
+import html
 import io
+import textwrap
 
-__all__ = ["Model", "ModelView", "view_class", "choice_slider", "log_ticks"]
+__all__ = ["Model", "ModelView", "view_class", "choice_slider", "log_ticks", "SUMMARY_WIDTH"]
+
+# Characters per printed summary line. A notebook's output area breaks longer
+# lines wherever the width runs out, in the middle of a word or a number.
+SUMMARY_WIDTH = 88
 
 
 class Model:
@@ -68,6 +75,12 @@ class Model:
 
     def draw(self, fig):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def summary_lines(self, width=SUMMARY_WIDTH):
+        """``summary()`` broken at spaces into lines of at most ``width``
+        characters (a longer single word keeps a line of its own)."""
+        return textwrap.wrap(self.summary(), width, break_long_words=False,
+                             break_on_hyphens=False)
 
     def figure(self):
         """A new matplotlib Figure (not registered with pyplot) with the plot."""
@@ -124,6 +137,7 @@ def view_class():
             self.controls = dict(controls)
             self.result = None
             self.summary = ""
+            self.printed = ""
             for name, ctl in self.controls.items():
                 ctl.observe(self._on_change(name), names="value")
             self.refresh()
@@ -139,10 +153,21 @@ def view_class():
             """Recompute, re-render the image, then print the summary."""
             self.result = self.model.result
             self.summary = self.model.summary()
+            self.printed = "\n".join(self.model.summary_lines())
             self.image.value = self.model.png(dpi=self.dpi)
             with self.out:
                 self.out.clear_output(wait=True)
-                print(self.summary)
+                print(self.printed)
+
+        def _repr_mimebundle_(self, **kwargs):
+            # A static copy (the printed summary and the plot) beside the
+            # live widget, for pages that cannot run a kernel (the docs).
+            data = super()._repr_mimebundle_(**kwargs) or {}
+            png = base64.b64encode(self.image.value).decode("ascii")
+            data["text/html"] = (f"<pre>{html.escape(self.printed)}</pre>"
+                                 f'<img alt="{html.escape(self.summary)}" '
+                                 f'src="data:image/png;base64,{png}"/>')
+            return data
 
         def __repr__(self):
             return f"ModelView({self.model!r})"

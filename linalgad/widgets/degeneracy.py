@@ -1,8 +1,8 @@
-"""Notebook 02 (seed 000): closing a gap between two singular values or
+"""Notebook 02 (ChainRules.jl issue #664): closing a gap between two singular values or
 eigenvalues, and what each ``degeneracy=`` mode then returns.
 
 ``DegeneracyModel``: L(A) = tr(B Q(A)) with Q = U Vh the polar factor (the
-seed's ``tr(value(orthogonal(X)))``), differentiated through the SVD rule in
+thread's ``tr(value(orthogonal(X)))``), differentiated through the SVD rule in
 each mode and compared with ``polar_vjp``, which is exact at any gap.
 
 ``ExpmModel``: L(A) = tr(B expm(A)) at A = I + t C, differentiated through
@@ -13,7 +13,7 @@ t = 0 "subspace" passes its gauge check and is silently wrong.
 
 import numpy as np
 
-from ._base import Model, log_ticks
+from ._base import Model
 
 __all__ = ["DegeneracyModel", "ExpmModel", "degeneracy_view", "expm_view", "GAPS", "SHIFTS",
            "PLOTTED_MODES"]
@@ -23,6 +23,61 @@ GAPS = (0.0,) + tuple(float(f"1e{k}") for k in range(-15, 1))   # the gap slider
 SHIFTS = (0.0,) + tuple(float(f"1e{k}") for k in range(-15, 0))  # t in A = I + t C
 _COLORS = {"exact": "C3", "lorentz": "C1", "subspace": "C2", "taylor": "C4"}
 _FLOOR = 1e-17                                            # where exact zeros are drawn
+# A log axis has no 0: the value at 0 is drawn in a column of its own, two
+# decades left of the curves, its tick labelled "0" and the break shaded.
+_DECADE = 10.0
+
+
+def _layout(fig, columns):
+    """``columns`` plot axes over a strip for the note about 0."""
+    gs = fig.add_gridspec(2, columns, height_ratios=[5, 1])
+    note = fig.add_subplot(gs[1, :])
+    note.set_axis_off()
+    return [fig.add_subplot(gs[0, i]) for i in range(columns)], note
+
+
+def _zero_axis(ax, grid, position):
+    """Log x axis over ``grid`` plus a column "0" at grid[0] / 100; a dotted
+    line at ``position`` (0 is drawn in that column)."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    x0 = grid[0] / _DECADE**2
+    ax.set_xscale("log")
+    ax.set_xlim(x0 / _DECADE**0.5, grid[-1] * _DECADE**0.5)
+    ax.axvspan(x0 * _DECADE**0.5, grid[0] / _DECADE**0.5, color="0.92", lw=0)
+    decades = 10.0 ** np.arange(np.ceil(np.log10(grid[0])), np.log10(grid[-1]) + 1, 3)
+    ax.xaxis.set_major_locator(FixedLocator([x0, *decades]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels(["0"] + [f"1e{int(round(np.log10(d)))}" for d in decades])
+    ax.axvline(x0 if position == 0 else position, color="0.5", ls=":", lw=1.5)
+    return x0
+
+
+def _zero_note(ax, name, lines):
+    """The note strip: what happens at 0 when the slider is there, else a hint."""
+    if lines:
+        ax.text(0.0, 1.0, "\n".join(lines), transform=ax.transAxes, ha="left", va="top",
+                fontsize=8, bbox={"boxstyle": "round", "fc": "#fff3cd", "ec": "0.6"})
+    else:
+        ax.text(0.0, 1.0, f"Diamonds: the values at {name} = 0 (a log axis has no 0). "
+                f"Move {name} to 0 to see why there is no derivative there.",
+                transform=ax.transAxes, ha="left", va="top", fontsize=8, color="0.35")
+
+
+def _at_zero_lines(header, errors, strict):
+    """The note at 0: ``header``, then what each mode returned there."""
+    finite = [f"{m} {_fmt(e)}" for m, e in errors.items() if e is not None and np.isfinite(e)]
+    broken = [m for m, e in errors.items() if e is not None and not np.isfinite(e)]
+    refused = [m for m, e in errors.items() if e is None]
+    lines = [header,
+             "strict refuses: " + strict if strict else "strict: no error"]
+    if broken:
+        lines.append("nan/inf (not drawn): " + ", ".join(broken))
+    if refused:
+        lines.append("raise: " + ", ".join(refused))
+    if finite:
+        lines.append("finite, rel. error: " + ", ".join(finite))
+    return lines
 
 
 def _orthogonal(rng, n):
@@ -65,7 +120,7 @@ class DegeneracyModel(Model):
     """
 
     params = {"gap": 1e-3, "eps": 1e-8, "seed": 0}
-    figsize = (9.5, 3.4)
+    figsize = (9.5, 4.2)
     grid = 10.0 ** np.linspace(-15, 0, 31)
 
     def matrix(self, gap=None):
@@ -95,10 +150,16 @@ class DegeneracyModel(Model):
             out[mode] = _try(lambda: pb(dU=dQ @ Vh.conj().T, dVh=U.conj().T @ dQ))
         return ref, out
 
-    def compute(self):
-        ref, out = self._one(self.gap)
+    def _errors_norms(self, gap):
+        ref, out = self._one(gap)
         errors = {m: (None if out[m][0] is None else _rel(out[m][0], ref)) for m in PLOTTED_MODES}
         norms = {m: (None if out[m][0] is None else _norm(out[m][0])) for m in PLOTTED_MODES}
+        return ref, out, errors, norms
+
+    def compute(self):
+        ref, out, errors, norms = self._errors_norms(self.gap)
+        _, out0, errors0, norms0 = ((ref, out, errors, norms) if self.gap == 0
+                                    else self._errors_norms(0.0))
         curves = {m: np.empty(len(self.grid)) for m in PLOTTED_MODES}
         ncurves = {m: np.empty(len(self.grid)) for m in PLOTTED_MODES}
         refnorm = np.empty(len(self.grid))
@@ -111,6 +172,7 @@ class DegeneracyModel(Model):
                 ncurves[m][i] = np.nan if x is None else _norm(x)
         return {"gap": self.gap, "eps": self.eps, "errors": errors, "norms": norms,
                 "strict": out["strict"][1], "reference_norm": _norm(ref),
+                "zero": {"errors": errors0, "norms": norms0, "strict": out0["strict"][1]},
                 "grid": self.grid, "error_curves": curves, "norm_curves": ncurves,
                 "reference_curve": refnorm}
 
@@ -123,20 +185,33 @@ class DegeneracyModel(Model):
         gap = "0" if r["gap"] == 0 else f"{r['gap']:.0e}"
         return f"gap={gap}: relative error vs polar_vjp: " + ", ".join(parts) + f"; strict {strict}"
 
+    def zero_note(self):
+        """The lines noted on the plot when the gap is 0 (empty otherwise)."""
+        r = self.result
+        return [] if r["gap"] != 0 else _at_zero_lines(
+            "gap = 0: s2 = s3, so U and V have no derivative (the loss has: polar_vjp)",
+            r["errors"], r["strict"])
+
     def draw(self, fig):
         r = self.result
-        ax1, ax2 = fig.subplots(1, 2)
+        (ax1, ax2), note = _layout(fig, 2)
+        x0s = [_zero_axis(ax, r["grid"], r["gap"]) for ax in (ax1, ax2)]
         for m in PLOTTED_MODES:
             label = f"{m} (eps={r['eps']:.0e})" if m == "lorentz" else m
-            ax1.loglog(r["grid"], np.maximum(r["error_curves"][m], _FLOOR), "o-", ms=3,
-                       color=_COLORS[m], label=label)
-            ax2.loglog(r["grid"], r["norm_curves"][m], "o-", ms=3, color=_COLORS[m], label=label)
-        ax2.loglog(r["grid"], r["reference_curve"], "k--", lw=1, label="polar_vjp (exact)")
+            ax1.plot(r["grid"], np.maximum(r["error_curves"][m], _FLOOR), "o-", ms=3,
+                     color=_COLORS[m], label=label)
+            ax2.plot(r["grid"], r["norm_curves"][m], "o-", ms=3, color=_COLORS[m], label=label)
+            for ax, x0, y in ((ax1, x0s[0], r["zero"]["errors"][m]),
+                              (ax2, x0s[1], r["zero"]["norms"][m])):
+                if y is not None:             # a mode that raises has no point at 0
+                    y = max(y, _FLOOR) if ax is ax1 else y
+                    ax.plot([x0], [y], "D", ms=5, color=_COLORS[m])
+        ax1.set_yscale("log")
+        ax2.set_yscale("log")
+        ax2.plot(r["grid"], r["reference_curve"], "k--", lw=1, label="polar_vjp (exact)")
         for ax in (ax1, ax2):
-            if r["gap"] > 0:
-                ax.axvline(r["gap"], color="0.5", ls=":", lw=1.5)
             ax.set_xlabel("gap  s_2 - s_3")
-            log_ticks(ax)
+        _zero_note(note, "gap", self.zero_note())
         ax1.set_ylabel("relative error of dA")
         ax1.set_title("SVD route vs polar_vjp (exact)")
         finite = np.concatenate([c[np.isfinite(c)] for c in r["norm_curves"].values()])
@@ -157,7 +232,7 @@ class ExpmModel(Model):
     """
 
     params = {"t": 0.0, "seed": 0}
-    figsize = (6.0, 3.4)
+    figsize = (6.4, 4.2)
     grid = 10.0 ** np.linspace(-15, -1, 29)
     modes = ("exact", "lorentz", "subspace", "taylor")
 
@@ -188,15 +263,20 @@ class ExpmModel(Model):
             out[mode] = _try(lambda: pb(dw=dw, dV=dV))
         return ref, out
 
+    def _errors(self, t):
+        ref, out = self._one(t)
+        return out, {m: (None if out[m][0] is None else _rel(out[m][0], ref)) for m in self.modes}
+
     def compute(self):
-        ref, out = self._one(self.t)
-        errors = {m: (None if out[m][0] is None else _rel(out[m][0], ref)) for m in self.modes}
+        out, errors = self._errors(self.t)
+        out0, errors0 = (out, errors) if self.t == 0 else self._errors(0.0)
         curves = {m: np.empty(len(self.grid)) for m in self.modes}
         for i, t in enumerate(self.grid):
             r, o = self._one(t)
             for m in self.modes:
                 curves[m][i] = np.nan if o[m][0] is None else _rel(o[m][0], r)
         return {"t": self.t, "errors": errors, "strict": out["strict"][1],
+                "zero": {"errors": errors0, "strict": out0["strict"][1]},
                 "grid": self.grid, "error_curves": curves}
 
     def summary(self):
@@ -208,15 +288,25 @@ class ExpmModel(Model):
         return (f"t={t}: relative error of the eigh route vs funm_vjp: " + ", ".join(parts)
                 + f"; strict {strict}")
 
+    def zero_note(self):
+        """The lines noted on the plot when t is 0 (empty otherwise)."""
+        r = self.result
+        return [] if r["t"] != 0 else _at_zero_lines(
+            "t = 0: A = I, so V has no derivative (expm(A) has: funm_vjp)",
+            r["errors"], r["strict"])
+
     def draw(self, fig):
         r = self.result
-        ax = fig.subplots()
+        (ax,), note = _layout(fig, 1)
+        x0 = _zero_axis(ax, r["grid"], r["t"])
         for m in self.modes:
-            ax.loglog(r["grid"], np.maximum(r["error_curves"][m], _FLOOR), "o-", ms=3,
-                      color=_COLORS[m], label=m)
-        if r["t"] > 0:
-            ax.axvline(r["t"], color="0.5", ls=":", lw=1.5)
-        log_ticks(ax)
+            ax.plot(r["grid"], np.maximum(r["error_curves"][m], _FLOOR), "o-", ms=3,
+                    color=_COLORS[m], label=m)
+            y = r["zero"]["errors"][m]
+            if y is not None:
+                ax.plot([x0], [max(y, _FLOOR)], "D", ms=5, color=_COLORS[m])
+        ax.set_yscale("log")
+        _zero_note(note, "t", self.zero_note())
         ax.set_xlabel("t  (A = I + t C, gaps ~ t)")
         ax.set_ylabel("relative error of dA")
         ax.set_title("tr(B expm(A)): eigh route vs funm_vjp")

@@ -1,6 +1,6 @@
-"""Notebook 03 (seed 001): the phase of complex eigenvectors.
+"""Notebook 03 (autograd PR #527): the phase of complex eigenvectors.
 
-``PhaseModel``: the seed's 3x3 complex matrix, read through its lower
+``PhaseModel``: the 3x3 complex matrix of autograd PR #527, read through its lower
 triangle as ``numpy.linalg.eigh(UPLO="L")`` does. Column k of V is
 multiplied by exp(i (k+1) theta), which is an equally valid
 eigendecomposition; a gauge-invariant loss does not move, a gauge-dependent
@@ -14,7 +14,7 @@ import numpy as np
 
 from ._base import Model
 
-__all__ = ["PhaseModel", "GaugeFDModel", "LOSSES", "seed_matrix", "phase_view", "gauge_fd_view"]
+__all__ = ["PhaseModel", "GaugeFDModel", "LOSSES", "autograd527_matrix", "phase_view", "gauge_fd_view"]
 
 # name -> the entries of V summed inside |.|
 LOSSES = {
@@ -24,8 +24,9 @@ LOSSES = {
 }
 
 
-def seed_matrix(a=2.1 + 1.1j):
-    """The matrix of seed 001 (not Hermitian: eigh reads one triangle)."""
+def autograd527_matrix(a=2.1 + 1.1j):
+    """The test matrix of autograd PR #527 (not Hermitian: eigh reads one
+    triangle)."""
     return np.array([[(1 + 1j) * a, 2, a],
                      [1j * a, 2 + abs(a + 1j), 1],
                      [np.conj(a), np.exp(a), abs(a)]], dtype=complex)
@@ -58,7 +59,7 @@ class PhaseModel(Model):
     def factors(self, theta):
         import linalgad as la
 
-        w, V = la.eigh(seed_matrix(), UPLO="L")
+        w, V = la.eigh(autograd527_matrix(), UPLO="L")
         return w, V * np.exp(1j * theta * np.arange(1, V.shape[1] + 1))
 
     def compute(self):
@@ -67,7 +68,7 @@ class PhaseModel(Model):
         _, V = self.factors(self.theta)
         curves = {n: np.array([_loss(self.factors(t)[1], e) for t in self.thetas])
                   for n, e in LOSSES.items()}
-        res, pullback = la.eigh_vjp(seed_matrix(), UPLO="L")
+        res, pullback = la.eigh_vjp(autograd527_matrix(), UPLO="L")
         status, resid = {}, {}
         for name, entries in LOSSES.items():
             G = _dloss(res.eigenvectors, entries)

@@ -1,4 +1,4 @@
-"""Notebook 05 (seed 003): the power-iteration view of the eigenvector
+"""Notebook 05 (ChainRules.jl PR #179): the power-iteration view of the eigenvector
 derivative, ``degeneracy="taylor"``.
 
 On a positive semi-definite spectrum 1/(w_i - w_j) = (1/w_i) sum_k

@@ -1,4 +1,4 @@
-"""Notebook 04 (seed 004): which space the cotangent of an input lives in.
+"""Notebook 04 (Zygote.jl issue #1507): which space the cotangent of an input lives in.
 
 ``ProjectionModel`` computes, for three inputs, the dense cotangent (the
 derivative with respect to every entry of the array, complex entries

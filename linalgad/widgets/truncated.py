@@ -1,4 +1,4 @@
-"""Notebook 06 (seed 002): rectangular and truncated SVD.
+"""Notebook 06 (Tracker.jl issue #97): rectangular and truncated SVD.
 
 ``TruncationModel``: a tall 8x5 matrix with singular values (5, 4, 3, 2, 1),
 the discarded ones (index >= k) multiplied by ``tail``. The loss is
