@@ -133,7 +133,7 @@ def test_targets_table_from_a_real_quick_asv_run(tmp_path):
     assert rows[0].startswith("| eig pullback, real input, n = 256 / one real GEMM (dtype=float64) "
                               "| <= 16 | "), out
     for rule, row in zip(["svd", "polar", "eigh", "eig", "funm"], rows[1:]):
-        assert row.startswith(f"| One 8x8 pullback, Python call included (microseconds) "
+        assert row.startswith(f"| One 8x8 pullback in microseconds, Python call included "
                               f"(rule={rule}) | <= 15 us | "), out
         assert row.split("|")[3].strip().endswith(" us"), row
 

@@ -97,7 +97,7 @@ class Latency8:
         self.case = Case(rule, "float64", 8)
 
     def track_pullback_us(self, rule):
-        """One 8x8 pullback, Python call included (microseconds)
+        """One 8x8 pullback in microseconds, Python call included
 
         float64; an absolute time, there being no reference to divide by.
 
@@ -254,7 +254,7 @@ class Busy:
 
         Limit: <= 1.3
         """
-        return sig(ratio(self.case.pull, self.case.pull, min_time=0.5, repeat=9,
+        return sig(ratio(self.case.pull, self.case.pull, min_time=0.3, repeat=7,
                          clock=WALL_TIMER, f_setup=lambda: set_threads(None),
                          ref_setup=lambda: set_threads(1)))
 
