@@ -49,9 +49,8 @@ LINALGAD_DEFAULT_THREADS = linalgad.set_num_threads(1)
 def set_threads(n):
     """BLAS (threadpoolctl) and linalgad's batch loop at n threads; None:
     both back to what they were before this module limited them."""
-    blas = BLAS_DEFAULT_THREADS if n is None else n
-    if blas is not None:
-        threadpool_limits(limits=blas, user_api="blas")
+    if _BLAS_LIMIT is not None:
+        threadpool_limits(limits=BLAS_DEFAULT_THREADS if n is None else n, user_api="blas")
     linalgad.set_num_threads(LINALGAD_DEFAULT_THREADS if n is None else n)
 
 
