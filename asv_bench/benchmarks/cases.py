@@ -1,6 +1,6 @@
 """One place that knows how to call each rule: seeded input, forward call,
 pullback with its cotangents, JVP call. Used by the small-matrix and batch
-classes (and by scripts/bench_targets.py)."""
+classes and the targets."""
 
 import numpy as np
 

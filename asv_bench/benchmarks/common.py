@@ -3,7 +3,7 @@ prescribed spectrum, gauge-invariant cotangents, an in-run GEMM reference.
 
 Every benchmark runs single-threaded (BLAS limited to one thread through
 threadpoolctl, the linalgad batch loop set to one thread) unless a class
-says otherwise (``batch.BatchThreads`` times one and two threads).
+says otherwise (``targets.Threads`` and ``targets.Busy`` compare thread counts).
 
 Inputs are built from their spectrum, never drawn raw: a Gaussian matrix of
 order 512 has relative singular-value gaps below float32's default
@@ -12,8 +12,8 @@ Three degeneracy modes are timed:
 
 ``generic``   well separated values (relative gaps >= 1e-3), default strict
               mode, a phase-invariant cotangent (the gradient of
-              ``sum(W * |U|**2)``-type losses; the kind of loss PyTorch's
-              and JAX's figures in docs/benchmarks.md were timed with).
+              ``sum(W * |U|**2)``-type losses, as PyTorch's and JAX's own
+              timings use).
 ``subspace``  every value repeated twice, ``degeneracy="subspace"``, a
               cotangent that sees each degenerate pair only through its span
               (the gradient of ``tr(U^H G U)`` with G Hermitian).
@@ -24,6 +24,7 @@ Three degeneracy modes are timed:
 import os
 import sys
 import time
+import timeit
 
 import numpy as np
 
@@ -34,11 +35,24 @@ except ImportError:  # benchmarks of the working tree after `build_ext --inplace
     import linalgad
 
 try:
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
+    # what BLAS would use unlimited (the busy-machine benchmark restores it)
+    BLAS_DEFAULT_THREADS = max([p["num_threads"] for p in threadpool_info()
+                                if p["user_api"] == "blas"] or [1])
     _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
 except ImportError:  # pragma: no cover - threadpoolctl is in the bench extra
-    _BLAS_LIMIT = None
-linalgad.set_num_threads(1)
+    BLAS_DEFAULT_THREADS, _BLAS_LIMIT = None, None
+# linalgad's own default, restored by set_threads(None)
+LINALGAD_DEFAULT_THREADS = linalgad.set_num_threads(1)
+
+
+def set_threads(n):
+    """BLAS (threadpoolctl) and linalgad's batch loop at n threads; None:
+    both back to what they were before this module limited them."""
+    if _BLAS_LIMIT is not None:
+        threadpool_limits(limits=BLAS_DEFAULT_THREADS if n is None else n, user_api="blas")
+    linalgad.set_num_threads(LINALGAD_DEFAULT_THREADS if n is None else n)
+
 
 DTYPES = ["float64", "complex128", "float32"]
 SIZES = [8, 32, 128, 512]
@@ -161,28 +175,38 @@ def value_cotangent(g, values):
 # --- timing ------------------------------------------------------------------------
 #
 # Single-thread benchmarks time process CPU time (asv's `timer` attribute, and
-# median_time below): the development machines are shared 2-core boxes where
-# other jobs take the core for a good part of a wall-clock sample, while the
-# CPU time of a single-threaded call barely moves. Classes that time several
-# threads (batch.BatchThreads) keep asv's wall-clock default.
+# the track_ helpers below): on a shared machine other jobs take the core for
+# a good part of a wall-clock sample, while the CPU time of a single-threaded
+# call barely moves. Anything timing several threads uses wall time.
+# The track_ helpers sample with timeit (asv's `track_` methods return one
+# number, so the sampling inside them is theirs to do).
 
 CPU_TIMER = time.process_time
+WALL_TIMER = time.perf_counter
+
+
+def _number(timer, min_time):
+    """Calls per sample so that a sample lasts about min_time (one warm-up call)."""
+    return max(1, int(min_time / max(timer.timeit(1), 1e-7)))
 
 
 def median_time(f, min_time=0.05, repeat=5, clock=CPU_TIMER):
-    """Median seconds per call: one warm-up, then `repeat` samples of k calls."""
-    f()
-    t = time.perf_counter()
-    f()
-    one = max(time.perf_counter() - t, 1e-7)
-    k = max(1, int(min_time / repeat / one))
-    samples = []
-    for _ in range(repeat):
-        t = clock()
-        for _ in range(k):
-            f()
-        samples.append((clock() - t) / k)
-    return float(np.median(samples))
+    """Median seconds per call over `repeat` timeit samples."""
+    timer = timeit.Timer(f, timer=clock)
+    k = _number(timer, min_time / repeat)
+    return float(np.median(timer.repeat(repeat, k))) / k
+
+
+def ratio(f, ref, min_time=0.1, repeat=7, clock=CPU_TIMER, f_setup="pass", ref_setup="pass"):
+    """f's time over ref's, the samples of the two interleaved (f, ref, f,
+    ref, ...) and the median of the per-sample ratios taken, so a spell of
+    load on a shared machine falls on both terms alike. ``*_setup`` run,
+    untimed, before each sample of their term (a thread setting)."""
+    tf = timeit.Timer(f, setup=f_setup, timer=clock)
+    tr = timeit.Timer(ref, setup=ref_setup, timer=clock)
+    kf, kr = _number(tf, min_time / 2 / repeat), _number(tr, min_time / 2 / repeat)
+    r = [(tf.timeit(kf) / kf) / (tr.timeit(kr) / kr) for _ in range(repeat)]
+    return float(np.median(r))
 
 
 L3_SIZE_FILE = "/sys/devices/system/cpu/cpu0/cache/index3/size"
@@ -205,27 +229,29 @@ _FLUSH = []  # allocated on first use (not in the forkserver, not in peakmem job
 
 
 def evict():
-    """Push earlier data out of the caches: write a buffer of 3 x the L3
-    (also what asv_bench/timing.py's from-memory ratio uses)."""
+    """Push earlier data out of the caches: write a buffer of 3 x the L3."""
     if not _FLUSH:
         _FLUSH.append(np.zeros(flush_bytes() // 8))
     np.add(_FLUSH[0], 1.0, out=_FLUSH[0])
 
 
-def median_time_from_memory(f, repeat=7, clock=CPU_TIMER):
-    """Median seconds of one call with its data coming from memory: two
-    warm-up calls, then `repeat` samples of (evict, time one call). A
-    100,000 3x3 stack's B * B stays in L3 between back-to-back calls while
-    a pullback's arrays cannot (docs/benchmarks.md, the 3x3 batch target)."""
-    f()
-    f()
-    samples = []
-    for _ in range(repeat):
-        evict()
-        t = clock()
-        f()
-        samples.append(clock() - t)
-    return float(np.median(samples))
+def ratio_from_memory(f, ref, repeat=9, clock=CPU_TIMER):
+    """As ``ratio``, each term's data coming from memory: every sample is one
+    call after emptying the caches (timeit's untimed setup). B * B of a
+    100,000 3x3 stack (14 MB) stays in L3 between back-to-back calls while
+    the pullback's arrays (26-46 MB) cannot, which would make the reference
+    about 3x faster than in a program whose stack was made earlier."""
+    f(), ref()
+    tf = timeit.Timer(f, setup=evict, timer=clock)
+    tr = timeit.Timer(ref, setup=evict, timer=clock)
+    return float(np.median([tf.timeit(1) / tr.timeit(1) for _ in range(repeat)]))
+
+
+def gemm_call(n, dtype):
+    """A zero-argument n x n @ n x n numpy matmul of `dtype`: the GEMM reference."""
+    g = generator("gemm", n, dtype)
+    A, B = gaussian(g, (n, n), dtype), gaussian(g, (n, n), dtype)
+    return lambda: A @ B
 
 
 _GEMM = {}
@@ -235,9 +261,7 @@ def gemm_time(n, dtype):
     """Seconds of one n x n @ n x n numpy matmul of `dtype` (this process)."""
     key = (n, np.dtype(dtype).name)
     if key not in _GEMM:
-        g = generator("gemm", n, dtype)
-        A, B = gaussian(g, (n, n), dtype), gaussian(g, (n, n), dtype)
-        _GEMM[key] = median_time(lambda: A @ B)
+        _GEMM[key] = median_time(gemm_call(n, dtype))
     return _GEMM[key]
 
 

@@ -11,7 +11,7 @@ installed), so the comparison is per core. Quick, not a benchmark: use
 ``asv_bench/`` for that.
 """
 
-import time
+import timeit
 
 import numpy as np
 
@@ -21,19 +21,11 @@ __all__ = ["TimingModel", "RULES", "best_time", "timing_view"]
 
 
 def best_time(fn, budget=0.02, repeat=3):
-    """Best-of-``repeat`` seconds per call, each repeat looping for about
-    ``budget`` seconds."""
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    number = max(1, int(budget / one))
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+    """Best-of-``repeat`` seconds per call (``timeit``), each repeat lasting
+    about ``budget`` seconds: small, so the widget answers within seconds."""
+    timer = timeit.Timer(fn)
+    number = max(1, int(budget / max(timer.timeit(1), 1e-7)))
+    return min(timer.repeat(repeat, number)) / number
 
 
 def _svd_vjp_case(A, rng):
