@@ -1,7 +1,7 @@
 """float32 pullbacks of random matrices: how many the default refuses, and
 how accurate the accepted ones are against the float64 rule.
 
-    python scripts/measure_float32.py [--sizes 128,500,1000] [--seeds 20,5,2]
+    python scripts/measure_float32.py [--sizes 128,500,1000] [--samples 20,5,2]
 
 For each size, random Gaussian A (svd) and (G + G^T)/2 (eigh) in float32,
 with the gauge-invariant loss L = sum C o |X|^2 of the vectors (X = U, or V),
@@ -27,14 +27,14 @@ def grads(vjp, A, C, tol):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="128,500,1000")
-    ap.add_argument("--seeds", default="20,5,2")
+    ap.add_argument("--samples", default="20,5,2")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
-    seeds = [int(x) for x in args.seeds.split(",")]
+    samples = [int(x) for x in args.samples.split(",")]
     old = 4096 * float(np.finfo(np.float32).eps)
-    print(f"{'rule':>5} {'n':>5} {'seeds':>5} {'refused (4096 eps)':>19} {'refused (now)':>14} "
+    print(f"{'rule':>5} {'n':>5} {'samples':>5} {'refused (4096 eps)':>19} {'refused (now)':>14} "
           f"{'rel err median':>15} {'rel err max':>12}")
-    for n, k in zip(sizes, seeds):
+    for n, k in zip(sizes, samples):
         for vjp in (la.svd_vjp, la.eigh_vjp):
             ref_old = ref_new = 0
             errs = []

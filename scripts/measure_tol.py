@@ -1,6 +1,6 @@
 """Where the default degeneracy tolerance must lie, in float32 and float64.
 
-    python scripts/measure_tol.py [--sizes 3,10,128,500,1000] [--seeds 20]
+    python scripts/measure_tol.py [--sizes 3,10,128,500,1000] [--samples 20]
 
 Two quantities, relative to the spectral scale (largest singular value, or
 largest |eigenvalue|), as the rules compare them:
@@ -50,7 +50,7 @@ def min_gaps(n, rng, dtype):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="3,10,128,500,1000")
-    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--samples", type=int, default=20)
     args = ap.parse_args()
     rng = np.random.default_rng(1)
     for dtype in (np.float32, np.float64):
@@ -59,9 +59,9 @@ def main():
         print(f"{'n':>5} | rounding spread, max: {'orth sv':>8} {'rep sv':>8} {'rep eigh':>8} "
               f"| smallest gap, min: {'svd':>8} {'eigh':>8} {'eig':>8}")
         for n in (int(x) for x in args.sizes.split(",")):
-            seeds = args.seeds if n <= 128 else max(2, args.seeds // 10)
-            sp = np.max([spreads(n, rng, dtype) for _ in range(seeds)], axis=0) / (eps * np.sqrt(n))
-            mg = np.min([min_gaps(n, rng, dtype) for _ in range(seeds)], axis=0) / (eps * np.sqrt(n))
+            samples = args.samples if n <= 128 else max(2, args.samples // 10)
+            sp = np.max([spreads(n, rng, dtype) for _ in range(samples)], axis=0) / (eps * np.sqrt(n))
+            mg = np.min([min_gaps(n, rng, dtype) for _ in range(samples)], axis=0) / (eps * np.sqrt(n))
             print(f"{n:5d} | {'':>22}{sp[0]:8.3g} {sp[1]:8.3g} {sp[2]:8.3g} | {'':>19}"
                   f"{mg[0]:8.3g} {mg[1]:8.3g} {mg[2]:8.3g}")
 

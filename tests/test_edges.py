@@ -217,8 +217,8 @@ def test_eig_real_w_accepts_a_complex_dw_with_zero_imaginary_part():
 
 # --- the measurement scripts behind the defaults (docs/svd.md, docs/eig.md) -------------
 
-@pytest.mark.parametrize("script, args", [("measure_tol.py", ["--sizes", "3,10", "--seeds", "2"]),
-                                          ("measure_float32.py", ["--sizes", "16", "--seeds", "2"])])
+@pytest.mark.parametrize("script, args", [("measure_tol.py", ["--sizes", "3,10", "--samples", "2"]),
+                                          ("measure_float32.py", ["--sizes", "16", "--samples", "2"])])
 def test_measurement_scripts_run(script, args):
     import os
     import subprocess

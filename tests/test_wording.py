@@ -34,7 +34,8 @@ RANDOM_SEED = re.compile(
       | seeds\s*[=\[]
       | seeds?\s+in\s+range
       | (?:fixed|random)\s+seeds?
-      | seed\s+it\s+with""",
+      | seed\s+it\s+with
+      | seed\s+of\b | seed\s*$        # a parameter's docstring, the last of a signature""",
     re.IGNORECASE | re.VERBOSE)
 SEED = re.compile(r"(?<![a-z])seeds?(?![a-z])", re.IGNORECASE)   # also where a name starts with it
 
