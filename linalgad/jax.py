@@ -39,6 +39,7 @@ import numpy as np
 
 from . import _validate
 from ._options import options as _check_options
+from ._results import EigResult, EighResult, PolarResult, SVDResult
 from ._validate import real_dtype
 from .rules import eig as _eig, eigh as _eigh, funm as _funm, polar as _polar, svd as _svd
 from .rules import svfunm as _svfunm
@@ -92,11 +93,11 @@ def _same(batch, m, n, dtype, kw):
 
 
 def _thin_svd(A, kw=None):
-    return tuple(_svd.svd(A))
+    return tuple(_svd.svd(A, full_matrices=False))
 
 
 def _eigh_factors(A, kw):
-    return tuple(_eigh.eigh(A, uplo=kw["uplo"]))
+    return tuple(_eigh.eigh(A, UPLO=kw["UPLO"]))
 
 
 def _eig_factors(A, kw=None):
@@ -119,7 +120,7 @@ def _polar_factor(A, kw):
 
 
 def _funm_factor(A, kw):
-    st, _, w, V, _, F = _funm._prepare(A, kw["f"], kw["df"], kw["uplo"], "funm")
+    st, _, w, V, _, F = _funm._prepare(A, kw["f"], kw["df"], kw["UPLO"], "funm")
     return _unstack(st, F), _unstack(st, w, V)
 
 
@@ -144,7 +145,7 @@ _OPS = {
         lambda A, kw: (tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),) * 2,
         lambda f, cts, real, kw, o: _svd.svd_pullback(*f, *cts, **o),
         lambda f, dA, kw, o: tuple(_svd.svd_pushforward(*f, dA, **o)),
-        _svd.SVD, False),
+        SVDResult, False),
     "svdvals": _Op(
         _pick(_svd_specs, 1), _svd_specs,
         lambda A, kw: (_svd.svdvals(A),), _values(_thin_svd, 1),
@@ -153,14 +154,14 @@ _OPS = {
         None, False),
     "eigh": _Op(
         _eigh_specs, _eigh_specs, _eigh_factors, lambda A, kw: (_eigh_factors(A, kw),) * 2,
-        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, *cts, uplo=kw["uplo"], **o),
-        lambda f, dA, kw, o: tuple(_eigh.eigh_pushforward(*f, dA, uplo=kw["uplo"], **o)),
-        _eigh.Eigh, True),
+        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, *cts, UPLO=kw["UPLO"], **o),
+        lambda f, dA, kw, o: tuple(_eigh.eigh_pushforward(*f, dA, UPLO=kw["UPLO"], **o)),
+        EighResult, True),
     "eigvalsh": _Op(
         _pick(_eigh_specs, 0), _eigh_specs,
-        lambda A, kw: (_eigh.eigvalsh(A, uplo=kw["uplo"]),), _values(_eigh_factors, 0),
-        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, dw=cts[0], uplo=kw["uplo"], **o),
-        lambda f, dA, kw, o: (_eigh.eigvalsh_pushforward(*f, dA, uplo=kw["uplo"], **o),),
+        lambda A, kw: (_eigh.eigvalsh(A, UPLO=kw["UPLO"]),), _values(_eigh_factors, 0),
+        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, dw=cts[0], UPLO=kw["UPLO"], **o),
+        lambda f, dA, kw, o: (_eigh.eigvalsh_pushforward(*f, dA, UPLO=kw["UPLO"], **o),),
         None, True),
     # JAX's eig outputs are complex (static dtypes); the pullback is told
     # whether A was real, which complex factors cannot say
@@ -169,7 +170,7 @@ _OPS = {
         lambda f, cts, real, kw, o: _eig.eig_pullback(*f, *cts, real_input=real,
                                                       **_rule_opts(kw, *_EIG_KW), **o),
         lambda f, dA, kw, o: tuple(_eig.eig_pushforward(*f, dA, **_rule_opts(kw, *_EIG_KW), **o)),
-        _eig.Eig, True),
+        EigResult, True),
     "eigvals": _Op(
         _pick(_eig_specs, 0), _eig_specs,
         lambda A, kw: (_eig.eigvals(A),), _values(_eig_factors, 0),
@@ -182,7 +183,7 @@ _OPS = {
         lambda A, kw: tuple(_polar.polar(A)), _polar_factor,
         lambda f, cts, real, kw, o: _polar.polar_pullback(*f, *cts, **o),
         lambda f, dA, kw, o: tuple(_polar.polar_pushforward(*f, dA, **o)),
-        _polar.Polar, False),
+        PolarResult, False),
     "funm": _Op(
         _same, _eigh_specs, lambda A, kw: (_funm.funm(A, **kw),), _funm_factor,
         lambda f, cts, real, kw, o: _funm.funm_pullback(*f, cts[0], **kw),
@@ -221,7 +222,7 @@ def _through_input(name, primal_kw):
 
 _GAUGE_RULES = {"svd": _svd, "eigh": _eigh, "eig": _eig}
 _GAUGED = {"svd": _through_input("svd", ("full_matrices", "gauge")),
-           "eigh": _through_input("eigh", ("uplo", "gauge")),
+           "eigh": _through_input("eigh", ("UPLO", "gauge")),
            "eig": _through_input("eig", ("gauge",))}
 
 
@@ -420,11 +421,11 @@ class Flavour:
         (default) takes the Hermitian part of A, as JAX's default
         ``symmetrize_input=True``; "L"/"U" read one triangle (JAX's
         ``symmetrize_input=False``), and the cotangent lives on it."""
-        return self._run("eigh", A, dict(uplo=UPLO, gauge=gauge), opts)
+        return self._run("eigh", A, dict(UPLO=UPLO, gauge=gauge), opts)
 
     def eigvalsh(self, A, UPLO=None, **opts):
         """``jnp.linalg.eigvalsh``: eigenvalues, ascending (``UPLO`` as in ``eigh``)."""
-        return self._run("eigvalsh", A, dict(uplo=UPLO), opts)
+        return self._run("eigvalsh", A, dict(UPLO=UPLO), opts)
 
     def eig(self, A, *, normalization="lapack", cond_max=None, gauge=None, **opts):
         """``jnp.linalg.eig``: ``Eig(w, V)``, complex (also for real A), in
@@ -446,7 +447,7 @@ class Flavour:
         """f(A) for Hermitian A (``linalgad.funm``: f a name, a power, or a
         callable on eigenvalues with its derivative ``df``); ``UPLO`` as in
         ``eigh``."""
-        return self._run("funm", A, dict(f=f, df=df, uplo=UPLO), {})
+        return self._run("funm", A, dict(f=f, df=df, UPLO=UPLO), {})
 
     def svfunm(self, A, g, *, dg=None, **opts):
         """U diag(g(S)) Vh (``linalgad.svfunm``), exact at repeated singular values."""
