@@ -32,6 +32,7 @@ import contextlib
 import threading
 from collections import namedtuple
 from functools import lru_cache
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -138,61 +139,64 @@ def _values(factors, i):
 
 
 _EIG_KW = ("normalization", "cond_max")
+# The rules are called with factors unpacked from tuples whose length is
+# known only at run time, which mypy cannot match against their signatures.
+_rsvd, _reigh, _reig, _rpolar, _rfunm, _rsvfunm = cast(Any, (_svd, _eigh, _eig, _polar, _funm, _svfunm))
 _OPS = {
     "svd": _Op(
         _svd_specs, _svd_specs,
-        lambda A, kw: tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),
-        lambda A, kw: (tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),) * 2,
-        lambda f, cts, real, kw, o: _svd.svd_pullback(*f, *cts, **o),
-        lambda f, dA, kw, o: tuple(_svd.svd_pushforward(*f, dA, **o)),
+        lambda A, kw: tuple(_rsvd.svd(A, full_matrices=kw["full_matrices"])),
+        lambda A, kw: (tuple(_rsvd.svd(A, full_matrices=kw["full_matrices"])),) * 2,
+        lambda f, cts, real, kw, o: _rsvd.svd_pullback(*f, *cts, **o),
+        lambda f, dA, kw, o: tuple(_rsvd.svd_pushforward(*f, dA, **o)),
         SVDResult, False),
     "svdvals": _Op(
         _pick(_svd_specs, 1), _svd_specs,
-        lambda A, kw: (_svd.svdvals(A),), _values(_thin_svd, 1),
-        lambda f, cts, real, kw, o: _svd.svd_pullback(*f, dS=cts[0], **o),
-        lambda f, dA, kw, o: (_svd.svdvals_pushforward(*f, dA, **o),),
+        lambda A, kw: (_rsvd.svdvals(A),), _values(_thin_svd, 1),
+        lambda f, cts, real, kw, o: _rsvd.svd_pullback(*f, dS=cts[0], **o),
+        lambda f, dA, kw, o: (_rsvd.svdvals_pushforward(*f, dA, **o),),
         None, False),
     "eigh": _Op(
         _eigh_specs, _eigh_specs, _eigh_factors, lambda A, kw: (_eigh_factors(A, kw),) * 2,
-        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, *cts, UPLO=kw["UPLO"], **o),
-        lambda f, dA, kw, o: tuple(_eigh.eigh_pushforward(*f, dA, UPLO=kw["UPLO"], **o)),
+        lambda f, cts, real, kw, o: _reigh.eigh_pullback(*f, *cts, UPLO=kw["UPLO"], **o),
+        lambda f, dA, kw, o: tuple(_reigh.eigh_pushforward(*f, dA, UPLO=kw["UPLO"], **o)),
         EighResult, True),
     "eigvalsh": _Op(
         _pick(_eigh_specs, 0), _eigh_specs,
-        lambda A, kw: (_eigh.eigvalsh(A, UPLO=kw["UPLO"]),), _values(_eigh_factors, 0),
-        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, dw=cts[0], UPLO=kw["UPLO"], **o),
-        lambda f, dA, kw, o: (_eigh.eigvalsh_pushforward(*f, dA, UPLO=kw["UPLO"], **o),),
+        lambda A, kw: (_reigh.eigvalsh(A, UPLO=kw["UPLO"]),), _values(_eigh_factors, 0),
+        lambda f, cts, real, kw, o: _reigh.eigh_pullback(*f, dw=cts[0], UPLO=kw["UPLO"], **o),
+        lambda f, dA, kw, o: (_reigh.eigvalsh_pushforward(*f, dA, UPLO=kw["UPLO"], **o),),
         None, True),
     # JAX's eig outputs are complex (static dtypes); the pullback is told
     # whether A was real, which complex factors cannot say
     "eig": _Op(
         _eig_specs, _eig_specs, _eig_factors, lambda A, kw: (_eig_factors(A),) * 2,
-        lambda f, cts, real, kw, o: _eig.eig_pullback(*f, *cts, real_input=real,
+        lambda f, cts, real, kw, o: _reig.eig_pullback(*f, *cts, real_input=real,
                                                       **_rule_opts(kw, *_EIG_KW), **o),
-        lambda f, dA, kw, o: tuple(_eig.eig_pushforward(*f, dA, **_rule_opts(kw, *_EIG_KW), **o)),
+        lambda f, dA, kw, o: tuple(_reig.eig_pushforward(*f, dA, **_rule_opts(kw, *_EIG_KW), **o)),
         EigResult, True),
     "eigvals": _Op(
         _pick(_eig_specs, 0), _eig_specs,
-        lambda A, kw: (_eig.eigvals(A),), _values(_eig_factors, 0),
-        lambda f, cts, real, kw, o: _eig.eig_pullback(*f, dw=cts[0], real_input=real,
+        lambda A, kw: (_reig.eigvals(A),), _values(_eig_factors, 0),
+        lambda f, cts, real, kw, o: _reig.eig_pullback(*f, dw=cts[0], real_input=real,
                                                       cond_max=kw["cond_max"], **o),
-        lambda f, dA, kw, o: (_eig.eigvals_pushforward(*f, dA, cond_max=kw["cond_max"], **o),),
+        lambda f, dA, kw, o: (_reig.eigvals_pushforward(*f, dA, cond_max=kw["cond_max"], **o),),
         None, True),
     "polar": _Op(
         lambda b, m, n, d, kw: [(b + (m, n), d), (b + (n, n), d)], _svd_specs,
-        lambda A, kw: tuple(_polar.polar(A)), _polar_factor,
-        lambda f, cts, real, kw, o: _polar.polar_pullback(*f, *cts, **o),
-        lambda f, dA, kw, o: tuple(_polar.polar_pushforward(*f, dA, **o)),
+        lambda A, kw: tuple(_rpolar.polar(A)), _polar_factor,
+        lambda f, cts, real, kw, o: _rpolar.polar_pullback(*f, *cts, **o),
+        lambda f, dA, kw, o: tuple(_rpolar.polar_pushforward(*f, dA, **o)),
         PolarResult, False),
     "funm": _Op(
-        _same, _eigh_specs, lambda A, kw: (_funm.funm(A, **kw),), _funm_factor,
-        lambda f, cts, real, kw, o: _funm.funm_pullback(*f, cts[0], **kw),
-        lambda f, dA, kw, o: (_funm.funm_pushforward(*f, dA, **kw),),
+        _same, _eigh_specs, lambda A, kw: (_rfunm.funm(A, **kw),), _funm_factor,
+        lambda f, cts, real, kw, o: _rfunm.funm_pullback(*f, cts[0], **kw),
+        lambda f, dA, kw, o: (_rfunm.funm_pushforward(*f, dA, **kw),),
         None, True),
     "svfunm": _Op(
-        _same, _svd_specs, lambda A, kw: (_svfunm.svfunm(A, **kw),), _svfunm_factor,
-        lambda f, cts, real, kw, o: _svfunm.svfunm_pullback(*f, cts[0], **kw, **o),
-        lambda f, dA, kw, o: (_svfunm.svfunm_pushforward(*f, dA, **kw, **o),),
+        _same, _svd_specs, lambda A, kw: (_rsvfunm.svfunm(A, **kw),), _svfunm_factor,
+        lambda f, cts, real, kw, o: _rsvfunm.svfunm_pullback(*f, cts[0], **kw, **o),
+        lambda f, dA, kw, o: (_rsvfunm.svfunm_pushforward(*f, dA, **kw, **o),),
         None, False),
 }
 

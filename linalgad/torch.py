@@ -672,7 +672,7 @@ def polar(A, **opts):
     return PolarResult(Q, P)
 
 
-def funm(A, f, *, df=None, UPLO=None):
+def funm(A, f, *, df=None, UPLO="L"):
     """f(A) for Hermitian A (f: "exp", "log", "sqrt", "abs", "inv", a real
     power, or a callable with its derivative ``df``); exact at any degeneracy.
     ``UPLO``: None (default, the Hermitian part), "L" or "U"."""
