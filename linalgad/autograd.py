@@ -93,8 +93,50 @@ defjvp(_svdvals_p, lambda g, ans, a, opts: _svdvals_pushforward(*_svd_p(a, False
 
 
 def svd(a, full_matrices=True, compute_uv=True, **opts):
-    """``numpy.linalg.svd`` with linalgad's rules: ``(U, S, Vh)``, or ``S`` for
-    ``compute_uv=False`` (whose forward mode forms the values' tangent only)."""
+    """``numpy.linalg.svd`` with linalgad's rules, for ``autograd``.
+
+    Parameters
+    ----------
+    a : array_like
+        A real or complex matrix (..., m, n); leading axes are a batch.
+    full_matrices : bool, optional
+        True (default, NumPy's): U is m x m and Vh n x n (the extra columns
+        are differentiated too; a loss that depends on their basis raises
+        GaugeError). False: the thin factors.
+    compute_uv : bool, optional
+        False: only S, whose forward mode forms the values' tangent (no
+        vectors, no 1/gap).
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+
+    Returns
+    -------
+    tuple of ndarray or ndarray
+        ``(U, S, Vh)``, S descending; or S alone for ``compute_uv=False``.
+
+    Raises
+    ------
+    TypeError
+        An option is unknown.
+    NotImplementedError
+        A second-order derivative is asked for.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+    linalgad.GaugeError
+        In a derivative, when the loss depends on the arbitrary phase of a
+        vector (or on the basis of a degenerate subspace).
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> from autograd import grad
+    >>> from linalgad.autograd import svd
+    >>> grad(lambda A: anp.sum(svd(A, compute_uv=False)))(anp.diag([3.0, 1.0]))
+    array([[1., 0.],
+           [0., 1.]])
+    """
     kw = _opts(a, opts)
     if not compute_uv:
         return _svdvals_p(a, kw)
@@ -125,9 +167,52 @@ defjvp(_eigh_p, lambda g, ans, a, uplo, opts: _eigh_pushforward(*ans, g, uplo, o
 
 
 def eigh(a, UPLO="L", **opts):
-    """``numpy.linalg.eigh`` with linalgad's rules: ``(w, V)``. ``UPLO`` "L"
-    or "U": only that triangle is read, and the gradient lives on it (as
-    autograd's own rule); None: the Hermitian part of a."""
+    """``numpy.linalg.eigh`` with linalgad's rules, for ``autograd``.
+
+    Parameters
+    ----------
+    a : array_like
+        A square matrix (..., n, n), real symmetric or complex Hermitian.
+    UPLO : {"L", "U", None}, optional
+        "L" (default, NumPy's and autograd's) or "U": only that triangle is
+        read, and the gradient lives on it (as in autograd's own rule);
+        None: the Hermitian part of a.
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(eigenvalues, eigenvectors)``: the eigenvalues ascending, the
+        eigenvectors as columns.
+
+    Raises
+    ------
+    ValueError
+        UPLO is not "L", "U" or None.
+    TypeError
+        An option is unknown.
+    NotImplementedError
+        A second-order derivative is asked for.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+    linalgad.GaugeError
+        In a derivative, when the loss depends on the arbitrary phase of a
+        vector (or on the basis of a degenerate subspace).
+
+    Examples
+    --------
+    A loss symmetric in repeated eigenvalues has a gradient at them:
+
+    >>> import autograd.numpy as anp
+    >>> from autograd import grad
+    >>> from linalgad.autograd import eigh
+    >>> grad(lambda A: anp.sum(eigh(A)[0] ** 2))(anp.eye(2))
+    array([[2., 0.],
+           [0., 2.]])
+    """
     return _eigh_p(a, _eigh._uplo(UPLO), _opts(a, opts))
 
 
@@ -157,8 +242,51 @@ defjvp(_eig_p, lambda g, ans, a, opts: _eig_pushforward(*ans, g, opts))
 
 
 def eig(a, *, normalization="lapack", cond_max=None, **opts):
-    """``numpy.linalg.eig`` with linalgad's rules: ``(w, V)`` as NumPy returns
-    them (complex when an eigenvalue is); the gradient of a real a is real.
-    ``normalization`` and ``cond_max`` as in ``linalgad.eig_vjp``."""
+    """``numpy.linalg.eig`` with linalgad's rules, for ``autograd``.
+
+    Parameters
+    ----------
+    a : array_like
+        A square matrix (..., n, n).
+    normalization : {"lapack", "norm"}, optional
+        "lapack" (default): unit columns with LAPACK's phase, the convention
+        the rule differentiates; "norm": unit columns, the phase a gauge.
+    cond_max : float, optional
+        The largest eigenvector condition number the rules accept (None:
+        linalgad's default).
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(eigenvalues, eigenvectors)`` as NumPy returns them (complex when
+        an eigenvalue is). The gradient of a real a is real.
+
+    Raises
+    ------
+    ValueError
+        normalization is not "lapack" or "norm".
+    TypeError
+        An option is unknown.
+    NotImplementedError
+        A second-order derivative is asked for.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+    linalgad.GaugeError
+        In a derivative, when the loss depends on the arbitrary phase of a
+        vector (or on the basis of a degenerate subspace).
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> from autograd import grad
+    >>> from linalgad.autograd import eig
+    >>> grad(lambda A: anp.real(eig(A)[0][0]))(anp.array([[2.0, 1.0], [0.0, 1.0]]))
+    array([[1., 0.],
+           [1., 0.]])
+    """
     _eig._normalization(normalization)
     return _eig_p(a, _opts(a, opts, normalization=normalization, cond_max=cond_max))

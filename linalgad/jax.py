@@ -32,6 +32,7 @@ import contextlib
 import threading
 from collections import namedtuple
 from functools import lru_cache
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -39,6 +40,7 @@ import numpy as np
 
 from . import _validate
 from ._options import options as _check_options
+from ._results import EigResult, EighResult, PolarResult, SVDResult
 from ._validate import real_dtype
 from .rules import eig as _eig, eigh as _eigh, funm as _funm, polar as _polar, svd as _svd
 from .rules import svfunm as _svfunm
@@ -92,11 +94,11 @@ def _same(batch, m, n, dtype, kw):
 
 
 def _thin_svd(A, kw=None):
-    return tuple(_svd.svd(A))
+    return tuple(_svd.svd(A, full_matrices=False))
 
 
 def _eigh_factors(A, kw):
-    return tuple(_eigh.eigh(A, uplo=kw["uplo"]))
+    return tuple(_eigh.eigh(A, UPLO=kw["UPLO"]))
 
 
 def _eig_factors(A, kw=None):
@@ -119,7 +121,7 @@ def _polar_factor(A, kw):
 
 
 def _funm_factor(A, kw):
-    st, _, w, V, _, F = _funm._prepare(A, kw["f"], kw["df"], kw["uplo"], "funm")
+    st, _, w, V, _, F = _funm._prepare(A, kw["f"], kw["df"], kw["UPLO"], "funm")
     return _unstack(st, F), _unstack(st, w, V)
 
 
@@ -137,61 +139,64 @@ def _values(factors, i):
 
 
 _EIG_KW = ("normalization", "cond_max")
+# The rules are called with factors unpacked from tuples whose length is
+# known only at run time, which mypy cannot match against their signatures.
+_rsvd, _reigh, _reig, _rpolar, _rfunm, _rsvfunm = cast(Any, (_svd, _eigh, _eig, _polar, _funm, _svfunm))
 _OPS = {
     "svd": _Op(
         _svd_specs, _svd_specs,
-        lambda A, kw: tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),
-        lambda A, kw: (tuple(_svd.svd(A, full_matrices=kw["full_matrices"])),) * 2,
-        lambda f, cts, real, kw, o: _svd.svd_pullback(*f, *cts, **o),
-        lambda f, dA, kw, o: tuple(_svd.svd_pushforward(*f, dA, **o)),
-        _svd.SVD, False),
+        lambda A, kw: tuple(_rsvd.svd(A, full_matrices=kw["full_matrices"])),
+        lambda A, kw: (tuple(_rsvd.svd(A, full_matrices=kw["full_matrices"])),) * 2,
+        lambda f, cts, real, kw, o: _rsvd.svd_pullback(*f, *cts, **o),
+        lambda f, dA, kw, o: tuple(_rsvd.svd_pushforward(*f, dA, **o)),
+        SVDResult, False),
     "svdvals": _Op(
         _pick(_svd_specs, 1), _svd_specs,
-        lambda A, kw: (_svd.svdvals(A),), _values(_thin_svd, 1),
-        lambda f, cts, real, kw, o: _svd.svd_pullback(*f, dS=cts[0], **o),
-        lambda f, dA, kw, o: (_svd.svdvals_pushforward(*f, dA, **o),),
+        lambda A, kw: (_rsvd.svdvals(A),), _values(_thin_svd, 1),
+        lambda f, cts, real, kw, o: _rsvd.svd_pullback(*f, dS=cts[0], **o),
+        lambda f, dA, kw, o: (_rsvd.svdvals_pushforward(*f, dA, **o),),
         None, False),
     "eigh": _Op(
         _eigh_specs, _eigh_specs, _eigh_factors, lambda A, kw: (_eigh_factors(A, kw),) * 2,
-        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, *cts, uplo=kw["uplo"], **o),
-        lambda f, dA, kw, o: tuple(_eigh.eigh_pushforward(*f, dA, uplo=kw["uplo"], **o)),
-        _eigh.Eigh, True),
+        lambda f, cts, real, kw, o: _reigh.eigh_pullback(*f, *cts, UPLO=kw["UPLO"], **o),
+        lambda f, dA, kw, o: tuple(_reigh.eigh_pushforward(*f, dA, UPLO=kw["UPLO"], **o)),
+        EighResult, True),
     "eigvalsh": _Op(
         _pick(_eigh_specs, 0), _eigh_specs,
-        lambda A, kw: (_eigh.eigvalsh(A, uplo=kw["uplo"]),), _values(_eigh_factors, 0),
-        lambda f, cts, real, kw, o: _eigh.eigh_pullback(*f, dw=cts[0], uplo=kw["uplo"], **o),
-        lambda f, dA, kw, o: (_eigh.eigvalsh_pushforward(*f, dA, uplo=kw["uplo"], **o),),
+        lambda A, kw: (_reigh.eigvalsh(A, UPLO=kw["UPLO"]),), _values(_eigh_factors, 0),
+        lambda f, cts, real, kw, o: _reigh.eigh_pullback(*f, dw=cts[0], UPLO=kw["UPLO"], **o),
+        lambda f, dA, kw, o: (_reigh.eigvalsh_pushforward(*f, dA, UPLO=kw["UPLO"], **o),),
         None, True),
     # JAX's eig outputs are complex (static dtypes); the pullback is told
     # whether A was real, which complex factors cannot say
     "eig": _Op(
         _eig_specs, _eig_specs, _eig_factors, lambda A, kw: (_eig_factors(A),) * 2,
-        lambda f, cts, real, kw, o: _eig.eig_pullback(*f, *cts, real_input=real,
+        lambda f, cts, real, kw, o: _reig.eig_pullback(*f, *cts, real_input=real,
                                                       **_rule_opts(kw, *_EIG_KW), **o),
-        lambda f, dA, kw, o: tuple(_eig.eig_pushforward(*f, dA, **_rule_opts(kw, *_EIG_KW), **o)),
-        _eig.Eig, True),
+        lambda f, dA, kw, o: tuple(_reig.eig_pushforward(*f, dA, **_rule_opts(kw, *_EIG_KW), **o)),
+        EigResult, True),
     "eigvals": _Op(
         _pick(_eig_specs, 0), _eig_specs,
-        lambda A, kw: (_eig.eigvals(A),), _values(_eig_factors, 0),
-        lambda f, cts, real, kw, o: _eig.eig_pullback(*f, dw=cts[0], real_input=real,
+        lambda A, kw: (_reig.eigvals(A),), _values(_eig_factors, 0),
+        lambda f, cts, real, kw, o: _reig.eig_pullback(*f, dw=cts[0], real_input=real,
                                                       cond_max=kw["cond_max"], **o),
-        lambda f, dA, kw, o: (_eig.eigvals_pushforward(*f, dA, cond_max=kw["cond_max"], **o),),
+        lambda f, dA, kw, o: (_reig.eigvals_pushforward(*f, dA, cond_max=kw["cond_max"], **o),),
         None, True),
     "polar": _Op(
         lambda b, m, n, d, kw: [(b + (m, n), d), (b + (n, n), d)], _svd_specs,
-        lambda A, kw: tuple(_polar.polar(A)), _polar_factor,
-        lambda f, cts, real, kw, o: _polar.polar_pullback(*f, *cts, **o),
-        lambda f, dA, kw, o: tuple(_polar.polar_pushforward(*f, dA, **o)),
-        _polar.Polar, False),
+        lambda A, kw: tuple(_rpolar.polar(A)), _polar_factor,
+        lambda f, cts, real, kw, o: _rpolar.polar_pullback(*f, *cts, **o),
+        lambda f, dA, kw, o: tuple(_rpolar.polar_pushforward(*f, dA, **o)),
+        PolarResult, False),
     "funm": _Op(
-        _same, _eigh_specs, lambda A, kw: (_funm.funm(A, **kw),), _funm_factor,
-        lambda f, cts, real, kw, o: _funm.funm_pullback(*f, cts[0], **kw),
-        lambda f, dA, kw, o: (_funm.funm_pushforward(*f, dA, **kw),),
+        _same, _eigh_specs, lambda A, kw: (_rfunm.funm(A, **kw),), _funm_factor,
+        lambda f, cts, real, kw, o: _rfunm.funm_pullback(*f, cts[0], **kw),
+        lambda f, dA, kw, o: (_rfunm.funm_pushforward(*f, dA, **kw),),
         None, True),
     "svfunm": _Op(
-        _same, _svd_specs, lambda A, kw: (_svfunm.svfunm(A, **kw),), _svfunm_factor,
-        lambda f, cts, real, kw, o: _svfunm.svfunm_pullback(*f, cts[0], **kw, **o),
-        lambda f, dA, kw, o: (_svfunm.svfunm_pushforward(*f, dA, **kw, **o),),
+        _same, _svd_specs, lambda A, kw: (_rsvfunm.svfunm(A, **kw),), _svfunm_factor,
+        lambda f, cts, real, kw, o: _rsvfunm.svfunm_pullback(*f, cts[0], **kw, **o),
+        lambda f, dA, kw, o: (_rsvfunm.svfunm_pushforward(*f, dA, **kw, **o),),
         None, False),
 }
 
@@ -221,7 +226,7 @@ def _through_input(name, primal_kw):
 
 _GAUGE_RULES = {"svd": _svd, "eigh": _eigh, "eig": _eig}
 _GAUGED = {"svd": _through_input("svd", ("full_matrices", "gauge")),
-           "eigh": _through_input("eigh", ("uplo", "gauge")),
+           "eigh": _through_input("eigh", ("UPLO", "gauge")),
            "eig": _through_input("eig", ("gauge",))}
 
 
@@ -252,13 +257,30 @@ def _trapping(fn):
 
 class reraise(contextlib.ContextDecorator):
     """Context manager and decorator: a linalgad error raised inside a
-    compiled (``jit``/``vmap``) computation, which XLA reports as a
-    ``jax.errors.JaxRuntimeError``, is raised again as itself (the same
-    ``DegeneracyError``/``GaugeError`` object, the XLA error as its cause).
-    Wrap the call and the place where its result is first read::
+    compiled (``jit``/``vmap``) computation is raised again as itself.
 
-        with linalgad.jax.reraise():
-            g = jax.jit(jax.grad(loss))(A)
+    XLA reports an exception of a host callback as a
+    ``jax.errors.JaxRuntimeError`` carrying only its text; inside
+    ``reraise()`` the same ``DegeneracyError``/``GaugeError`` object is
+    raised instead, the XLA error as its cause. Wrap the call and the place
+    where its result is first read.
+
+    Raises
+    ------
+    linalgad.DegeneracyError, linalgad.GaugeError
+        The error a rule raised inside the compiled computation.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> import linalgad, linalgad.jax as lj
+    >>> loss = lambda A: lj.eigh(A).eigenvectors[0, 0] ** 2   # no derivative at A = I
+    >>> try:
+    ...     with lj.reraise():
+    ...         g = jax.jit(jax.grad(loss))(jnp.eye(2)).block_until_ready()
+    ... except linalgad.DegeneracyError as e:
+    ...     print(type(e).__name__, "from", type(e.__cause__).__name__)
+    DegeneracyError from JaxRuntimeError
     """
 
     def __enter__(self):
@@ -401,55 +423,414 @@ class Flavour:
         return wrap(*out) if wrap is not None else out[0]
 
     def svd(self, A, full_matrices=True, *, gauge=None, **opts):
-        """``jnp.linalg.svd`` with linalgad's rules: ``SVD(U, S, Vh)``.
+        """``jnp.linalg.svd`` with linalgad's rules.
 
-        ``full_matrices=True`` (JAX's default): the extra columns of U (rows
-        of Vh) are an arbitrary basis, so a loss may see them only through
-        their projector (else GaugeError). Truncation: slice the thin factors
-        (``U[..., :k]``); the zero cotangents of the rest give the exact
-        truncated derivative. ``gauge="canonical"``: gauge-fixed factors.
-        ``**opts``: degeneracy, tol, eps, order, gauge_tol."""
+        Parameters
+        ----------
+        A : array_like
+            float32, float64, complex64 or complex128 (integers are promoted),
+            shape (..., m, n); leading axes are a batch.
+        full_matrices : bool, optional
+            True (default, JAX's): U is m x m and Vh n x n; a loss may see
+            the extra columns only through their projector (else
+            GaugeError). Truncation: slice the thin factors (``U[..., :k]``);
+            the zero cotangents of the rest give the exact truncated
+            derivative.
+        gauge : {None, "canonical"}, optional
+            "canonical": gauge-fixed factors (see ``linalgad.gauge_fix``),
+            differentiated by re-factoring A.
+        **opts
+            The degeneracy options of linalgad's rules: ``degeneracy``,
+            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
+            reference); static, checked when the function is called.
+
+        Returns
+        -------
+        SVDResult
+            ``(U, S, Vh)``, S descending.
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype, or an option is unknown.
+        ValueError
+            A is not a matrix (or not square where it must be).
+        linalgad.DegeneracyError
+            In a derivative, at a degeneracy the loss does not allow in
+            strict mode; inside ``jit``/``vmap`` XLA reports it as a
+            ``JaxRuntimeError`` (see :class:`reraise`).
+        linalgad.GaugeError
+            In a derivative, when the loss depends on the arbitrary phase of
+            a vector (or on the basis of a degenerate subspace).
+
+        Examples
+        --------
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> import linalgad.jax as lj
+        >>> g = jax.grad(lambda A: jnp.sum(lj.svd(A).S))(jnp.diag(jnp.array([3.0, 1.0])))
+        >>> print(np.round(g, 6) + 0.0)      # the nuclear norm's gradient U @ Vh
+        [[1. 0.]
+         [0. 1.]]
+        """
         return self._run("svd", A, dict(full_matrices=bool(full_matrices), gauge=gauge), opts)
 
     def svdvals(self, A, **opts):
-        """``jnp.linalg.svdvals``: the singular values, descending."""
+        """``jnp.linalg.svdvals`` with linalgad's rules (forward mode: the
+        values' tangent only, no 1/gap).
+
+        Parameters
+        ----------
+        A : array_like
+            float32, float64, complex64 or complex128 (integers are promoted),
+            shape (..., m, n); leading axes are a batch.
+        **opts
+            The degeneracy options of linalgad's rules: ``degeneracy``,
+            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
+            reference); static, checked when the function is called.
+
+        Returns
+        -------
+        jax.Array
+            The singular values (..., min(m, n)), descending, real.
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype, or an option is unknown.
+        ValueError
+            A is not a matrix (or not square where it must be).
+        linalgad.DegeneracyError
+            In a derivative, at a degeneracy the loss does not allow in
+            strict mode; inside ``jit``/``vmap`` XLA reports it as a
+            ``JaxRuntimeError`` (see :class:`reraise`).
+
+        Examples
+        --------
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> import linalgad.jax as lj
+        >>> A = jnp.diag(jnp.array([3.0, 1.0]))
+        >>> S, dS = jax.jvp(lj.forward.svdvals, (A,), (jnp.eye(2),))
+        >>> print(np.round(S, 6), np.round(dS, 6))
+        [3. 1.] [1. 1.]
+        """
         return self._run("svdvals", A, {}, opts)
 
     def eigh(self, A, UPLO=None, *, gauge=None, **opts):
-        """``jnp.linalg.eigh``: ``Eigh(w, V)``, w ascending. ``UPLO=None``
-        (default) takes the Hermitian part of A, as JAX's default
-        ``symmetrize_input=True``; "L"/"U" read one triangle (JAX's
-        ``symmetrize_input=False``), and the cotangent lives on it."""
-        return self._run("eigh", A, dict(uplo=UPLO, gauge=gauge), opts)
+        """``jnp.linalg.eigh`` with linalgad's rules.
+
+        Parameters
+        ----------
+        A : array_like
+            A square matrix (..., n, n) of a supported dtype.
+        UPLO : {"L", "U", None}, optional
+            None (default, as ``jnp.linalg.eigh``'s ``symmetrize_input=True``):
+            the Hermitian part of A. "L"/"U": only that triangle is read (as
+            ``symmetrize_input=False``), and the cotangent lives on it.
+        gauge : {None, "canonical"}, optional
+            "canonical": gauge-fixed factors (see ``linalgad.gauge_fix``),
+            differentiated by re-factoring A.
+        **opts
+            The degeneracy options of linalgad's rules: ``degeneracy``,
+            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
+            reference); static, checked when the function is called.
+
+        Returns
+        -------
+        EighResult
+            ``(eigenvalues, eigenvectors)``: the eigenvalues ascending, the
+            eigenvectors as columns.
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype, or an option is unknown.
+        ValueError
+            A is not a matrix (or not square where it must be).
+        linalgad.DegeneracyError
+            In a derivative, at a degeneracy the loss does not allow in
+            strict mode; inside ``jit``/``vmap`` XLA reports it as a
+            ``JaxRuntimeError`` (see :class:`reraise`).
+        linalgad.GaugeError
+            In a derivative, when the loss depends on the arbitrary phase of
+            a vector (or on the basis of a degenerate subspace).
+
+        Examples
+        --------
+        A loss symmetric in repeated eigenvalues has a gradient at them:
+
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> import linalgad.jax as lj
+        >>> g = jax.grad(lambda A: jnp.sum(lj.eigh(A).eigenvalues ** 2))(jnp.eye(2))
+        >>> print(np.round(g, 6) + 0.0)
+        [[2. 0.]
+         [0. 2.]]
+        """
+        return self._run("eigh", A, dict(UPLO=UPLO, gauge=gauge), opts)
 
     def eigvalsh(self, A, UPLO=None, **opts):
-        """``jnp.linalg.eigvalsh``: eigenvalues, ascending (``UPLO`` as in ``eigh``)."""
-        return self._run("eigvalsh", A, dict(uplo=UPLO), opts)
+        """``jnp.linalg.eigvalsh`` with linalgad's rules (forward mode: the
+        values' tangent only).
+
+        Parameters
+        ----------
+        A : array_like
+            A square matrix (..., n, n) of a supported dtype.
+        UPLO : {"L", "U", None}, optional
+            None (default, as ``jnp.linalg.eigh``'s ``symmetrize_input=True``):
+            the Hermitian part of A. "L"/"U": only that triangle is read (as
+            ``symmetrize_input=False``), and the cotangent lives on it.
+        **opts
+            The degeneracy options of linalgad's rules: ``degeneracy``,
+            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
+            reference); static, checked when the function is called.
+
+        Returns
+        -------
+        jax.Array
+            The eigenvalues (..., n), ascending, real.
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype, or an option is unknown.
+        ValueError
+            A is not a matrix (or not square where it must be).
+        linalgad.DegeneracyError
+            In a derivative, at a degeneracy the loss does not allow in
+            strict mode; inside ``jit``/``vmap`` XLA reports it as a
+            ``JaxRuntimeError`` (see :class:`reraise`).
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp, numpy as np
+        >>> import linalgad.jax as lj
+        >>> print(np.round(lj.eigvalsh(jnp.array([[2.0, 1.0], [1.0, 2.0]])), 6))
+        [1. 3.]
+        """
+        return self._run("eigvalsh", A, dict(UPLO=UPLO), opts)
 
     def eig(self, A, *, normalization="lapack", cond_max=None, gauge=None, **opts):
-        """``jnp.linalg.eig``: ``Eig(w, V)``, complex (also for real A), in
-        LAPACK's order, unit columns with their largest entry real
-        (``normalization="lapack"``; see ``linalgad.eig_vjp``)."""
+        """``jnp.linalg.eig`` with linalgad's rules.
+
+        Parameters
+        ----------
+        A : array_like
+            A square matrix (..., n, n) of a supported dtype.
+        normalization : {"lapack", "norm"}, optional
+            "lapack" (default): unit columns with their largest entry real,
+            LAPACK's convention, which the rule differentiates; "norm": unit
+            columns, the phase a gauge.
+        cond_max : float, optional
+            The largest eigenvector condition number the rules accept
+            (None: linalgad's default).
+        gauge : {None, "canonical"}, optional
+            "canonical": gauge-fixed factors (see ``linalgad.gauge_fix``),
+            differentiated by re-factoring A.
+        **opts
+            The degeneracy options of linalgad's rules: ``degeneracy``,
+            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
+            reference); static, checked when the function is called.
+
+        Returns
+        -------
+        EigResult
+            ``(eigenvalues, eigenvectors)``, complex also for real A (as
+            ``jnp.linalg.eig``), in LAPACK's order.
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype, or an option is unknown.
+        ValueError
+            A is not a matrix (or not square where it must be).
+        linalgad.DegeneracyError
+            In a derivative, at a degeneracy the loss does not allow in
+            strict mode; inside ``jit``/``vmap`` XLA reports it as a
+            ``JaxRuntimeError`` (see :class:`reraise`).
+        linalgad.GaugeError
+            In a derivative, when the loss depends on the arbitrary phase of
+            a vector (or on the basis of a degenerate subspace).
+
+        Examples
+        --------
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> import linalgad.jax as lj
+        >>> A = jnp.array([[2.0, 1.0], [0.0, 1.0]])
+        >>> g = jax.grad(lambda A: jnp.real(lj.eig(A).eigenvalues[0]))(A)
+        >>> print(np.round(g, 6) + 0.0)
+        [[1. 0.]
+         [1. 0.]]
+        """
         kw = dict(normalization=normalization, cond_max=cond_max, gauge=gauge)
         return self._run("eig", A, kw, opts)
 
     def eigvals(self, A, *, cond_max=None, **opts):
-        """``jnp.linalg.eigvals``: complex eigenvalues, LAPACK's order."""
+        """``jnp.linalg.eigvals`` with linalgad's rules (forward mode: the
+        values' tangent only).
+
+        Parameters
+        ----------
+        A : array_like
+            A square matrix (..., n, n) of a supported dtype.
+        cond_max : float, optional
+            As in ``eig``.
+        **opts
+            The degeneracy options of linalgad's rules: ``degeneracy``,
+            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
+            reference); static, checked when the function is called.
+
+        Returns
+        -------
+        jax.Array
+            The eigenvalues (..., n), complex, in LAPACK's order.
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype, or an option is unknown.
+        ValueError
+            A is not a matrix (or not square where it must be).
+        linalgad.DegeneracyError
+            In a derivative, at a degeneracy the loss does not allow in
+            strict mode; inside ``jit``/``vmap`` XLA reports it as a
+            ``JaxRuntimeError`` (see :class:`reraise`).
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp, numpy as np
+        >>> import linalgad.jax as lj
+        >>> print(np.round(lj.eigvals(jnp.array([[0.0, 1.0], [-1.0, 0.0]])), 6))
+        [0.+1.j 0.-1.j]
+        """
         return self._run("eigvals", A, dict(cond_max=cond_max), opts)
 
     def polar(self, A, **opts):
-        """Polar decomposition ``Polar(Q, P)``, A = Q P (as
-        ``jax.scipy.linalg.polar(A)``), exact at repeated singular values."""
+        """Polar decomposition A = Q P (as ``jax.scipy.linalg.polar(A)``),
+        exact at repeated singular values.
+
+        Parameters
+        ----------
+        A : array_like
+            float32, float64, complex64 or complex128 (integers are promoted),
+            shape (..., m, n); leading axes are a batch.
+        **opts
+            The degeneracy options of linalgad's rules: ``degeneracy``,
+            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
+            reference); static, checked when the function is called.
+
+        Returns
+        -------
+        PolarResult
+            ``(Q, P)``: Q = U Vh with orthonormal columns (rows for a wide
+            A), P = V S Vh Hermitian positive semi-definite (n x n).
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype, or an option is unknown.
+        ValueError
+            A is not a matrix (or not square where it must be).
+        linalgad.DegeneracyError
+            In a derivative, at a degeneracy the loss does not allow in
+            strict mode; inside ``jit``/``vmap`` XLA reports it as a
+            ``JaxRuntimeError`` (see :class:`reraise`).
+
+        Examples
+        --------
+        At A = 2 I (all singular values equal) tr(Q) has the gradient 0:
+
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> import linalgad.jax as lj
+        >>> g = jax.grad(lambda A: jnp.trace(lj.polar(A).Q))(2 * jnp.eye(2))
+        >>> print(np.round(g, 6) + 0.0)
+        [[0. 0.]
+         [0. 0.]]
+        """
         return self._run("polar", A, {}, opts)
 
     def funm(self, A, f, *, df=None, UPLO=None):
-        """f(A) for Hermitian A (``linalgad.funm``: f a name, a power, or a
-        callable on eigenvalues with its derivative ``df``); ``UPLO`` as in
-        ``eigh``."""
-        return self._run("funm", A, dict(f=f, df=df, uplo=UPLO), {})
+        """f(A) for a Hermitian A (``linalgad.funm``), exact at any degeneracy.
+
+        Parameters
+        ----------
+        A : array_like
+            A square matrix (..., n, n) of a supported dtype.
+        f : str, float or callable
+            "exp", "log", "sqrt", "abs", "inv", a real power, or a NumPy
+            callable on the eigenvalues.
+        df : callable, optional
+            The derivative of a callable f.
+        UPLO : {"L", "U", None}, optional
+            None (default, as ``jnp.linalg.eigh``'s ``symmetrize_input=True``):
+            the Hermitian part of A. "L"/"U": only that triangle is read (as
+            ``symmetrize_input=False``), and the cotangent lives on it.
+
+        Returns
+        -------
+        jax.Array
+            f(A) = V diag(f(w)) V^H, shaped as A.
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype.
+        ValueError
+            A is not square, UPLO is not "L", "U" or None, or f is unknown
+            (or a callable without df).
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp, numpy as np
+        >>> import jax.scipy.linalg
+        >>> import linalgad.jax as lj
+        >>> A = jnp.array([[1.0, 2.0], [2.0, 1.0]])
+        >>> bool(np.allclose(lj.funm(A, "exp"), jax.scipy.linalg.expm(A), rtol=1e-5))
+        True
+        """
+        return self._run("funm", A, dict(f=f, df=df, UPLO=UPLO), {})
 
     def svfunm(self, A, g, *, dg=None, **opts):
-        """U diag(g(S)) Vh (``linalgad.svfunm``), exact at repeated singular values."""
+        """U diag(g(S)) Vh (``linalgad.svfunm``), exact at repeated singular
+        values.
+
+        Parameters
+        ----------
+        A : array_like
+            float32, float64, complex64 or complex128 (integers are promoted),
+            shape (..., m, n); leading axes are a batch.
+        g : str, float or callable
+            As f in ``funm``, on the singular values.
+        dg : callable, optional
+            The derivative of a callable g.
+        **opts
+            The degeneracy options of linalgad's rules: ``degeneracy``,
+            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
+            reference); static, checked when the function is called.
+
+        Returns
+        -------
+        jax.Array
+            U diag(g(S)) Vh from the thin SVD, shaped as A.
+
+        Raises
+        ------
+        TypeError
+            A has an unsupported dtype, or an option is unknown.
+        ValueError
+            A is not a matrix (or not square where it must be).
+        linalgad.DegeneracyError
+            In a derivative, at a degeneracy the loss does not allow in
+            strict mode; inside ``jit``/``vmap`` XLA reports it as a
+            ``JaxRuntimeError`` (see :class:`reraise`).
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp, numpy as np
+        >>> import linalgad.jax as lj
+        >>> print(np.round(lj.svfunm(jnp.diag(jnp.array([4.0, 9.0])), "sqrt"), 6) + 0.0)
+        [[2. 0.]
+         [0. 3.]]
+        """
         return self._run("svfunm", A, dict(g=g, dg=dg), opts)
 
 

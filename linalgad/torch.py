@@ -615,72 +615,444 @@ _Svfunm = _decomposition(
 # ---------------------------------------------------------------- public functions
 
 def svd(A, full_matrices=True, **opts):
-    """``torch.linalg.svd`` with linalgad's rules: ``SVDResult(U, S, Vh)``.
+    """``torch.linalg.svd`` with linalgad's rules.
 
-    ``full_matrices=True`` (torch's default) differentiates the extra columns
-    too (a loss that depends on their basis raises GaugeError). ``**opts``:
-    degeneracy, tol, eps, order, gauge_tol (see linalgad's docs/API.md).
+    Parameters
+    ----------
+    A : torch.Tensor
+        A CPU tensor of float32, float64, complex64 or complex128, shape
+        (..., m, n); leading axes are a batch.
+    full_matrices : bool, optional
+        True (default, torch's): U is m x m and Vh n x n; the extra columns
+        are differentiated too, and a loss that depends on their basis raises
+        GaugeError. False: the thin factors.
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+        Checked when the function is called, not at ``backward()``.
+
+    Returns
+    -------
+    SVDResult
+        ``(U, S, Vh)`` with ``A = U[..., :k] @ diag(S) @ Vh[..., :k, :]``, S
+        descending.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+    linalgad.GaugeError
+        In a derivative, when the loss depends on the arbitrary phase of a
+        vector (or on the basis of a degenerate subspace).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from linalgad.torch import svd
+    >>> A = torch.tensor([[3.0, 0.0], [0.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    >>> U, S, Vh = svd(A)
+    >>> S.sum().backward()        # the nuclear norm's gradient is U @ Vh
+    >>> A.grad
+    tensor([[1., 0.],
+            [0., 1.]], dtype=torch.float64)
     """
     _check(A, "svd")
     return SVDResult(*_Svd.apply(A, bool(full_matrices), _opts(A, opts)))
 
 
 def svdvals(A, **opts):
-    """``torch.linalg.svdvals``: the singular values, descending, with the
-    values-only forward mode (no vectors' tangent, no 1/gap)."""
+    """``torch.linalg.svdvals`` with linalgad's rules.
+
+    The forward mode forms the values' tangent only (no vectors, no 1/gap).
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        A CPU tensor of float32, float64, complex64 or complex128, shape
+        (..., m, n); leading axes are a batch.
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+        Checked when the function is called, not at ``backward()``.
+
+    Returns
+    -------
+    torch.Tensor
+        The singular values (..., min(m, n)), descending, real.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from linalgad.torch import svdvals
+    >>> A = torch.tensor([[3.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    >>> S, dS = torch.func.jvp(svdvals, (A,), (torch.eye(2, dtype=torch.float64),))
+    >>> S, dS
+    (tensor([3., 1.], dtype=torch.float64), tensor([1., 1.], dtype=torch.float64))
+    """
     _check(A, "svdvals")
     return _Svdvals.apply(A, _opts(A, opts))[0]
 
 
 def eigh(A, UPLO="L", **opts):
-    """``torch.linalg.eigh``: ``EighResult(eigenvalues, eigenvectors)``, w ascending. ``UPLO``: "L"
-    (default) or "U" reads that triangle, as torch does, and the gradient
-    lives on it; None takes the Hermitian part of A."""
+    """``torch.linalg.eigh`` with linalgad's rules.
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        A square CPU tensor (..., n, n) of float32, float64, complex64 or
+        complex128.
+    UPLO : {"L", "U", None}, optional
+        "L" (default, torch.linalg's) or "U": only that triangle is read, and
+        the gradient lives on it; None: the Hermitian part of A.
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+        Checked when the function is called, not at ``backward()``.
+
+    Returns
+    -------
+    EighResult
+        ``(eigenvalues, eigenvectors)``: the eigenvalues ascending (real), the
+        eigenvectors as columns.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    ValueError
+        UPLO is not "L", "U" or None.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+    linalgad.GaugeError
+        In a derivative, when the loss depends on the arbitrary phase of a
+        vector (or on the basis of a degenerate subspace).
+
+    Examples
+    --------
+    A loss symmetric in repeated eigenvalues has a gradient at them:
+
+    >>> import torch
+    >>> from linalgad.torch import eigh
+    >>> A = torch.eye(2, dtype=torch.float64, requires_grad=True)
+    >>> w, V = eigh(A)
+    >>> (w ** 2).sum().backward()
+    >>> A.grad
+    tensor([[2., 0.],
+            [0., 2.]], dtype=torch.float64)
+    """
     _check(A, "eigh")
     return EighResult(*_Eigh.apply(A, _uplo(UPLO), _opts(A, opts)))
 
 
 def eigvalsh(A, UPLO="L", **opts):
-    """``torch.linalg.eigvalsh``: eigenvalues, ascending, with the
-    values-only forward mode. ``UPLO`` as in :func:`eigh`."""
+    """``torch.linalg.eigvalsh`` with linalgad's rules.
+
+    The forward mode forms the values' tangent only (no vectors, no 1/gap).
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        A square CPU tensor (..., n, n) of float32, float64, complex64 or
+        complex128.
+    UPLO : {"L", "U", None}, optional
+        "L" (default, torch.linalg's) or "U": only that triangle is read, and
+        the gradient lives on it; None: the Hermitian part of A.
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+        Checked when the function is called, not at ``backward()``.
+
+    Returns
+    -------
+    torch.Tensor
+        The eigenvalues (..., n), ascending, real.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    ValueError
+        UPLO is not "L", "U" or None.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from linalgad.torch import eigvalsh
+    >>> eigvalsh(torch.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=torch.float64))
+    tensor([1., 3.], dtype=torch.float64)
+    """
     _check(A, "eigvalsh")
     return _Eigvalsh.apply(A, _uplo(UPLO), _opts(A, opts))[0]
 
 
 def eig(A, *, normalization="lapack", cond_max=None, **opts):
-    """``torch.linalg.eig``: ``EigResult(eigenvalues, eigenvectors)``, complex (also for real A), columns
-    of V of unit norm with LAPACK's phase (``normalization="lapack"``, the
-    convention the rule differentiates; "norm" treats the phase as a gauge).
-    The gradient of a real A is real."""
+    """``torch.linalg.eig`` with linalgad's rules.
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        A square CPU tensor (..., n, n) of float32, float64, complex64 or
+        complex128.
+    normalization : {"lapack", "norm"}, optional
+        "lapack" (default): unit columns with LAPACK's phase, the convention
+        the rule differentiates (what ``torch.linalg.eig`` returns); "norm":
+        unit columns, the phase a gauge.
+    cond_max : float, optional
+        The largest eigenvector condition number the rules accept (None:
+        linalgad's default).
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+        Checked when the function is called, not at ``backward()``.
+
+    Returns
+    -------
+    EigResult
+        ``(eigenvalues, eigenvectors)``, complex also for real A. The
+        gradient of a real A is real.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    ValueError
+        normalization is not "lapack" or "norm".
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+    linalgad.GaugeError
+        In a derivative, when the loss depends on the arbitrary phase of a
+        vector (or on the basis of a degenerate subspace).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from linalgad.torch import eig
+    >>> A = torch.tensor([[2.0, 1.0], [0.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    >>> w, V = eig(A)
+    >>> w
+    tensor([2.+0.j, 1.+0.j], dtype=torch.complex128, grad_fn=<...>)
+    >>> w.real[0].backward()
+    >>> A.grad
+    tensor([[1., 0.],
+            [1., 0.]], dtype=torch.float64)
+    """
     _check(A, "eig")
     _eig._normalization(normalization)
     return EigResult(*_Eig.apply(A, _opts(A, opts, normalization=normalization, cond_max=cond_max)))
 
 
 def eigvals(A, *, cond_max=None, **opts):
-    """``torch.linalg.eigvals``: complex eigenvalues, with the values-only
-    forward mode."""
+    """``torch.linalg.eigvals`` with linalgad's rules.
+
+    The forward mode forms the values' tangent only.
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        A square CPU tensor (..., n, n) of float32, float64, complex64 or
+        complex128.
+    cond_max : float, optional
+        As in :func:`eig`.
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+        Checked when the function is called, not at ``backward()``.
+
+    Returns
+    -------
+    torch.Tensor
+        The eigenvalues (..., n), complex, in LAPACK's order.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from linalgad.torch import eigvals
+    >>> eigvals(torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64))
+    tensor([0.+1.j, 0.-1.j], dtype=torch.complex128)
+    """
     _check(A, "eigvals")
     return _Eigvals.apply(A, _opts(A, opts, cond_max=cond_max))[0]
 
 
 def polar(A, **opts):
-    """Polar decomposition ``PolarResult(Q, P)``, A = Q P (Q = U Vh, P = V S Vh of the
-    thin SVD), exact at repeated singular values."""
+    """Polar decomposition A = Q P with linalgad's rules, exact at repeated
+    singular values.
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        A CPU tensor of float32, float64, complex64 or complex128, shape
+        (..., m, n); leading axes are a batch.
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+        Checked when the function is called, not at ``backward()``.
+
+    Returns
+    -------
+    PolarResult
+        ``(Q, P)``: Q = U Vh (m x n, orthonormal columns or rows), P = V S Vh
+        (n x n, Hermitian positive semi-definite), from the thin SVD.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+
+    Examples
+    --------
+    At A = 2 I (all singular values equal) tr(Q) has the gradient 0:
+
+    >>> import torch
+    >>> from linalgad.torch import polar
+    >>> A = (2 * torch.eye(2, dtype=torch.float64)).requires_grad_()
+    >>> Q, P = polar(A)
+    >>> torch.trace(Q).backward()
+    >>> A.grad
+    tensor([[0., 0.],
+            [0., 0.]], dtype=torch.float64)
+    """
     _check(A, "polar")
     Q, P, *_ = _Polar.apply(A, _opts(A, opts))
     return PolarResult(Q, P)
 
 
-def funm(A, f, *, df=None, UPLO=None):
-    """f(A) for Hermitian A (f: "exp", "log", "sqrt", "abs", "inv", a real
-    power, or a callable with its derivative ``df``); exact at any degeneracy.
-    ``UPLO``: None (default, the Hermitian part), "L" or "U"."""
+def funm(A, f, *, df=None, UPLO="L"):
+    """f(A) for a Hermitian A, exact at any degeneracy.
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        A square CPU tensor (..., n, n) of float32, float64, complex64 or
+        complex128.
+    f : str, float or callable
+        "exp", "log", "sqrt", "abs", "inv", a real power, or a NumPy callable
+        on the eigenvalues (pass the same object to repeated calls: it is
+        kept alive for the compiled graph).
+    df : callable, optional
+        The derivative of a callable f.
+    UPLO : {"L", "U", None}, optional
+        "L" (default, torch.linalg's) or "U": only that triangle is read, and
+        the gradient lives on it; None: the Hermitian part of A.
+
+    Returns
+    -------
+    torch.Tensor
+        f(A) = V diag(f(w)) V^H, shaped as A.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    ValueError
+        UPLO is not "L", "U" or None, or f is unknown (or a callable without
+        df).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from linalgad.torch import funm
+    >>> A = torch.tensor([[1.0, 2.0], [2.0, 1.0]], dtype=torch.float64)
+    >>> torch.allclose(funm(A, "exp"), torch.linalg.matrix_exp(A))
+    True
+    """
     _check(A, "funm")
     return _Funm.apply(A, _fspec(f, df), _uplo(UPLO))[0]
 
 
 def svfunm(A, g, *, dg=None, **opts):
-    """U diag(g(S)) Vh (g as f in :func:`funm`), exact at repeated singular values."""
+    """U diag(g(S)) Vh, exact at repeated singular values.
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        A CPU tensor of float32, float64, complex64 or complex128, shape
+        (..., m, n); leading axes are a batch.
+    g : str, float or callable
+        As f in :func:`funm`, on the singular values.
+    dg : callable, optional
+        The derivative of a callable g.
+    **opts
+        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+        Checked when the function is called, not at ``backward()``.
+
+    Returns
+    -------
+    torch.Tensor
+        U diag(g(S)) Vh from the thin SVD, shaped as A.
+
+    Raises
+    ------
+    TypeError
+        A is not a torch.Tensor, has an unsupported dtype, or an option is
+        unknown.
+    NotImplementedError
+        A is not on the CPU, or a second-order derivative is asked for.
+    ValueError
+        g is unknown (or a callable without dg).
+    linalgad.DegeneracyError
+        In a derivative, at a degeneracy the loss does not allow in strict
+        mode (the message names the option that resolves it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from linalgad.torch import svfunm
+    >>> svfunm(torch.tensor([[4.0, 0.0], [0.0, 9.0]], dtype=torch.float64), "sqrt")
+    tensor([[2., 0.],
+            [0., 3.]], dtype=torch.float64)
+    """
     _check(A, "svfunm")
     return _Svfunm.apply(A, _fspec(g, dg), _opts(A, opts))[0]

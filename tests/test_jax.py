@@ -274,7 +274,7 @@ def test_repeated_eigenvalues_span_loss():
     check_grads(sub_fwd, (A,), order=1, modes=["fwd"])
     # a loss that rotates inside the block has no derivative: refused
     with pytest.raises(linalgad.GaugeError, match="degeneracy='subspace'"):
-        jax.grad(lambda A: lj.eigh(A, degeneracy="subspace").V[1, 0])(A)
+        jax.grad(lambda A: lj.eigh(A, degeneracy="subspace").eigenvectors[1, 0])(A)
 
 
 def test_values_only_needs_no_vectors():
@@ -289,12 +289,12 @@ def test_values_only_needs_no_vectors():
 def test_gauge_error_reaches_the_user():
     A = sample((3, 3), np.complex128, seed=10)
     with pytest.raises(linalgad.GaugeError, match="complex phase"):
-        jax.grad(lambda A: jnp.real(jnp.sum(lj.eigh(A).V)))(A)
+        jax.grad(lambda A: jnp.real(jnp.sum(lj.eigh(A).eigenvectors)))(A)
     with pytest.raises(linalgad.GaugeError, match="complex phase"):
         with lj.reraise():
-            jax.jit(jax.grad(lambda A: jnp.real(jnp.sum(lj.eigh(A).V))))(A).block_until_ready()
+            jax.jit(jax.grad(lambda A: jnp.real(jnp.sum(lj.eigh(A).eigenvectors))))(A).block_until_ready()
     # with the canonical gauge the loss is a function of A again
-    f = lambda A: jnp.real(jnp.sum(lj.eigh(A, gauge="canonical").V))  # noqa: E731
+    f = lambda A: jnp.real(jnp.sum(lj.eigh(A, gauge="canonical").eigenvectors))  # noqa: E731
     check_grads(f, (A,), order=1, modes=["rev"])
 
 

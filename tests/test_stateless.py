@@ -424,14 +424,18 @@ def test_values_jvp_refusals_zero_and_defective():
         la.eigvalsh_jvp(np.stack([np.diag([1.0, 2.0]), np.eye(2)]), np.stack([np.diag([1.0, 2.0])] * 2))
 
 
-@pytest.mark.xfail(strict=True, reason="the float64 3x3 lane kernel of the SVD pullback leaves "
-                   "dA unwritten in subspace mode when all three singular values are equal")
-def test_svd_subspace_pullback_at_the_3x3_identity():
-    """tr(U Vh) is a function of A (the polar factor's trace): at A = I its
-    gradient is 0, and subspace mode must return exactly that."""
+def test_svd_subspace_pullback_at_equal_singular_values():
+    """tr(U Vh) is a function of A (the trace of its polar factor Q). At
+    A = c Q0, Q0 orthogonal (all singular values c), its gradient is
+    (I - Q0^2) / (2c): 0 at the identity. Subspace mode must return exactly
+    that, also from the 3x3 lane kernel."""
+    rng = np.random.default_rng(3)
     for n in (4, 3):
-        (U, S, Vh), pullback = la.svd_vjp(np.eye(n), degeneracy="subspace")
-        np.testing.assert_array_equal(pullback(Vh.T, None, U.T), np.zeros((n, n)))
+        Q0 = np.linalg.qr(rng.standard_normal((n, n)))[0]
+        for c, Q in ((1.0, np.eye(n)), (2.0, Q0)):
+            (U, S, Vh), pullback = la.svd_vjp(c * Q, degeneracy="subspace")
+            np.testing.assert_allclose(pullback(Vh.T, None, U.T), (np.eye(n) - Q @ Q) / (2 * c),
+                                       atol=1e-13)
 
 
 def test_importing_linalgad_imports_no_framework():

@@ -247,11 +247,19 @@ def test_values_forward_mode_at_repeated_values():
     # a tangent that splits it: the sorted values have a kink, strict refuses
     with pytest.raises(la.DegeneracyError, match="equal to working precision"):
         torch.func.jvp(lt.eigvalsh, (I,), (torch.diag(torch.tensor([1.0, 2.0, 3.0], dtype=F64)),))
-    # close but distinct values: the values' tangent exists (the vectors' would not)
-    A = torch.diag(torch.tensor([2.0, 1.0 + 2e-13, 1.0], dtype=F64))   # gap inside the vectors' tol
+    # distinct values, outside the default tol (32 eps of the largest): the
+    # values' tangent is torch's, and so is the full SVD's (a large but finite 1/gap)
     E = random((3, 3), F64, 15)
-    _, t = torch.func.jvp(lt.svdvals, (A,), (E,))
-    torch.testing.assert_close(t, torch.func.jvp(torch.linalg.svdvals, (A,), (E,))[1])
+    A = torch.diag(torch.tensor([2.0, 1.0 + 2e-13, 1.0], dtype=F64))
+    expected = torch.func.jvp(torch.linalg.svdvals, (A,), (E,))[1]
+    torch.testing.assert_close(torch.func.jvp(lt.svdvals, (A,), (E,))[1], expected)
+    torch.testing.assert_close(torch.func.jvp(lambda X: lt.svd(X).S, (A,), (E,))[1], expected)
+    # a gap of 4 eps, inside the tol: equal to working precision, and this
+    # tangent splits the pair, so both refuse
+    A = torch.diag(torch.tensor([2.0, 1.0 + 4 * np.finfo(np.float64).eps, 1.0], dtype=F64))
+    assert A[1, 1] != A[2, 2]
+    with pytest.raises(la.DegeneracyError, match="equal to working precision"):
+        torch.func.jvp(lt.svdvals, (A,), (E,))
     with pytest.raises(la.DegeneracyError):
         torch.func.jvp(lambda X: lt.svd(X).S, (A,), (E,))
 
