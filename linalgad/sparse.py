@@ -421,13 +421,32 @@ def _cut(ties, k, scale, opt):
     return tuple(i for i in range(k) if abs(ties[i] - ties[k]) <= lim)
 
 
-def _raise_cut(rule, values, ties, k, tied, lim):
+def _raise_cut(rule, values, ties, k, tied, lim, of_values=False):
     gap = min(abs(ties[i] - ties[k]) for i in tied)
+    head = (f"{rule}: kept {values} {list(tied)} and the first discarded one are degenerate "
+            f"(gap {gap:.3g} <= tol {lim:.3g}), so ")
+    if of_values:  # the discarded value's cotangent is zero: they differ
+        raise DegeneracyError(
+            head + f"the kept {values} have no derivative there (the sorted values swap slopes, "
+            f"like max(x, y) at x = y); choose k so that the cut falls in a gap of the spectrum, "
+            f"or, for a subgradient, pass degeneracy='subspace', which uses the vectors the "
+            f"solver returned.")
     raise DegeneracyError(
-        f"{rule}: kept {values} {list(tied)} and the first discarded one are degenerate "
-        f"(gap {gap:.3g} <= tol {lim:.3g}), so the span of the kept vectors is not a function of A "
-        f"and the derivative of their vectors is not defined; choose k so that the cut falls "
-        f"in a gap of the spectrum, or use a loss of the kept {values} only.")
+        head + f"the span of the kept vectors is not a function of A and the derivative of "
+        f"their vectors is not defined; choose k so that the cut falls in a gap of the "
+        f"spectrum, or use a loss of the kept {values} only.")
+
+
+def _check_cut(rule, values, ties, k, tied, opt, scale, vectors_touched, gvalues=None):
+    """Refuse a cotangent that needs the derivative across a tie at the cut:
+    of a kept vector (strict, subspace), or of a kept value (strict; the
+    first discarded value's cotangent is zero, so they differ)."""
+    if not tied or opt.degeneracy == "exact":
+        return
+    if vectors_touched:
+        _raise_cut(rule, values, ties, k, tied, opt.tol * scale)
+    if opt.degeneracy == "strict" and gvalues is not None and np.any(gvalues[list(tied)]):
+        _raise_cut(rule, values, ties, k, tied, opt.tol * scale, of_values=True)
 
 
 @_fill
@@ -711,8 +730,7 @@ def eigsh_vjp(A: Operator, k: int, *, which: Which = "LA", sigma: Optional[float
     def pullback(dw=None, dV=None):
         gw = cotangent(dw, "dw", (k,), rdt, of="eigenvalues")
         gV = cotangent(dV, "dV", (op.shape[0], k), op.dtype, of="eigenvectors")
-        if tied and opt.degeneracy != "exact" and _touched(gV, tied):
-            _raise_cut(rule, "eigenvalues", ties, k, tied, opt.tol * scale)
+        _check_cut(rule, "eigenvalues", ties, k, tied, opt, scale, _touched(gV, tied), gw)
         _check_inner(w, gV, opt, scale, rule)
         K = None if gV is None else np.ascontiguousarray((V.conj().T @ gV)[None])
         M = np.empty((1, k, k), op.dtype)
@@ -893,13 +911,12 @@ def _svd_block(op, U, V):
     return H, Q
 
 
-def _svds_check_cut(rule, s, k, opt, touched):
-    tied = _cut(s, k, s[0] if len(s) else 0.0, opt)
-    if tied and opt.degeneracy != "exact" and touched(tied):
-        _raise_cut(rule, "singular values", s, k, tied, opt.tol * s[0])
+def _svds_check_cut(rule, s, k, opt, touched, gs=None):
+    scale = s[0] if len(s) else 0.0
+    tied = _cut(s, k, scale, opt)
+    _check_cut(rule, "singular values", s, k, tied, opt, scale, bool(tied) and touched(tied), gs)
 
 
-@_fill
 def svds_vjp(A: Operator, k: int, *, v0: Optional[ArrayLike] = None, ncv: Optional[int] = None,
              maxiter: Optional[int] = None, solver_tol: Optional[float] = None,
              solver_maxiter: Optional[int] = None, project: Structure = None,
@@ -976,7 +993,7 @@ def svds_vjp(A: Operator, k: int, *, v0: Optional[ArrayLike] = None, ncv: Option
         gs = cotangent(dS, "dS", (k,), rdt, of="S")
         gVh = cotangent(dVh, "dVh", (k, n), op.dtype, of="Vh")
         gV = None if gVh is None else gVh.conj().T
-        _svds_check_cut(rule, s_all, k, opt, lambda t: _touched(gU, t) or _touched(gV, t))
+        _svds_check_cut(rule, s_all, k, opt, lambda t: _touched(gU, t) or _touched(gV, t), gs)
         M = np.empty((1, k, k), op.dtype)
         err = _core.svd_vjp(eye, s64, eye,
                             None if gU is None else np.ascontiguousarray((U.conj().T @ gU)[None]),

@@ -296,7 +296,13 @@ def test_split_at_the_cut_refused(kind, dtype):
     A = as_kind(split_at_cut(dtype), kind)
     res, pb = ls.eigsh_vjp(A, 2)
     np.testing.assert_allclose(res.eigenvalues, [4.0, 5.0], atol=1e-10)
-    pb(dw=np.ones(2))  # eigenvalues only
+    pb(dw=np.array([0.0, 1.0]))  # the value 5, away from the cut
+    # the value 4 tied with the first discarded one: a kink, as eigh_vjp's values
+    with pytest.raises(la.DegeneracyError, match="have no derivative there"):
+        pb(dw=np.ones(2))
+    for mode in ("subspace", "exact"):   # the derivative along the vectors returned
+        (_, V), pbm = ls.eigsh_vjp(A, 2, degeneracy=mode)
+        np.testing.assert_allclose(dense_ct(pbm(dw=np.ones(2))), V @ H(V), atol=1e-12)
     g = np.zeros_like(res.eigenvectors)
     g[:, 1] = res.eigenvectors[:, 1]  # the vector of 5, away from the cut
     pb(dV=g)
@@ -324,7 +330,11 @@ def test_split_at_the_cut_in_magnitude():
 def test_svds_split_at_the_cut_refused():
     A = general(25, 20, np.float64, seed=21, spectrum=np.r_[5.0, 3.0, 3.0, np.linspace(1, 0.1, 17)])
     res, pb = ls.svds_vjp(A, 2)
-    pb(dS=np.ones(2))
+    pb(dS=np.array([1.0, 0.0]))
+    with pytest.raises(la.DegeneracyError, match="have no derivative there"):
+        pb(dS=np.ones(2))
+    np.testing.assert_allclose(ls.svds_vjp(A, 2, degeneracy="subspace")[1](dS=np.ones(2)),
+                               res.U @ res.Vh, atol=1e-12)
     with pytest.raises(la.DegeneracyError, match="singular values"):
         pb(dU=np.ones((25, 2)))
     with pytest.raises(la.DegeneracyError, match="singular values"):
