@@ -917,6 +917,7 @@ def _svds_check_cut(rule, s, k, opt, touched, gs=None):
     _check_cut(rule, "singular values", s, k, tied, opt, scale, bool(tied) and touched(tied), gs)
 
 
+@_fill
 def svds_vjp(A: Operator, k: int, *, v0: Optional[ArrayLike] = None, ncv: Optional[int] = None,
              maxiter: Optional[int] = None, solver_tol: Optional[float] = None,
              solver_maxiter: Optional[int] = None, project: Structure = None,
