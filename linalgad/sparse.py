@@ -14,7 +14,9 @@ Gauge
     are refused). A pair split by the cut (the k-th and (k+1)-th values equal
     to ``tol``) makes the k-dimensional space not a function of A: refused in
     "strict" and "subspace" when the cotangent/tangent touches a vector tied
-    with the cut; "exact" goes on (the solve is then near-singular).
+    with the cut, and in "strict" when a value cotangent touches a value tied
+    with it (the discarded one's is zero: a kink); "exact" goes on (the
+    solve is then near-singular).
 Rules (V the k vectors, P = I - V V^H, bars dropped)
     eigsh VJP  A = V M V^H + (X V^H + V X^H) / 2, M the eigh rule of the k x k
                problem (diag(w), K = V^H dV), x_i = (w_i - A)^-1 P dV_i on
