@@ -8,13 +8,15 @@ Primal
     or sparse A must be Hermitian for eigsh (checked); an operator is trusted.
     Both compute k + 1 values to see the cut (below).
 Gauge
-    As eigh_vjp(uplo=None) / svd_vjp: phases always checked; a degenerate pair
+    As eigh_vjp(UPLO=None) / svd_vjp: phases always checked; a degenerate pair
     inside the k follows ``degeneracy=`` ("strict", "exact", "subspace"; the
     other modes broaden couplings the complement solves cannot broaden and
     are refused). A pair split by the cut (the k-th and (k+1)-th values equal
     to ``tol``) makes the k-dimensional space not a function of A: refused in
     "strict" and "subspace" when the cotangent/tangent touches a vector tied
-    with the cut; "exact" goes on (the solve is then near-singular).
+    with the cut, and in "strict" when a value cotangent touches a value tied
+    with it (the discarded one's is zero: a kink); "exact" goes on (the
+    solve is then near-singular).
 Rules (V the k vectors, P = I - V V^H, bars dropped)
     eigsh VJP  A = V M V^H + (X V^H + V X^H) / 2, M the eigh rule of the k x k
                problem (diag(w), K = V^H dV), x_i = (w_i - A)^-1 P dV_i on
@@ -33,22 +35,115 @@ Cost: the primal's k + 1 pairs (ARPACK), then k MINRES solves in lockstep:
     one product of A with an n x k block and O(n k) deflation per iteration.
 """
 
-from collections import namedtuple
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
 from . import _core, gauge as _gauge
+from ._docs import FRAGMENTS, expand
 from ._errors import DegeneracyError, E_DEGENERATE, raise_core
 from ._options import options
+from ._results import EighResult, SVDResult
+from ._typing import Array, ArrayLike, Pullback, Structure
 from ._validate import _working_dtype, cotangent, is_sparse, real_dtype
 from .project import _project, _rebuild, _stored
 from .rules import eigh as _eigh, svd as _svd
 
-__all__ = ["Eigsh", "LowRank", "ConvergenceError", "eigsh", "eigsh_vjp", "eigsh_jvp",
+__all__ = ["LowRank", "ConvergenceError", "eigsh", "eigsh_vjp", "eigsh_jvp",
            "svds", "svds_vjp", "svds_jvp", "transverse_field_ising", "zz_correlation"]
 
-Eigsh = namedtuple("Eigsh", ["eigenvalues", "eigenvectors"])
-SVDs = _svd.SVD
+
+class OperatorLike(Protocol):
+    """What the rules read of an operator: its shape, dtype and ``A @ X``
+    (a scipy.sparse matrix or array, a scipy.sparse.linalg.LinearOperator)."""
+
+    shape: tuple[int, ...]
+    dtype: Any
+
+    def __matmul__(self, other: Any) -> Any: ...
+
+
+#: A of eigsh/svds: a dense array, a scipy.sparse matrix/array or a LinearOperator
+Operator = Union[ArrayLike, OperatorLike]
+#: which eigenvalues eigsh keeps (scipy.sparse.linalg.eigsh's ``which``)
+Which = Literal["LA", "SA", "LM", "SM"]
+
+_FRAGMENTS = {**FRAGMENTS,
+    "op": """\
+A : array_like, scipy.sparse matrix or array, or LinearOperator, shape (n, n)
+    A Hermitian matrix (checked, to 1e3 eps, unless a LinearOperator,
+    whose ``matvec`` only is used). One matrix, not a stack.""",
+    "op_rect": """\
+A : array_like, scipy.sparse matrix or array, or LinearOperator, shape (m, n)
+    One matrix, not a stack. A LinearOperator needs ``A.H`` (its
+    ``rmatvec``).""",
+    "op_dA": """\
+dA : array_like, scipy.sparse matrix or array, or LinearOperator
+    The tangent, A's shape (real for real A). Its Hermitian part is used
+    for eigsh_jvp (``dA.H`` is needed for a LinearOperator).""",
+    "k": """\
+k : int
+    The number of eigenpairs (singular triplets), 1 <= k <= n.""",
+    "which": """\
+which : {"LA", "SA", "LM", "SM"}, default "LA"
+    Keep the largest or smallest algebraic (LA, SA) or magnitude (LM, SM)
+    eigenvalues, as ``scipy.sparse.linalg.eigsh``; with ``sigma``, of
+    ``1/(w - sigma)`` (shift-invert).
+sigma : float, optional
+    The shift of shift-invert mode (needs a factorisable A).""",
+    "arpack": """\
+v0 : ndarray, optional
+    ARPACK's start vector; by default a fixed random one, so that repeated
+    calls on one A agree.
+ncv, maxiter : int, optional
+    ARPACK's Lanczos basis size and iteration limit (ARPACK runs at
+    ``tol=0``, machine precision).""",
+    "solver": """\
+solver_tol : float, optional
+    The relative residual of the MINRES solves on the complement (default
+    1e-10; 1e-5 for 32-bit dtypes).
+solver_maxiter : int, optional
+    Their iteration limit (default 5 n).""",
+    "sparse_opts": """\
+**opts
+    ``degeneracy`` (``"strict"`` default, ``"exact"``, ``"subspace"``: as
+    for eigh_vjp/svd_vjp; the regularised modes have no counterpart in the
+    complement solves and raise ValueError), ``tol``, ``gauge_tol``.""",
+    "sparse_cotangent": """\
+pullback : callable
+    ``pullback(...) -> dA``: dense for dense A (shaped by ``project``), a
+    sparse matrix on A's stored pattern for sparse A, a :class:`LowRank`
+    for a LinearOperator. None for a cotangent means zero.""",
+    "raises_sparse": """\
+DegeneracyError
+    (``degeneracy="strict"``) where a cotangent touches a vector of a
+    degenerate pair, or (``"strict"``, ``"subspace"``) a vector tied with the
+    first discarded value, whose span is then not a function of A.
+GaugeError
+    Where the cotangent depends on the arbitrary phases of the vectors.
+ConvergenceError
+    Where a complement solve does not reach ``solver_tol``, or ARPACK
+    returns dependent vectors.
+ValueError
+    For NaN/Inf, a non-Hermitian A, a bad ``k``, ``which`` or option value.
+TypeError
+    For an unknown option or an unsupported dtype.""",
+    "sparse_cost": """\
+Cost: ARPACK for k + 1 pairs, then k MINRES solves in lockstep (one
+product of A with an n x k block per iteration, O(n k) deflation); the
+discarded spectrum is never formed. Gauge: as :func:`eigh` and
+:func:`svd` with ``gauge="canonical"``, so the factors are a function of
+A; the returned factors are read-only. See the sparse guide.""",
+}
+
+
+def _fill(fn):
+    """:func:`linalgad._docs.fill` with this module's fragments too."""
+    fn.__doc__ = expand(fn.__doc__, _FRAGMENTS)
+    return fn
+
 
 # The modes whose in-block rule does not change the complement's exact coupling.
 SUPPORTED_MODES = ("strict", "exact", "subspace")
@@ -63,34 +158,120 @@ class ConvergenceError(RuntimeError):
     """An adjoint linear solve did not reach its tolerance."""
 
 
-class LowRank(namedtuple("LowRank", ["left", "right"])):
-    """The cotangent ``dA = left @ right^H`` of an operator input, never
-    formed: ``left``, ``right`` are (n, r) with r = 2k. ``vdot(E)`` is
-    Re <dA, E> = Re sum(conj(dA) * E) for a dense/sparse/operator E of A's
-    shape (the chain rule dL/dtheta = dA.vdot(dA_dtheta)); ``toarray()``
-    forms it (small n only); ``at(rows, cols)`` gives entries."""
+class LowRank(NamedTuple):
+    """The cotangent ``dA = left @ right^H`` of an operator input, never formed.
 
-    __slots__ = ()
+    eigsh_vjp and svds_vjp return it for a ``LinearOperator`` A, whose
+    cotangent would be a dense n x n matrix: ``left`` and ``right`` have
+    ``r = 2k`` columns (k when only the values have a cotangent), so it
+    costs O(n k) memory.
+
+    Parameters
+    ----------
+    left : ndarray, shape (m, r)
+        The left factor.
+    right : ndarray, shape (n, r)
+        The right factor (conjugated in the product).
+
+    Notes
+    -----
+    ``dA = left @ right^H``; the chain rule to the parameters theta of A is
+    ``dL/dtheta = Re <dA, dA/dtheta> = dA.vdot(dA_dtheta)``, one product of
+    ``dA/dtheta`` with an (n, r) block.
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> from scipy.sparse.linalg import aslinearoperator
+    >>> A = np.diag(np.arange(1.0, 31.0))
+    >>> (w, V), pullback = la.eigsh_vjp(aslinearoperator(A), 2)
+    >>> dA = pullback(dw=np.ones(2))        # the gradient of w[0] + w[1]
+    >>> dA.shape, dA.left.shape
+    ((30, 30), (30, 2))
+    >>> np.allclose(dA.toarray(), V @ V.T)
+    True
+    >>> bool(np.isclose(dA.vdot(np.eye(30)), 2.0))  # d(w0 + w1)/dt along A + t I
+    True
+    """
+
+    left: Array
+    right: Array
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int]:
+        """``(m, n)``: the shape of A."""
         return (self.left.shape[0], self.right.shape[0])
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
+        """The dtype of the factors' product."""
         return np.result_type(self.left, self.right)
 
-    def toarray(self):
+    def toarray(self) -> Array:
+        """The dense cotangent ``left @ right^H`` (small m, n only).
+
+        Returns
+        -------
+        ndarray, shape (m, n)
+            The cotangent, formed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from linalgad import LowRank
+        >>> LowRank(np.ones((3, 1)), np.arange(2.0)[:, None]).toarray()
+        array([[0., 1.],
+               [0., 1.],
+               [0., 1.]])
+        """
         return self.left @ self.right.conj().T
 
-    def at(self, rows, cols):
-        # one factor column at a time: O(len(rows)) memory, not O(len(rows) r)
+    def at(self, rows: ArrayLike, cols: ArrayLike) -> Array:
+        """The entries ``dA[rows[i], cols[i]]``, without forming dA.
+
+        Parameters
+        ----------
+        rows, cols : array_like of int, shape (p,)
+            Row and column indices.
+
+        Returns
+        -------
+        ndarray, shape (p,)
+            The entries, in O(p) memory (one factor column at a time).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from linalgad import LowRank
+        >>> LowRank(np.ones((3, 1)), np.arange(2.0)[:, None]).at([0, 2], [1, 0])
+        array([1., 0.])
+        """
+        rows, cols = np.asarray(rows), np.asarray(cols)
         out = np.zeros(len(rows), self.dtype)
         for c in range(self.left.shape[1]):
             out += self.left[rows, c] * self.right[cols, c].conj()
         return out
 
-    def vdot(self, E):
+    def vdot(self, E: Operator) -> float:
+        """``Re <dA, E> = Re sum(conj(dA) * E)``, without forming dA.
+
+        Parameters
+        ----------
+        E : array_like, scipy.sparse matrix or LinearOperator, shape (m, n)
+            A direction in A's space, e.g. ``dA/dtheta`` of a parameter.
+
+        Returns
+        -------
+        float
+            ``Re trace(left^H E right)``: the chain rule's ``dL/dtheta``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from linalgad import LowRank
+        >>> LowRank(np.ones((3, 1)), np.arange(2.0)[:, None]).vdot(np.ones((3, 2)))
+        3.0
+        """
         return float(np.vdot(self.left, E @ self.right).real)
 
 
@@ -242,18 +423,77 @@ def _cut(ties, k, scale, opt):
     return tuple(i for i in range(k) if abs(ties[i] - ties[k]) <= lim)
 
 
-def _raise_cut(rule, values, ties, k, tied, lim):
+def _raise_cut(rule, values, ties, k, tied, lim, of_values=False):
     gap = min(abs(ties[i] - ties[k]) for i in tied)
+    head = (f"{rule}: kept {values} {list(tied)} and the first discarded one are degenerate "
+            f"(gap {gap:.3g} <= tol {lim:.3g}), so ")
+    if of_values:  # the discarded value's cotangent is zero: they differ
+        raise DegeneracyError(
+            head + f"the kept {values} have no derivative there (the sorted values swap slopes, "
+            f"like max(x, y) at x = y); choose k so that the cut falls in a gap of the spectrum, "
+            f"or, for a subgradient, pass degeneracy='subspace', which uses the vectors the "
+            f"solver returned.")
     raise DegeneracyError(
-        f"{rule}: kept {values} {list(tied)} and the first discarded one are degenerate "
-        f"(gap {gap:.3g} <= tol {lim:.3g}), so the span of the kept vectors is not a function of A "
-        f"and the derivative of their vectors is not defined; choose k so that the cut falls "
-        f"in a gap of the spectrum, or use a loss of the kept {values} only.")
+        head + f"the span of the kept vectors is not a function of A and the derivative of "
+        f"their vectors is not defined; choose k so that the cut falls in a gap of the "
+        f"spectrum, or use a loss of the kept {values} only.")
 
 
-def eigsh(A, k, *, which="LA", sigma=None, v0=None, ncv=None, maxiter=None):
-    """k eigenpairs of a Hermitian A: ``Eigsh(eigenvalues, eigenvectors)``,
-    ascending (``which``/``sigma`` as scipy.sparse.linalg.eigsh)."""
+def _check_cut(rule, values, ties, k, tied, opt, scale, vectors_touched, gvalues=None):
+    """Refuse a cotangent that needs the derivative across a tie at the cut:
+    of a kept vector (strict, subspace), or of a kept value (strict; the
+    first discarded value's cotangent is zero, so they differ)."""
+    if not tied or opt.degeneracy == "exact":
+        return
+    if vectors_touched:
+        _raise_cut(rule, values, ties, k, tied, opt.tol * scale)
+    if opt.degeneracy == "strict" and gvalues is not None and np.any(gvalues[list(tied)]):
+        _raise_cut(rule, values, ties, k, tied, opt.tol * scale, of_values=True)
+
+
+@_fill
+def eigsh(A: Operator, k: int, *, which: Which = "LA", sigma: Optional[float] = None,
+          v0: Optional[ArrayLike] = None, ncv: Optional[int] = None,
+          maxiter: Optional[int] = None) -> EighResult:
+    """k eigenpairs of a large Hermitian matrix or operator (ARPACK).
+
+    Parameters
+    ----------
+    {{op}}
+    {{k}}
+    {{which}}
+    {{arpack}}
+
+    Returns
+    -------
+    EighResult
+        ``EighResult(eigenvalues, eigenvectors)``: the k selected
+        eigenvalues ascending, shape (k,), and their vectors (n, k).
+
+    Raises
+    ------
+    ValueError
+        For NaN/Inf, a non-Hermitian A, a bad ``k`` or ``which``.
+    TypeError
+        For an unsupported dtype.
+
+    Notes
+    -----
+    ``A V = V diag(w)``, ``V^H V = I``, the k values that ``which`` (and
+    ``sigma``) prefer, as ``scipy.sparse.linalg.eigsh``; k + 1 are computed
+    to see whether the cut falls in a gap. Where ARPACK cannot (k + 1 >=
+    n - 1) the problem is solved densely.
+    {{sparse_cost}}
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> from linalgad.sparse import transverse_field_ising
+    >>> H, dH_dJ, dH_dh = transverse_field_ising(8, J=1.0, h=2.0)   # 256 x 256, sparse
+    >>> w, V = la.eigsh(H, 2, which="SA")
+    >>> np.allclose(w, np.linalg.eigvalsh(H.toarray())[:2])
+    True
+    """
     return _eigsh_forward(A, k, which, sigma, dict(v0=v0, ncv=ncv, maxiter=maxiter), "eigsh")[0]
 
 
@@ -267,7 +507,7 @@ def _eigsh_forward(A, k, which, sigma, arpack, rule, tol=None):
     up = np.argsort(w_all[:k], kind="stable")
     w = w_all[:k][up].astype(real_dtype(op.dtype))
     V = np.ascontiguousarray(V_all[:, :k][:, up], dtype=op.dtype)
-    res = _gauge.fix_eigh(Eigsh(w, V))  # ARPACK's phases vary from call to call
+    res = _gauge.fix_eigh(EighResult(w, V))  # ARPACK's phases vary from call to call
     # tie values of the kept (ascending order) then the first discarded one
     ties = np.append(_tie_value(w, which, sigma), _tie_value(w_all[k:], which, sigma))
     return res, op, ties, float(np.abs(w_all).max()) if w_all.size else 0.0
@@ -410,19 +650,70 @@ def _finish(op, left, right, project):
 
 # ------------------------------------------------------------------ eigsh rules
 
-def eigsh_vjp(A, k, *, which="LA", sigma=None, v0=None, ncv=None, maxiter=None, solver_tol=None,
-              solver_maxiter=None, project=None, **opts):
-    """k eigenpairs of a Hermitian A and the pullback ``pullback(dw=None, dV=None) -> dA``.
+@_fill
+def eigsh_vjp(A: Operator, k: int, *, which: Which = "LA", sigma: Optional[float] = None,
+              v0: Optional[ArrayLike] = None, ncv: Optional[int] = None,
+              maxiter: Optional[int] = None, solver_tol: Optional[float] = None,
+              solver_maxiter: Optional[int] = None, project: Structure = None,
+              **opts: Any) -> tuple[EighResult, Pullback]:
+    """k eigenpairs and their pullback (reverse mode): ``res, pullback = eigsh_vjp(A, k)``.
 
-    A: dense, scipy.sparse, or LinearOperator (Hermitian; its matvec only is
-    used). ``which``, ``sigma``, ``v0``, ``ncv``, ``maxiter``: as
-    scipy.sparse.linalg.eigsh (ARPACK runs at tol=0, machine precision).
-    ``solver_tol``/``solver_maxiter``: the MINRES solves of the pullback
-    (relative residual; default 1e-10, 1e-5 for 32-bit; 5 n iterations). ``**opts``:
-    degeneracy ("strict", "exact", "subspace"), tol, gauge_tol.
-    dA: dense for dense A (``project=`` as linalgad.project), sparse on A's
-    stored pattern for sparse A, LowRank for an operator. The returned
-    factors are read-only.
+    The exact derivative of the k kept pairs, including their coupling to
+    the discarded spectrum, without computing that spectrum.
+
+    Parameters
+    ----------
+    {{op}}
+    {{k}}
+    {{which}}
+    {{arpack}}
+    {{solver}}
+    project : str or None, default None
+        For a dense A, the structure of the returned cotangent, as
+        :func:`linalgad.project` (None: Hermitian, real for real A). For a
+        sparse A, None or "pattern" (A's stored entries) or "dense".
+    {{sparse_opts}}
+
+    Returns
+    -------
+    res : EighResult
+        ``EighResult(eigenvalues, eigenvectors)`` as :func:`eigsh`.
+    {{sparse_cotangent}}
+        Called as ``pullback(dw=None, dV=None)``; dA is Hermitian (as
+        ``eigh_vjp(A, UPLO=None)``).
+
+    Raises
+    ------
+    {{raises_sparse}}
+
+    Notes
+    -----
+    With V the k vectors, ``P = I - V V^H``, ``K = V^H dV``::
+
+        dA = V M V^H + (X V^H + V X^H) / 2
+        x_i = (w_i - A)^+ P dV_i          (on range(P), by MINRES)
+
+    M the eigh rule of the k x k problem (``diag(w)``, ``dw``, ``K``):
+    ``M_ii = dw_i``, ``M_ij = (K_ij - conj(K_ji)) / 2(w_j - w_i)``. The X
+    term is the full rule's coupling to the discarded pairs (whose
+    cotangents are zero), summed by the solves instead of formed.
+    {{sparse_cost}}
+    {{sign}}
+
+    Examples
+    --------
+    The pullback of a vector loss equals the dense rule's with zero
+    cotangents on the other n - k vectors:
+
+    >>> import numpy as np, linalgad as la
+    >>> X = np.random.default_rng(0).standard_normal((40, 40))
+    >>> A = X + X.T
+    >>> (w, V), pullback = la.eigsh_vjp(A, 3)           # the 3 largest
+    >>> dV = np.ones((40, 3))
+    >>> (wf, Vf), full = la.eigh_vjp(A, UPLO=None, gauge="canonical")
+    >>> G = np.zeros((40, 40)); G[:, -3:] = dV
+    >>> np.allclose(pullback(dV=dV), full(dV=G), atol=1e-8)
+    True
     """
     rule = "eigsh_vjp"
     res, op, ties, scale = _eigsh_forward(A, k, which, sigma, dict(v0=v0, ncv=ncv, maxiter=maxiter),
@@ -435,20 +726,16 @@ def eigsh_vjp(A, k, *, which="LA", sigma=None, v0=None, ncv=None, maxiter=None, 
         a.flags.writeable = False
     rdt = real_dtype(op.dtype)
     policy = opt.as_tuple()
-    # the k x k rule runs in the complex dtype: the core's 3x3 float64 lane
-    # kernel returns unset memory for a degenerate pair in subspace mode
-    small = np.result_type(op.dtype, np.complex64)
-    eye = np.eye(k, dtype=small)[None]
+    eye = np.eye(k, dtype=op.dtype)[None]
     w64 = np.ascontiguousarray(w, np.float64)[None]
 
     def pullback(dw=None, dV=None):
         gw = cotangent(dw, "dw", (k,), rdt, of="eigenvalues")
         gV = cotangent(dV, "dV", (op.shape[0], k), op.dtype, of="eigenvectors")
-        if tied and opt.degeneracy != "exact" and _touched(gV, tied):
-            _raise_cut(rule, "eigenvalues", ties, k, tied, opt.tol * scale)
+        _check_cut(rule, "eigenvalues", ties, k, tied, opt, scale, _touched(gV, tied), gw)
         _check_inner(w, gV, opt, scale, rule)
-        K = None if gV is None else np.ascontiguousarray((V.conj().T @ gV)[None], small)
-        M = np.empty((1, k, k), small)
+        K = None if gV is None else np.ascontiguousarray((V.conj().T @ gV)[None])
+        M = np.empty((1, k, k), op.dtype)
         err = _core.eigh_vjp(eye, w64, None if gw is None else np.asarray(gw, np.float64)[None],
                              K, M, 0, policy, 1)
         _core_err(err, rule, "eigenvalues", _eigh._VECTORS, _eigh.REMEDIES)
@@ -470,12 +757,60 @@ def _tangent(dA, op, name="dA"):
     return d
 
 
-def eigsh_jvp(A, dA, k, *, which="LA", sigma=None, v0=None, ncv=None, maxiter=None,
-              solver_tol=None, solver_maxiter=None, **opts):
-    """k eigenpairs and their tangent along ``dA`` (dense, sparse or
-    LinearOperator; its Hermitian part is used, which needs ``dA.H`` for an
-    operator): ``(Eigsh(w, V), Eigsh(dw, dV))``. V^H dV has a zero diagonal
-    (parallel transport), as eigh_jvp. Options as eigsh_vjp."""
+@_fill
+def eigsh_jvp(A: Operator, dA: Operator, k: int, *, which: Which = "LA",
+              sigma: Optional[float] = None, v0: Optional[ArrayLike] = None,
+              ncv: Optional[int] = None, maxiter: Optional[int] = None,
+              solver_tol: Optional[float] = None, solver_maxiter: Optional[int] = None,
+              **opts: Any) -> tuple[EighResult, EighResult]:
+    """k eigenpairs and their tangent along ``dA`` (forward mode).
+
+    Parameters
+    ----------
+    {{op}}
+    {{op_dA}}
+    {{k}}
+    {{which}}
+    {{arpack}}
+    {{solver}}
+    {{sparse_opts}}
+
+    Returns
+    -------
+    res : EighResult
+        ``EighResult(eigenvalues, eigenvectors)`` as :func:`eigsh`.
+    tan : EighResult
+        Their tangents ``EighResult(dw, dV)``, shapes (k,) and (n, k).
+
+    Raises
+    ------
+    {{raises_sparse}}
+
+    Notes
+    -----
+    With ``H = (dA + dA^H) / 2``, ``R = V^H H V``, ``P = I - V V^H``::
+
+        dw = Re diag(R),   C_ij = R_ij / (w_j - w_i),  C_ii = 0
+        dV = V C + X,      x_i = (w_i - A)^+ P H v_i   (by MINRES)
+
+    ``V^H dV`` has a zero diagonal (parallel transport), as
+    :func:`eigh_jvp`. A tie across the cut raises unless
+    ``degeneracy="exact"``.
+    {{sparse_cost}}
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.standard_normal((2, 40, 40))
+    >>> A, dA = X + X.T, Y + Y.T
+    >>> (w, V), (dw, dV) = la.eigsh_jvp(A, dA, 3)
+    >>> np.allclose(dw, np.diag(V.T @ dA @ V))          # Hellmann-Feynman
+    True
+    >>> (wf, Vf), (dwf, dVf) = la.eigh_jvp(A, dA, UPLO=None, gauge="canonical")
+    >>> np.allclose(dV, dVf[:, -3:], atol=1e-8)
+    True
+    """
     rule = "eigsh_jvp"
     res, op, ties, scale = _eigsh_forward(A, k, which, sigma, dict(v0=v0, ncv=ncv, maxiter=maxiter),
                                           rule)
@@ -494,14 +829,52 @@ def eigsh_jvp(A, dA, k, *, which="LA", sigma=None, v0=None, ncv=None, maxiter=No
                          np.ascontiguousarray((R + R.conj().T)[None] / 2), dw, C, 0, opt.as_tuple(), 1)
     _core_err(err, rule, "eigenvalues", _eigh._VECTORS, _eigh.REMEDIES)
     X = -_solve(lambda Y: op @ Y, V, w, HV, rtol, solver_maxiter, rule, op.kind == "dense")
-    tan = Eigsh(dw[0].astype(real_dtype(op.dtype)), (V @ C[0] + X).astype(op.dtype))
+    tan = EighResult(dw[0].astype(real_dtype(op.dtype)), (V @ C[0] + X).astype(op.dtype))
     return res, tan
 
 
 # ------------------------------------------------------------------ svds rules
 
-def svds(A, k, *, v0=None, ncv=None, maxiter=None):
-    """The top k singular triplets ``SVD(U, S, Vh)``, S descending."""
+@_fill
+def svds(A: Operator, k: int, *, v0: Optional[ArrayLike] = None, ncv: Optional[int] = None,
+         maxiter: Optional[int] = None) -> SVDResult:
+    """The top k singular triplets of a large matrix or operator (ARPACK).
+
+    Parameters
+    ----------
+    {{op_rect}}
+    k : int
+        The number of triplets, 1 <= k <= min(m, n).
+    {{arpack}}
+
+    Returns
+    -------
+    SVDResult
+        ``SVDResult(U, S, Vh)``: U (m, k), S (k,) descending, Vh (k, n).
+
+    Raises
+    ------
+    ValueError
+        For NaN/Inf or a bad ``k``.
+    TypeError
+        For an unsupported dtype.
+
+    Notes
+    -----
+    ``A V = U diag(S)``, ``A^H U = V diag(S)`` for the k largest singular
+    values, as ``scipy.sparse.linalg.svds``; k + 1 are computed to see
+    whether the cut falls in a gap. Where ARPACK cannot (k + 1 >=
+    min(m, n) - 1) the SVD is computed densely.
+    {{sparse_cost}}
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((60, 40))
+    >>> U, S, Vh = la.svds(A, 3)
+    >>> np.allclose(S, np.linalg.svd(A, compute_uv=False)[:3])
+    True
+    """
     return _svds_forward(A, k, dict(v0=v0, ncv=ncv, maxiter=maxiter), "svds")[0]
 
 
@@ -521,7 +894,7 @@ def _svds_forward(A, k, arpack, rule):
         Qu, Qv = _orth(U, "svds"), _orth(Vh.conj().T, "svds")
         Y, s, Zh = np.linalg.svd(Qu.conj().T @ (op @ Qv))
         U, Vh = Qu @ Y, Zh @ Qv.conj().T
-    res = _gauge.fix_svd(SVDs(np.ascontiguousarray(U[:, :k], op.dtype),
+    res = _gauge.fix_svd(SVDResult(np.ascontiguousarray(U[:, :k], op.dtype),
                               s[:k].astype(real_dtype(op.dtype)), np.ascontiguousarray(Vh[:k], op.dtype)))
     return res, op, s[:kk]
 
@@ -540,20 +913,71 @@ def _svd_block(op, U, V):
     return H, Q
 
 
-def _svds_check_cut(rule, s, k, opt, touched):
-    tied = _cut(s, k, s[0] if len(s) else 0.0, opt)
-    if tied and opt.degeneracy != "exact" and touched(tied):
-        _raise_cut(rule, "singular values", s, k, tied, opt.tol * s[0])
+def _svds_check_cut(rule, s, k, opt, touched, gs=None):
+    scale = s[0] if len(s) else 0.0
+    tied = _cut(s, k, scale, opt)
+    _check_cut(rule, "singular values", s, k, tied, opt, scale, bool(tied) and touched(tied), gs)
 
 
-def svds_vjp(A, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solver_maxiter=None,
-             project=None, **opts):
-    """Top-k SVD and the pullback ``pullback(dU=None, dS=None, dVh=None) -> dA``,
-    the exact truncated-SVD gradient (as ``svd_vjp(A, k=k)``: the coupling to
-    the discarded spectrum is kept, by MINRES solves on the complement of the
-    kept vectors instead of the full SVD). A: dense, sparse or LinearOperator
-    (which needs ``A.H``). Options and the returned dA as eigsh_vjp;
-    degeneracy ("strict", "exact", "subspace") as svd_vjp."""
+@_fill
+def svds_vjp(A: Operator, k: int, *, v0: Optional[ArrayLike] = None, ncv: Optional[int] = None,
+             maxiter: Optional[int] = None, solver_tol: Optional[float] = None,
+             solver_maxiter: Optional[int] = None, project: Structure = None,
+             **opts: Any) -> tuple[SVDResult, Pullback]:
+    """The top k singular triplets and their pullback: ``res, pullback = svds_vjp(A, k)``.
+
+    The exact truncated-SVD gradient (as ``svd_vjp(A, k=k)``, the coupling
+    to the discarded spectrum kept), by solves on the complement of the
+    kept vectors instead of the full SVD.
+
+    Parameters
+    ----------
+    {{op_rect}}
+    k : int
+        The number of triplets, 1 <= k <= min(m, n).
+    {{arpack}}
+    {{solver}}
+    project : str or None, default None
+        For a dense A, the structure of the returned cotangent, as
+        :func:`linalgad.project`. For a sparse A, None or "pattern" (A's
+        stored entries) or "dense".
+    {{sparse_opts}}
+
+    Returns
+    -------
+    res : SVDResult
+        ``SVDResult(U, S, Vh)`` as :func:`svds`.
+    {{sparse_cotangent}}
+        Called as ``pullback(dU=None, dS=None, dVh=None)``.
+
+    Raises
+    ------
+    {{raises_sparse}}
+
+    Notes
+    -----
+    With ``H = [[0, A], [A^H, 0]]``, ``P_U = I - U U^H``, ``P_V = I - V V^H``::
+
+        dA = U M V^H + Y V^H + U Z^H
+        [y_i; z_i] = (s_i - H)^+ [P_U dU_i; P_V dV_i]    (by MINRES)
+
+    M the svd rule of the k x k problem (:func:`svd_vjp`'s M with
+    ``J = U^H dU``, ``K = V^H dV``); the solves run on the complement of
+    ``[U; 0]`` and ``[0; V]``. They sum the full rule's coupling to the
+    discarded triplets (zero cotangents) without forming them.
+    {{sparse_cost}}
+    {{sign}}
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> A = np.random.default_rng(0).standard_normal((60, 40))
+    >>> (U, S, Vh), pullback = la.svds_vjp(A, 3)
+    >>> dU = np.ones((60, 3))
+    >>> _, full = la.svd_vjp(A, k=3, gauge="canonical")
+    >>> np.allclose(pullback(dU=dU), full(dU=dU), atol=1e-8)
+    True
+    """
     rule = "svds_vjp"
     res, op, s_all = _svds_forward(A, k, dict(v0=v0, ncv=ncv, maxiter=maxiter), rule)
     opt, rtol = _opts(op.dtype, rule, solver_tol, opts)
@@ -572,7 +996,7 @@ def svds_vjp(A, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solver_m
         gs = cotangent(dS, "dS", (k,), rdt, of="S")
         gVh = cotangent(dVh, "dVh", (k, n), op.dtype, of="Vh")
         gV = None if gVh is None else gVh.conj().T
-        _svds_check_cut(rule, s_all, k, opt, lambda t: _touched(gU, t) or _touched(gV, t))
+        _svds_check_cut(rule, s_all, k, opt, lambda t: _touched(gU, t) or _touched(gV, t), gs)
         M = np.empty((1, k, k), op.dtype)
         err = _core.svd_vjp(eye, s64, eye,
                             None if gU is None else np.ascontiguousarray((U.conj().T @ gU)[None]),
@@ -596,10 +1020,59 @@ def svds_vjp(A, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solver_m
     return res, pullback
 
 
-def svds_jvp(A, dA, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solver_maxiter=None,
-             **opts):
-    """Top-k SVD and its tangent along ``dA``: ``(SVD(U, S, Vh), SVD(dU, dS, dVh))``,
-    in svd_jvp's gauge. Options as svds_vjp."""
+@_fill
+def svds_jvp(A: Operator, dA: Operator, k: int, *, v0: Optional[ArrayLike] = None,
+             ncv: Optional[int] = None, maxiter: Optional[int] = None,
+             solver_tol: Optional[float] = None, solver_maxiter: Optional[int] = None,
+             **opts: Any) -> tuple[SVDResult, SVDResult]:
+    """The top k singular triplets and their tangent along ``dA`` (forward mode).
+
+    Parameters
+    ----------
+    {{op_rect}}
+    dA : array_like, scipy.sparse matrix or array, or LinearOperator
+        The tangent, A's shape (real for real A); a LinearOperator needs
+        ``dA.H``.
+    k : int
+        The number of triplets, 1 <= k <= min(m, n).
+    {{arpack}}
+    {{solver}}
+    {{sparse_opts}}
+
+    Returns
+    -------
+    res : SVDResult
+        ``SVDResult(U, S, Vh)`` as :func:`svds`.
+    tan : SVDResult
+        Their tangents ``SVDResult(dU, dS, dVh)``, in :func:`svd_jvp`'s gauge.
+
+    Raises
+    ------
+    {{raises_sparse}}
+
+    Notes
+    -----
+    The k x k rule of :func:`svd_jvp` on ``R = U^H dA V`` gives ``dS = Re
+    diag(R)`` and the in-span parts ``C_U``, ``C_Vh``; the rest is::
+
+        [a_i; b_i] = (s_i - H)^+ [P_U dA v_i; P_V dA^H u_i]    (by MINRES)
+        dU = U C_U + [a_1 .. a_k],   dVh = C_Vh Vh + [b_1 .. b_k]^H
+
+    with ``H``, ``P_U``, ``P_V`` as in :func:`svds_vjp`.
+    {{sparse_cost}}
+
+    Examples
+    --------
+    >>> import numpy as np, linalgad as la
+    >>> rng = np.random.default_rng(0)
+    >>> A, dA = rng.standard_normal((2, 60, 40))
+    >>> (U, S, Vh), (dU, dS, dVh) = la.svds_jvp(A, dA, 3)
+    >>> np.allclose(dS, np.diag(U.T @ dA @ Vh.T))
+    True
+    >>> _, (dUf, dSf, dVhf) = la.svd_jvp(A, dA, k=3, gauge="canonical")
+    >>> np.allclose(dU, dUf, atol=1e-8) and np.allclose(dS, dSf)
+    True
+    """
     rule = "svds_jvp"
     res, op, s_all = _svds_forward(A, k, dict(v0=v0, ncv=ncv, maxiter=maxiter), rule)
     opt, rtol = _opts(op.dtype, rule, solver_tol, opts)
@@ -620,7 +1093,7 @@ def svds_jvp(A, dA, k, *, v0=None, ncv=None, maxiter=None, solver_tol=None, solv
     AB = -_solve(H, Q, s, np.vstack([dAV, dAhU]), rtol, solver_maxiter, rule, op.kind == "dense")
     tU = U @ dU[0] + AB[:m]
     tVh = dVh[0] @ Vh + AB[m:].conj().T
-    return res, SVDs(tU.astype(op.dtype), ds[0].astype(real_dtype(op.dtype)), tVh.astype(op.dtype))
+    return res, SVDResult(tU.astype(op.dtype), ds[0].astype(real_dtype(op.dtype)), tVh.astype(op.dtype))
 
 
 def krylov_svd(method, A, dA, k, full_matrices, gauge, **kw):

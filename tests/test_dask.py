@@ -71,7 +71,8 @@ def test_options_none_cotangents_and_matrix_axes():
     dS = np.ones((2, 10, 2))
     np.testing.assert_array_equal(pb(None, dS).compute(), rpb(None, dS))
     np.testing.assert_array_equal(pb().compute(), np.zeros_like(A))
-    w, V = lad.eigh_vjp(da.from_array(stack(np.float64, "eigh"), chunks=20), uplo=None)[0]
+    np.testing.assert_array_equal(pb(dS=dS).compute(), rpb(dS=dS))   # the in-memory names
+    w, V = lad.eigh_vjp(da.from_array(stack(np.float64, "eigh"), chunks=20), UPLO=None)[0]
     assert w.dtype == np.float64 and V.shape == (60, 3, 3)
 
 
@@ -84,6 +85,10 @@ def test_errors():
         pb(None, da.ones((60, 2)))
     with pytest.raises(TypeError, match="at most 3"):
         pb(None, None, None, None)
+    with pytest.raises(TypeError, match=r"unknown cotangent \['dw'\]"):
+        pb(dw=None)
+    with pytest.raises(TypeError, match="by position and by name"):
+        pb(None, dU=None)
     # a degenerate matrix inside a chunk: raised at compute, by the in-memory rule
     A = lt.random_matrix((40, 3, 3), np.float64, kind="hermitian", seed=4)
     A[27] = np.diag([1.0, 2.0, 2.0])

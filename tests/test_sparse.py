@@ -110,15 +110,15 @@ def test_eigsh_agrees_with_the_full_rule(dtype):
     n, k = 50, 4
     A = herm(n, dtype, seed=5)
     res, pb = ls.eigsh_vjp(A, k, which="SA")
-    full, fpb = la.eigh_vjp(A, uplo=None)
+    full, fpb = la.eigh_vjp(A, UPLO=None)
     rng = np.random.default_rng(6)
     gw, gV = rng.standard_normal(k), 2 * herm(n, dtype, seed=7) @ res.eigenvectors
     G = pb(gw, gV)
     Gw, GV = np.zeros(n), np.zeros((n, n), dtype)
     Gw[:k] = gw
-    GV[:, :k] = 2 * herm(n, dtype, seed=7) @ full.V[:, :k]
+    GV[:, :k] = 2 * herm(n, dtype, seed=7) @ full.eigenvectors[:, :k]
     Gf = fpb(Gw, GV)
-    np.testing.assert_allclose(res.eigenvalues, full.w[:k], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(res.eigenvalues, full.eigenvalues[:k], rtol=1e-12, atol=1e-12)
     assert np.abs(G - Gf).max() <= AGREE * np.abs(Gf).max()
     assert G.dtype == np.dtype(dtype)
 
@@ -238,7 +238,9 @@ def test_degenerate_pair_inside_k_strict(kind):
     A = as_kind(degenerate_inside(np.float64), kind)
     res, pb = ls.eigsh_vjp(A, 3)
     V = res.eigenvectors
-    pb(dw=np.arange(3.0))  # eigenvalues only: defined
+    pb(dw=np.array([0.0, 1.0, 1.0]))  # a loss symmetric in the pair: defined
+    with pytest.raises(la.DegeneracyError, match="cotangents differ"):
+        pb(dw=np.arange(3.0))  # tells the pair apart: refused, as the dense rule
     g = np.zeros_like(V)
     g[:, 0] = V[:, 0]  # a vector outside the pair
     pb(dV=g)
@@ -263,9 +265,9 @@ def test_degenerate_pair_inside_k_subspace_matches_eigh(dtype):
     V = res.eigenvectors
     g = np.zeros_like(V)
     g[:, 1:] = 2 * W @ V[:, 1:]  # tr(W P), P the pair's projector
-    full, fpb = la.eigh_vjp(A, uplo=None, degeneracy="subspace")
-    gf = np.zeros_like(full.V)
-    gf[:, -2:] = 2 * W @ full.V[:, -2:]
+    full, fpb = la.eigh_vjp(A, UPLO=None, degeneracy="subspace")
+    gf = np.zeros_like(full.eigenvectors)
+    gf[:, -2:] = 2 * W @ full.eigenvectors[:, -2:]
     Gf = fpb(None, gf)
     assert np.abs(pb(None, g) - Gf).max() <= AGREE * np.abs(Gf).max()
     rot = np.zeros_like(V)
@@ -294,7 +296,13 @@ def test_split_at_the_cut_refused(kind, dtype):
     A = as_kind(split_at_cut(dtype), kind)
     res, pb = ls.eigsh_vjp(A, 2)
     np.testing.assert_allclose(res.eigenvalues, [4.0, 5.0], atol=1e-10)
-    pb(dw=np.ones(2))  # eigenvalues only
+    pb(dw=np.array([0.0, 1.0]))  # the value 5, away from the cut
+    # the value 4 tied with the first discarded one: a kink, as eigh_vjp's values
+    with pytest.raises(la.DegeneracyError, match="have no derivative there"):
+        pb(dw=np.ones(2))
+    for mode in ("subspace", "exact"):   # the derivative along the vectors returned
+        (_, V), pbm = ls.eigsh_vjp(A, 2, degeneracy=mode)
+        np.testing.assert_allclose(dense_ct(pbm(dw=np.ones(2))), V @ H(V), atol=1e-12)
     g = np.zeros_like(res.eigenvectors)
     g[:, 1] = res.eigenvectors[:, 1]  # the vector of 5, away from the cut
     pb(dV=g)
@@ -322,7 +330,11 @@ def test_split_at_the_cut_in_magnitude():
 def test_svds_split_at_the_cut_refused():
     A = general(25, 20, np.float64, seed=21, spectrum=np.r_[5.0, 3.0, 3.0, np.linspace(1, 0.1, 17)])
     res, pb = ls.svds_vjp(A, 2)
-    pb(dS=np.ones(2))
+    pb(dS=np.array([1.0, 0.0]))
+    with pytest.raises(la.DegeneracyError, match="have no derivative there"):
+        pb(dS=np.ones(2))
+    np.testing.assert_allclose(ls.svds_vjp(A, 2, degeneracy="subspace")[1](dS=np.ones(2)),
+                               res.U @ res.Vh, atol=1e-12)
     with pytest.raises(la.DegeneracyError, match="singular values"):
         pb(dU=np.ones((25, 2)))
     with pytest.raises(la.DegeneracyError, match="singular values"):
@@ -428,3 +440,13 @@ def test_single_precision_against_double(rule, dtype):
     G, G64 = pb(*dloss(res)), pb64(*dloss(res64))
     assert G.dtype == np.dtype(dtype) and res[0].dtype == np.dtype(dtype)
     assert np.abs(G - G64).max() <= 1e-3 * np.abs(G64).max()
+
+
+def test_results_are_numpys_named_tuples():
+    A = herm(30, np.float64, seed=40)
+    res = la.eigsh(A, 2)
+    assert type(res) is la.EighResult and res.eigenvalues.shape == (2,)
+    assert type(ls.eigsh_jvp(A, A, 2)[1]) is la.EighResult
+    svd = la.svds(general(30, 20, np.float64, seed=41), 2)
+    assert type(svd) is la.SVDResult and svd.Vh.shape == (2, 20)
+    assert type(ls.svds_jvp(A, A, 2)[1]) is la.SVDResult

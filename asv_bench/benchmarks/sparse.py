@@ -141,7 +141,7 @@ class DaskBatch:
     def in_memory(self):
         old = linalgad.set_num_threads(2)
         try:
-            return linalgad.svd_vjp(self.A)[1](None, self.dS)
+            return linalgad.svd_vjp(self.A)[1](dS=self.dS)
         finally:
             linalgad.set_num_threads(old)
 
@@ -153,7 +153,7 @@ class DaskBatch:
         old = linalgad.set_num_threads(1)
         try:
             A = da.from_array(self.A, chunks=(self.chunk, 3, 3))
-            dA = lad.svd_vjp(A)[1](None, da.ones((A.shape[0], 3), chunks=(self.chunk, 3)))
+            dA = lad.svd_vjp(A)[1](dS=da.ones((A.shape[0], 3), chunks=(self.chunk, 3)))
             return dask.compute(dA.sum(axis=0), scheduler="threads", num_workers=2)
         finally:
             linalgad.set_num_threads(old)
