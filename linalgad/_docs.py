@@ -185,6 +185,19 @@ ValueError
     cotangents, or NaN/Inf.
 TypeError
     For an unknown option, or mismatched dtypes.""",
+    # the framework adapters' (linalgad.torch, .autograd, .jax) shared sections
+    "adapter_opts": """\
+**opts
+    The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
+    ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).""",
+    "adapter_degeneracy": """\
+linalgad.DegeneracyError
+    In a derivative, at a degeneracy the loss does not allow in strict
+    mode (the message names the option that resolves it).""",
+    "adapter_gauge": """\
+linalgad.GaugeError
+    In a derivative, when the loss depends on the arbitrary phase of a
+    vector (or on the basis of a degenerate subspace).""",
     "sign": """\
 Complex convention: for a real loss L of complex A the cotangent is
 ``dL/dRe(A) + 1j * dL/dIm(A)`` (PyTorch's; ``jax.grad`` returns its
@@ -202,6 +215,16 @@ def expand(doc: str, fragments: dict = FRAGMENTS) -> str:
 
 def fill(fn: F) -> F:
     """Decorator: expand the fragments of ``fn.__doc__`` (see :func:`expand`)."""
-    if fn.__doc__:
-        fn.__doc__ = expand(fn.__doc__)
-    return fn
+    return fill_from({})(fn)
+
+
+def fill_from(fragments: dict) -> Callable[[F], F]:
+    """Decorator: :func:`fill` with a module's own ``fragments`` too (they
+    win over FRAGMENTS on a shared name)."""
+    merged = {**FRAGMENTS, **fragments}
+
+    def deco(fn: F) -> F:
+        if fn.__doc__:
+            fn.__doc__ = expand(fn.__doc__, merged)
+        return fn
+    return deco

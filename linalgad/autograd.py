@@ -16,10 +16,18 @@ conj(z)``): the conversion happens here, never for the user.
 import numpy as np
 from autograd.extend import defjvp, defjvp_argnum, defvjp, defvjp_argnum, primitive
 
+from ._docs import fill_from
 from ._options import OPTION_NAMES, options
 from .rules import eig as _eig, eigh as _eigh, svd as _svd
 
 __all__ = ["svd", "eigh", "eig"]
+
+# the Raises lines the public functions share ({{name}} lines in their docstrings)
+_fill = fill_from({"autograd_raises": """\
+TypeError
+    An option is unknown.
+NotImplementedError
+    A second-order derivative is asked for."""})
 
 
 def _opts(a, opts, **extra):
@@ -92,6 +100,7 @@ defvjp(_svdvals_p, lambda ans, a, opts: (lambda f: lambda g: _svd_pullback(
 defjvp(_svdvals_p, lambda g, ans, a, opts: _svdvals_pushforward(*_svd_p(a, False, opts), g, opts))
 
 
+@_fill
 def svd(a, full_matrices=True, compute_uv=True, **opts):
     """``numpy.linalg.svd`` with linalgad's rules, for ``autograd``.
 
@@ -106,9 +115,7 @@ def svd(a, full_matrices=True, compute_uv=True, **opts):
     compute_uv : bool, optional
         False: only S, whose forward mode forms the values' tangent (no
         vectors, no 1/gap).
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+    {{adapter_opts}}
 
     Returns
     -------
@@ -117,16 +124,9 @@ def svd(a, full_matrices=True, compute_uv=True, **opts):
 
     Raises
     ------
-    TypeError
-        An option is unknown.
-    NotImplementedError
-        A second-order derivative is asked for.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
-    linalgad.GaugeError
-        In a derivative, when the loss depends on the arbitrary phase of a
-        vector (or on the basis of a degenerate subspace).
+    {{autograd_raises}}
+    {{adapter_degeneracy}}
+    {{adapter_gauge}}
 
     Examples
     --------
@@ -166,6 +166,7 @@ defvjp(_eigh_p, lambda ans, a, uplo, opts: lambda g: _eigh_pullback(*ans, *g, up
 defjvp(_eigh_p, lambda g, ans, a, uplo, opts: _eigh_pushforward(*ans, g, uplo, opts))
 
 
+@_fill
 def eigh(a, UPLO="L", **opts):
     """``numpy.linalg.eigh`` with linalgad's rules, for ``autograd``.
 
@@ -177,9 +178,7 @@ def eigh(a, UPLO="L", **opts):
         "L" (default, NumPy's and autograd's) or "U": only that triangle is
         read, and the gradient lives on it (as in autograd's own rule);
         None: the Hermitian part of a.
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+    {{adapter_opts}}
 
     Returns
     -------
@@ -191,16 +190,9 @@ def eigh(a, UPLO="L", **opts):
     ------
     ValueError
         UPLO is not "L", "U" or None.
-    TypeError
-        An option is unknown.
-    NotImplementedError
-        A second-order derivative is asked for.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
-    linalgad.GaugeError
-        In a derivative, when the loss depends on the arbitrary phase of a
-        vector (or on the basis of a degenerate subspace).
+    {{autograd_raises}}
+    {{adapter_degeneracy}}
+    {{adapter_gauge}}
 
     Examples
     --------
@@ -241,6 +233,7 @@ defvjp(_eig_p, lambda ans, a, opts: lambda g: _eig_pullback(
 defjvp(_eig_p, lambda g, ans, a, opts: _eig_pushforward(*ans, g, opts))
 
 
+@_fill
 def eig(a, *, normalization="lapack", cond_max=None, **opts):
     """``numpy.linalg.eig`` with linalgad's rules, for ``autograd``.
 
@@ -254,9 +247,7 @@ def eig(a, *, normalization="lapack", cond_max=None, **opts):
     cond_max : float, optional
         The largest eigenvector condition number the rules accept (None:
         linalgad's default).
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
+    {{adapter_opts}}
 
     Returns
     -------
@@ -268,16 +259,9 @@ def eig(a, *, normalization="lapack", cond_max=None, **opts):
     ------
     ValueError
         normalization is not "lapack" or "norm".
-    TypeError
-        An option is unknown.
-    NotImplementedError
-        A second-order derivative is asked for.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
-    linalgad.GaugeError
-        In a derivative, when the loss depends on the arbitrary phase of a
-        vector (or on the basis of a degenerate subspace).
+    {{autograd_raises}}
+    {{adapter_degeneracy}}
+    {{adapter_gauge}}
 
     Examples
     --------

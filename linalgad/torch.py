@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from . import _divdiff
+from ._docs import FRAGMENTS, fill_from
 from ._options import OPTION_NAMES, options
 from .rules import eig as _eig, eigh as _eigh, funm as _funm, polar as _polar, svd as _svd
 from .rules import svfunm as _svfunm
@@ -614,22 +615,43 @@ _Svfunm = _decomposition(
 
 # ---------------------------------------------------------------- public functions
 
+# the docstring sections the public functions share ({{name}} lines)
+_fill = fill_from({
+    "tensor": """\
+A : torch.Tensor
+    A CPU tensor of float32, float64, complex64 or complex128, shape
+    (..., m, n); leading axes are a batch.""",
+    "square_tensor": """\
+A : torch.Tensor
+    A square CPU tensor (..., n, n) of float32, float64, complex64 or
+    complex128.""",
+    "torch_UPLO": """\
+UPLO : {"L", "U", None}, optional
+    "L" (default, torch.linalg's) or "U": only that triangle is read, and
+    the gradient lives on it; None: the Hermitian part of A.""",
+    "torch_opts": FRAGMENTS["adapter_opts"] + """
+    Checked when the function is called, not at ``backward()``.""",
+    "torch_raises": """\
+TypeError
+    A is not a torch.Tensor, has an unsupported dtype, or an option is
+    unknown.
+NotImplementedError
+    A is not on the CPU, or a second-order derivative is asked for.""",
+})
+
+
+@_fill
 def svd(A, full_matrices=True, **opts):
     """``torch.linalg.svd`` with linalgad's rules.
 
     Parameters
     ----------
-    A : torch.Tensor
-        A CPU tensor of float32, float64, complex64 or complex128, shape
-        (..., m, n); leading axes are a batch.
+    {{tensor}}
     full_matrices : bool, optional
         True (default, torch's): U is m x m and Vh n x n; the extra columns
         are differentiated too, and a loss that depends on their basis raises
         GaugeError. False: the thin factors.
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
-        Checked when the function is called, not at ``backward()``.
+    {{torch_opts}}
 
     Returns
     -------
@@ -639,17 +661,9 @@ def svd(A, full_matrices=True, **opts):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
-    linalgad.GaugeError
-        In a derivative, when the loss depends on the arbitrary phase of a
-        vector (or on the basis of a degenerate subspace).
+    {{torch_raises}}
+    {{adapter_degeneracy}}
+    {{adapter_gauge}}
 
     Examples
     --------
@@ -666,6 +680,7 @@ def svd(A, full_matrices=True, **opts):
     return SVDResult(*_Svd.apply(A, bool(full_matrices), _opts(A, opts)))
 
 
+@_fill
 def svdvals(A, **opts):
     """``torch.linalg.svdvals`` with linalgad's rules.
 
@@ -673,13 +688,8 @@ def svdvals(A, **opts):
 
     Parameters
     ----------
-    A : torch.Tensor
-        A CPU tensor of float32, float64, complex64 or complex128, shape
-        (..., m, n); leading axes are a batch.
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
-        Checked when the function is called, not at ``backward()``.
+    {{tensor}}
+    {{torch_opts}}
 
     Returns
     -------
@@ -688,14 +698,8 @@ def svdvals(A, **opts):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
+    {{torch_raises}}
+    {{adapter_degeneracy}}
 
     Examples
     --------
@@ -710,21 +714,15 @@ def svdvals(A, **opts):
     return _Svdvals.apply(A, _opts(A, opts))[0]
 
 
+@_fill
 def eigh(A, UPLO="L", **opts):
     """``torch.linalg.eigh`` with linalgad's rules.
 
     Parameters
     ----------
-    A : torch.Tensor
-        A square CPU tensor (..., n, n) of float32, float64, complex64 or
-        complex128.
-    UPLO : {"L", "U", None}, optional
-        "L" (default, torch.linalg's) or "U": only that triangle is read, and
-        the gradient lives on it; None: the Hermitian part of A.
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
-        Checked when the function is called, not at ``backward()``.
+    {{square_tensor}}
+    {{torch_UPLO}}
+    {{torch_opts}}
 
     Returns
     -------
@@ -734,19 +732,11 @@ def eigh(A, UPLO="L", **opts):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
+    {{torch_raises}}
     ValueError
         UPLO is not "L", "U" or None.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
-    linalgad.GaugeError
-        In a derivative, when the loss depends on the arbitrary phase of a
-        vector (or on the basis of a degenerate subspace).
+    {{adapter_degeneracy}}
+    {{adapter_gauge}}
 
     Examples
     --------
@@ -765,6 +755,7 @@ def eigh(A, UPLO="L", **opts):
     return EighResult(*_Eigh.apply(A, _uplo(UPLO), _opts(A, opts)))
 
 
+@_fill
 def eigvalsh(A, UPLO="L", **opts):
     """``torch.linalg.eigvalsh`` with linalgad's rules.
 
@@ -772,16 +763,9 @@ def eigvalsh(A, UPLO="L", **opts):
 
     Parameters
     ----------
-    A : torch.Tensor
-        A square CPU tensor (..., n, n) of float32, float64, complex64 or
-        complex128.
-    UPLO : {"L", "U", None}, optional
-        "L" (default, torch.linalg's) or "U": only that triangle is read, and
-        the gradient lives on it; None: the Hermitian part of A.
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
-        Checked when the function is called, not at ``backward()``.
+    {{square_tensor}}
+    {{torch_UPLO}}
+    {{torch_opts}}
 
     Returns
     -------
@@ -790,16 +774,10 @@ def eigvalsh(A, UPLO="L", **opts):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
+    {{torch_raises}}
     ValueError
         UPLO is not "L", "U" or None.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
+    {{adapter_degeneracy}}
 
     Examples
     --------
@@ -812,14 +790,13 @@ def eigvalsh(A, UPLO="L", **opts):
     return _Eigvalsh.apply(A, _uplo(UPLO), _opts(A, opts))[0]
 
 
+@_fill
 def eig(A, *, normalization="lapack", cond_max=None, **opts):
     """``torch.linalg.eig`` with linalgad's rules.
 
     Parameters
     ----------
-    A : torch.Tensor
-        A square CPU tensor (..., n, n) of float32, float64, complex64 or
-        complex128.
+    {{square_tensor}}
     normalization : {"lapack", "norm"}, optional
         "lapack" (default): unit columns with LAPACK's phase, the convention
         the rule differentiates (what ``torch.linalg.eig`` returns); "norm":
@@ -827,10 +804,7 @@ def eig(A, *, normalization="lapack", cond_max=None, **opts):
     cond_max : float, optional
         The largest eigenvector condition number the rules accept (None:
         linalgad's default).
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
-        Checked when the function is called, not at ``backward()``.
+    {{torch_opts}}
 
     Returns
     -------
@@ -840,19 +814,11 @@ def eig(A, *, normalization="lapack", cond_max=None, **opts):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
+    {{torch_raises}}
     ValueError
         normalization is not "lapack" or "norm".
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
-    linalgad.GaugeError
-        In a derivative, when the loss depends on the arbitrary phase of a
-        vector (or on the basis of a degenerate subspace).
+    {{adapter_degeneracy}}
+    {{adapter_gauge}}
 
     Examples
     --------
@@ -872,6 +838,7 @@ def eig(A, *, normalization="lapack", cond_max=None, **opts):
     return EigResult(*_Eig.apply(A, _opts(A, opts, normalization=normalization, cond_max=cond_max)))
 
 
+@_fill
 def eigvals(A, *, cond_max=None, **opts):
     """``torch.linalg.eigvals`` with linalgad's rules.
 
@@ -879,15 +846,10 @@ def eigvals(A, *, cond_max=None, **opts):
 
     Parameters
     ----------
-    A : torch.Tensor
-        A square CPU tensor (..., n, n) of float32, float64, complex64 or
-        complex128.
+    {{square_tensor}}
     cond_max : float, optional
         As in :func:`eig`.
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
-        Checked when the function is called, not at ``backward()``.
+    {{torch_opts}}
 
     Returns
     -------
@@ -896,14 +858,8 @@ def eigvals(A, *, cond_max=None, **opts):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
+    {{torch_raises}}
+    {{adapter_degeneracy}}
 
     Examples
     --------
@@ -916,19 +872,15 @@ def eigvals(A, *, cond_max=None, **opts):
     return _Eigvals.apply(A, _opts(A, opts, cond_max=cond_max))[0]
 
 
+@_fill
 def polar(A, **opts):
     """Polar decomposition A = Q P with linalgad's rules, exact at repeated
     singular values.
 
     Parameters
     ----------
-    A : torch.Tensor
-        A CPU tensor of float32, float64, complex64 or complex128, shape
-        (..., m, n); leading axes are a batch.
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
-        Checked when the function is called, not at ``backward()``.
+    {{tensor}}
+    {{torch_opts}}
 
     Returns
     -------
@@ -938,14 +890,8 @@ def polar(A, **opts):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
+    {{torch_raises}}
+    {{adapter_degeneracy}}
 
     Examples
     --------
@@ -965,23 +911,20 @@ def polar(A, **opts):
     return PolarResult(Q, P)
 
 
+@_fill
 def funm(A, f, *, df=None, UPLO="L"):
     """f(A) for a Hermitian A, exact at any degeneracy.
 
     Parameters
     ----------
-    A : torch.Tensor
-        A square CPU tensor (..., n, n) of float32, float64, complex64 or
-        complex128.
+    {{square_tensor}}
     f : str, float or callable
         "exp", "log", "sqrt", "abs", "inv", a real power, or a NumPy callable
         on the eigenvalues (pass the same object to repeated calls: it is
         kept alive for the compiled graph).
     df : callable, optional
         The derivative of a callable f.
-    UPLO : {"L", "U", None}, optional
-        "L" (default, torch.linalg's) or "U": only that triangle is read, and
-        the gradient lives on it; None: the Hermitian part of A.
+    {{torch_UPLO}}
 
     Returns
     -------
@@ -990,11 +933,7 @@ def funm(A, f, *, df=None, UPLO="L"):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
+    {{torch_raises}}
     ValueError
         UPLO is not "L", "U" or None, or f is unknown (or a callable without
         df).
@@ -1011,22 +950,18 @@ def funm(A, f, *, df=None, UPLO="L"):
     return _Funm.apply(A, _fspec(f, df), _uplo(UPLO))[0]
 
 
+@_fill
 def svfunm(A, g, *, dg=None, **opts):
     """U diag(g(S)) Vh, exact at repeated singular values.
 
     Parameters
     ----------
-    A : torch.Tensor
-        A CPU tensor of float32, float64, complex64 or complex128, shape
-        (..., m, n); leading axes are a batch.
+    {{tensor}}
     g : str, float or callable
         As f in :func:`funm`, on the singular values.
     dg : callable, optional
         The derivative of a callable g.
-    **opts
-        The degeneracy options of linalgad's rules: ``degeneracy``, ``tol``,
-        ``eps``, ``order``, ``gauge_tol`` (see linalgad's API reference).
-        Checked when the function is called, not at ``backward()``.
+    {{torch_opts}}
 
     Returns
     -------
@@ -1035,16 +970,10 @@ def svfunm(A, g, *, dg=None, **opts):
 
     Raises
     ------
-    TypeError
-        A is not a torch.Tensor, has an unsupported dtype, or an option is
-        unknown.
-    NotImplementedError
-        A is not on the CPU, or a second-order derivative is asked for.
+    {{torch_raises}}
     ValueError
         g is unknown (or a callable without dg).
-    linalgad.DegeneracyError
-        In a derivative, at a degeneracy the loss does not allow in strict
-        mode (the message names the option that resolves it).
+    {{adapter_degeneracy}}
 
     Examples
     --------
