@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _validate
+from ._docs import FRAGMENTS, fill_from
 from ._options import options as _check_options
 from ._results import EigResult, EighResult, PolarResult, SVDResult
 from ._validate import real_dtype
@@ -404,6 +405,38 @@ def _hashable(d):
     return tuple(sorted(d.items()))
 
 
+# the docstring sections the functions share ({{name}} lines)
+_fill = fill_from({
+    "jax_A": """\
+A : array_like
+    float32, float64, complex64 or complex128 (integers are promoted),
+    shape (..., m, n); leading axes are a batch.""",
+    "jax_square": """\
+A : array_like
+    A square matrix (..., n, n) of a supported dtype.""",
+    "jax_UPLO": """\
+UPLO : {"L", "U", None}, optional
+    None (default, as ``jnp.linalg.eigh``'s ``symmetrize_input=True``):
+    the Hermitian part of A. "L"/"U": only that triangle is read (as
+    ``symmetrize_input=False``), and the cotangent lives on it.""",
+    "jax_gauge": """\
+gauge : {None, "canonical"}, optional
+    "canonical": gauge-fixed factors (see ``linalgad.gauge_fix``),
+    differentiated by re-factoring A.""",
+    "jax_opts": FRAGMENTS["adapter_opts"] + """
+    Static, checked when the function is called.""",
+    "jax_raises": """\
+TypeError
+    A has an unsupported dtype, or an option is unknown.
+ValueError
+    A is not a matrix (or not square where it must be).
+linalgad.DegeneracyError
+    In a derivative, at a degeneracy the loss does not allow in
+    strict mode; inside ``jit``/``vmap`` XLA reports it as a
+    ``JaxRuntimeError`` (see :class:`reraise`).""",
+})
+
+
 class Flavour:
     """The functions of one flavour: ``linalgad.jax.reverse`` (custom_vjp, the
     module-level functions) or ``linalgad.jax.forward`` (custom_jvp)."""
@@ -422,27 +455,21 @@ class Flavour:
         wrap = _OPS[name].result
         return wrap(*out) if wrap is not None else out[0]
 
+    @_fill
     def svd(self, A, full_matrices=True, *, gauge=None, **opts):
         """``jnp.linalg.svd`` with linalgad's rules.
 
         Parameters
         ----------
-        A : array_like
-            float32, float64, complex64 or complex128 (integers are promoted),
-            shape (..., m, n); leading axes are a batch.
+        {{jax_A}}
         full_matrices : bool, optional
             True (default, JAX's): U is m x m and Vh n x n; a loss may see
             the extra columns only through their projector (else
             GaugeError). Truncation: slice the thin factors (``U[..., :k]``);
             the zero cotangents of the rest give the exact truncated
             derivative.
-        gauge : {None, "canonical"}, optional
-            "canonical": gauge-fixed factors (see ``linalgad.gauge_fix``),
-            differentiated by re-factoring A.
-        **opts
-            The degeneracy options of linalgad's rules: ``degeneracy``,
-            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
-            reference); static, checked when the function is called.
+        {{jax_gauge}}
+        {{jax_opts}}
 
         Returns
         -------
@@ -451,17 +478,8 @@ class Flavour:
 
         Raises
         ------
-        TypeError
-            A has an unsupported dtype, or an option is unknown.
-        ValueError
-            A is not a matrix (or not square where it must be).
-        linalgad.DegeneracyError
-            In a derivative, at a degeneracy the loss does not allow in
-            strict mode; inside ``jit``/``vmap`` XLA reports it as a
-            ``JaxRuntimeError`` (see :class:`reraise`).
-        linalgad.GaugeError
-            In a derivative, when the loss depends on the arbitrary phase of
-            a vector (or on the basis of a degenerate subspace).
+        {{jax_raises}}
+        {{adapter_gauge}}
 
         Examples
         --------
@@ -474,19 +492,15 @@ class Flavour:
         """
         return self._run("svd", A, dict(full_matrices=bool(full_matrices), gauge=gauge), opts)
 
+    @_fill
     def svdvals(self, A, **opts):
         """``jnp.linalg.svdvals`` with linalgad's rules (forward mode: the
         values' tangent only, no 1/gap).
 
         Parameters
         ----------
-        A : array_like
-            float32, float64, complex64 or complex128 (integers are promoted),
-            shape (..., m, n); leading axes are a batch.
-        **opts
-            The degeneracy options of linalgad's rules: ``degeneracy``,
-            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
-            reference); static, checked when the function is called.
+        {{jax_A}}
+        {{jax_opts}}
 
         Returns
         -------
@@ -495,14 +509,7 @@ class Flavour:
 
         Raises
         ------
-        TypeError
-            A has an unsupported dtype, or an option is unknown.
-        ValueError
-            A is not a matrix (or not square where it must be).
-        linalgad.DegeneracyError
-            In a derivative, at a degeneracy the loss does not allow in
-            strict mode; inside ``jit``/``vmap`` XLA reports it as a
-            ``JaxRuntimeError`` (see :class:`reraise`).
+        {{jax_raises}}
 
         Examples
         --------
@@ -515,24 +522,16 @@ class Flavour:
         """
         return self._run("svdvals", A, {}, opts)
 
+    @_fill
     def eigh(self, A, UPLO=None, *, gauge=None, **opts):
         """``jnp.linalg.eigh`` with linalgad's rules.
 
         Parameters
         ----------
-        A : array_like
-            A square matrix (..., n, n) of a supported dtype.
-        UPLO : {"L", "U", None}, optional
-            None (default, as ``jnp.linalg.eigh``'s ``symmetrize_input=True``):
-            the Hermitian part of A. "L"/"U": only that triangle is read (as
-            ``symmetrize_input=False``), and the cotangent lives on it.
-        gauge : {None, "canonical"}, optional
-            "canonical": gauge-fixed factors (see ``linalgad.gauge_fix``),
-            differentiated by re-factoring A.
-        **opts
-            The degeneracy options of linalgad's rules: ``degeneracy``,
-            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
-            reference); static, checked when the function is called.
+        {{jax_square}}
+        {{jax_UPLO}}
+        {{jax_gauge}}
+        {{jax_opts}}
 
         Returns
         -------
@@ -542,17 +541,8 @@ class Flavour:
 
         Raises
         ------
-        TypeError
-            A has an unsupported dtype, or an option is unknown.
-        ValueError
-            A is not a matrix (or not square where it must be).
-        linalgad.DegeneracyError
-            In a derivative, at a degeneracy the loss does not allow in
-            strict mode; inside ``jit``/``vmap`` XLA reports it as a
-            ``JaxRuntimeError`` (see :class:`reraise`).
-        linalgad.GaugeError
-            In a derivative, when the loss depends on the arbitrary phase of
-            a vector (or on the basis of a degenerate subspace).
+        {{jax_raises}}
+        {{adapter_gauge}}
 
         Examples
         --------
@@ -567,22 +557,16 @@ class Flavour:
         """
         return self._run("eigh", A, dict(UPLO=UPLO, gauge=gauge), opts)
 
+    @_fill
     def eigvalsh(self, A, UPLO=None, **opts):
         """``jnp.linalg.eigvalsh`` with linalgad's rules (forward mode: the
         values' tangent only).
 
         Parameters
         ----------
-        A : array_like
-            A square matrix (..., n, n) of a supported dtype.
-        UPLO : {"L", "U", None}, optional
-            None (default, as ``jnp.linalg.eigh``'s ``symmetrize_input=True``):
-            the Hermitian part of A. "L"/"U": only that triangle is read (as
-            ``symmetrize_input=False``), and the cotangent lives on it.
-        **opts
-            The degeneracy options of linalgad's rules: ``degeneracy``,
-            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
-            reference); static, checked when the function is called.
+        {{jax_square}}
+        {{jax_UPLO}}
+        {{jax_opts}}
 
         Returns
         -------
@@ -591,14 +575,7 @@ class Flavour:
 
         Raises
         ------
-        TypeError
-            A has an unsupported dtype, or an option is unknown.
-        ValueError
-            A is not a matrix (or not square where it must be).
-        linalgad.DegeneracyError
-            In a derivative, at a degeneracy the loss does not allow in
-            strict mode; inside ``jit``/``vmap`` XLA reports it as a
-            ``JaxRuntimeError`` (see :class:`reraise`).
+        {{jax_raises}}
 
         Examples
         --------
@@ -609,13 +586,13 @@ class Flavour:
         """
         return self._run("eigvalsh", A, dict(UPLO=UPLO), opts)
 
+    @_fill
     def eig(self, A, *, normalization="lapack", cond_max=None, gauge=None, **opts):
         """``jnp.linalg.eig`` with linalgad's rules.
 
         Parameters
         ----------
-        A : array_like
-            A square matrix (..., n, n) of a supported dtype.
+        {{jax_square}}
         normalization : {"lapack", "norm"}, optional
             "lapack" (default): unit columns with their largest entry real,
             LAPACK's convention, which the rule differentiates; "norm": unit
@@ -623,13 +600,8 @@ class Flavour:
         cond_max : float, optional
             The largest eigenvector condition number the rules accept
             (None: linalgad's default).
-        gauge : {None, "canonical"}, optional
-            "canonical": gauge-fixed factors (see ``linalgad.gauge_fix``),
-            differentiated by re-factoring A.
-        **opts
-            The degeneracy options of linalgad's rules: ``degeneracy``,
-            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
-            reference); static, checked when the function is called.
+        {{jax_gauge}}
+        {{jax_opts}}
 
         Returns
         -------
@@ -639,17 +611,8 @@ class Flavour:
 
         Raises
         ------
-        TypeError
-            A has an unsupported dtype, or an option is unknown.
-        ValueError
-            A is not a matrix (or not square where it must be).
-        linalgad.DegeneracyError
-            In a derivative, at a degeneracy the loss does not allow in
-            strict mode; inside ``jit``/``vmap`` XLA reports it as a
-            ``JaxRuntimeError`` (see :class:`reraise`).
-        linalgad.GaugeError
-            In a derivative, when the loss depends on the arbitrary phase of
-            a vector (or on the basis of a degenerate subspace).
+        {{jax_raises}}
+        {{adapter_gauge}}
 
         Examples
         --------
@@ -664,20 +627,17 @@ class Flavour:
         kw = dict(normalization=normalization, cond_max=cond_max, gauge=gauge)
         return self._run("eig", A, kw, opts)
 
+    @_fill
     def eigvals(self, A, *, cond_max=None, **opts):
         """``jnp.linalg.eigvals`` with linalgad's rules (forward mode: the
         values' tangent only).
 
         Parameters
         ----------
-        A : array_like
-            A square matrix (..., n, n) of a supported dtype.
+        {{jax_square}}
         cond_max : float, optional
             As in ``eig``.
-        **opts
-            The degeneracy options of linalgad's rules: ``degeneracy``,
-            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
-            reference); static, checked when the function is called.
+        {{jax_opts}}
 
         Returns
         -------
@@ -686,14 +646,7 @@ class Flavour:
 
         Raises
         ------
-        TypeError
-            A has an unsupported dtype, or an option is unknown.
-        ValueError
-            A is not a matrix (or not square where it must be).
-        linalgad.DegeneracyError
-            In a derivative, at a degeneracy the loss does not allow in
-            strict mode; inside ``jit``/``vmap`` XLA reports it as a
-            ``JaxRuntimeError`` (see :class:`reraise`).
+        {{jax_raises}}
 
         Examples
         --------
@@ -704,19 +657,15 @@ class Flavour:
         """
         return self._run("eigvals", A, dict(cond_max=cond_max), opts)
 
+    @_fill
     def polar(self, A, **opts):
         """Polar decomposition A = Q P (as ``jax.scipy.linalg.polar(A)``),
         exact at repeated singular values.
 
         Parameters
         ----------
-        A : array_like
-            float32, float64, complex64 or complex128 (integers are promoted),
-            shape (..., m, n); leading axes are a batch.
-        **opts
-            The degeneracy options of linalgad's rules: ``degeneracy``,
-            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
-            reference); static, checked when the function is called.
+        {{jax_A}}
+        {{jax_opts}}
 
         Returns
         -------
@@ -726,14 +675,7 @@ class Flavour:
 
         Raises
         ------
-        TypeError
-            A has an unsupported dtype, or an option is unknown.
-        ValueError
-            A is not a matrix (or not square where it must be).
-        linalgad.DegeneracyError
-            In a derivative, at a degeneracy the loss does not allow in
-            strict mode; inside ``jit``/``vmap`` XLA reports it as a
-            ``JaxRuntimeError`` (see :class:`reraise`).
+        {{jax_raises}}
 
         Examples
         --------
@@ -748,22 +690,19 @@ class Flavour:
         """
         return self._run("polar", A, {}, opts)
 
+    @_fill
     def funm(self, A, f, *, df=None, UPLO=None):
         """f(A) for a Hermitian A (``linalgad.funm``), exact at any degeneracy.
 
         Parameters
         ----------
-        A : array_like
-            A square matrix (..., n, n) of a supported dtype.
+        {{jax_square}}
         f : str, float or callable
             "exp", "log", "sqrt", "abs", "inv", a real power, or a NumPy
             callable on the eigenvalues.
         df : callable, optional
             The derivative of a callable f.
-        UPLO : {"L", "U", None}, optional
-            None (default, as ``jnp.linalg.eigh``'s ``symmetrize_input=True``):
-            the Hermitian part of A. "L"/"U": only that triangle is read (as
-            ``symmetrize_input=False``), and the cotangent lives on it.
+        {{jax_UPLO}}
 
         Returns
         -------
@@ -789,23 +728,19 @@ class Flavour:
         """
         return self._run("funm", A, dict(f=f, df=df, UPLO=UPLO), {})
 
+    @_fill
     def svfunm(self, A, g, *, dg=None, **opts):
         """U diag(g(S)) Vh (``linalgad.svfunm``), exact at repeated singular
         values.
 
         Parameters
         ----------
-        A : array_like
-            float32, float64, complex64 or complex128 (integers are promoted),
-            shape (..., m, n); leading axes are a batch.
+        {{jax_A}}
         g : str, float or callable
             As f in ``funm``, on the singular values.
         dg : callable, optional
             The derivative of a callable g.
-        **opts
-            The degeneracy options of linalgad's rules: ``degeneracy``,
-            ``tol``, ``eps``, ``order``, ``gauge_tol`` (see linalgad's API
-            reference); static, checked when the function is called.
+        {{jax_opts}}
 
         Returns
         -------
@@ -814,14 +749,7 @@ class Flavour:
 
         Raises
         ------
-        TypeError
-            A has an unsupported dtype, or an option is unknown.
-        ValueError
-            A is not a matrix (or not square where it must be).
-        linalgad.DegeneracyError
-            In a derivative, at a degeneracy the loss does not allow in
-            strict mode; inside ``jit``/``vmap`` XLA reports it as a
-            ``JaxRuntimeError`` (see :class:`reraise`).
+        {{jax_raises}}
 
         Examples
         --------
