@@ -340,22 +340,33 @@ def _specs(op, A, kw):
     return op.specs(*args), op.res_specs(*args)
 
 
+def _primal(op, kw):
+    """A's outputs by one host call: the function a flavour differentiates."""
+    def f(A):
+        return _call(lambda a: op.primal(a, kw), _specs(op, A, kw)[0], A)
+    return f
+
+
+def _factored(op, kw, A):
+    """(output specs, outputs, factors): the outputs and the factors the
+    rules need, by one host call."""
+    specs, res_specs = _specs(op, A, kw)
+    both = _call(lambda a: sum(op.factor(a, kw), ()), specs + res_specs, A)
+    return specs, both[:len(specs)], both[len(specs):]
+
+
 @lru_cache(maxsize=None)
 def _reverse(name, kw, opts):
     """The custom_vjp function of A for one op and one set of static keywords."""
     kw, opts = dict(kw), dict(opts)
     op = _op(name, kw)
-
-    @jax.custom_vjp
-    def f(A):
-        return _call(lambda a: op.primal(a, kw), _specs(op, A, kw)[0], A)
+    f = jax.custom_vjp(_primal(op, kw))
 
     def fwd(A):
         A = A.value
-        specs, res_specs = _specs(op, A, kw)
-        both = _call(lambda a: sum(op.factor(a, kw), ()), specs + res_specs, A)
+        _, outs, factors = _factored(op, kw, A)
         # A rides along for its shape and dtype only
-        return both[:len(specs)], (A, both[len(specs):])
+        return outs, (A, factors)
 
     def bwd(res, cts):
         A, factors = res
@@ -381,19 +392,14 @@ def _forward(name, kw, opts):
     """The custom_jvp function of A: its tangent is one host call."""
     kw, opts = dict(kw), dict(opts)
     op = _op(name, kw)
-
-    @jax.custom_jvp
-    def f(A):
-        return _call(lambda a: op.primal(a, kw), _specs(op, A, kw)[0], A)
+    f = jax.custom_jvp(_primal(op, kw))
 
     @f.defjvp
     def jvp(primals, tangents):
         (A,), (dA,) = primals, tangents
-        specs, res_specs = _specs(op, A, kw)
         # the factors by their own call: under vmap over the tangents only
         # (jacfwd) the outputs must stay unbatched
-        both = _call(lambda a: sum(op.factor(a, kw), ()), specs + res_specs, A)
-        outs, factors = both[:len(specs)], both[len(specs):]
+        specs, outs, factors = _factored(op, kw, A)
         tans = _call(lambda *xs: op.pushforward(xs[:-1], xs[-1], kw, opts), specs,
                      *factors, jnp.asarray(dA, A.dtype), vmap_method=op.vmap_method)
         return outs, tans
