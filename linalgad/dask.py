@@ -170,12 +170,23 @@ Every chunk of the batch axes is a stack handed to the in-memory
 are its own (an error names the matrix by its index inside its chunk). The
 matrix axes are rechunked to one chunk. {extra}"""
 
+# the sections both templates share
+_STACK = """\
+A : dask.array.Array, shape (..., m, n)
+    A stack of matrices chunked along the batch axes."""
+
+_RAISES = """\
+TypeError
+    If A is not a dask array; an unknown option (at the first compute).
+ValueError
+    For fewer than 2 dimensions, unknown chunk sizes, or {wrong} of the
+    wrong shape; the in-memory rule's errors arise at compute time."""
+
 _VJP_DOC = """Lazy :func:`linalgad.{rule}_vjp` over the chunks of a dask stack.
 
 Parameters
 ----------
-A : dask.array.Array, shape (..., m, n)
-    A stack of matrices chunked along the batch axes.
+{stack}
 **opts
     The keywords of :func:`linalgad.{rule}_vjp` (``degeneracy=``, ``gauge=``,
     ``project=``, ...), passed to every chunk.
@@ -190,11 +201,7 @@ pullback : callable
 
 Raises
 ------
-TypeError
-    If A is not a dask array; an unknown option (at the first compute).
-ValueError
-    For fewer than 2 dimensions, unknown chunk sizes, or a cotangent of
-    the wrong shape; the in-memory rule's errors arise at compute time.
+{raises}
 
 Notes
 -----
@@ -214,8 +221,7 @@ _JVP_DOC = """Lazy :func:`linalgad.{rule}_jvp` over the chunks of a dask stack.
 
 Parameters
 ----------
-A : dask.array.Array, shape (..., m, n)
-    A stack of matrices chunked along the batch axes.
+{stack}
 dA : dask.array.Array or array_like
     The tangent, A's shape (rechunked like A).
 **opts
@@ -230,11 +236,7 @@ tan : {result_type}
 
 Raises
 ------
-TypeError
-    If A is not a dask array; an unknown option (at the first compute).
-ValueError
-    For fewer than 2 dimensions, unknown chunk sizes, or a dA of another
-    shape; the in-memory rule's errors arise at compute time.
+{raises}
 
 Notes
 -----
@@ -261,8 +263,10 @@ def _doc(rule, mode):
     extra = _VJP_EXTRA if mode == "vjp" else _JVP_EXTRA
     notes = _NOTES.format(rule=rule, mode=mode, extra=extra)
     template = _VJP_DOC if mode == "vjp" else _JVP_DOC
+    raises = _RAISES.format(wrong="a cotangent" if mode == "vjp" else "a tangent dA")
     return template.format(rule=rule, result_type=result.split("(")[0], result=result,
-                           cotangents=cotangents, example=example, field=field, notes=notes)
+                           cotangents=cotangents, example=example, field=field, notes=notes,
+                           stack=_STACK, raises=raises)
 
 
 def _documented(rule, mode):
