@@ -2,7 +2,6 @@
 threadpoolctl, CPU affinity, cgroup quota), set_num_threads, clear errors
 for bad settings, and forked children that work."""
 
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -140,32 +139,43 @@ def test_env_thread_count_is_an_override():
 
 # --- fork ------------------------------------------------------------------------------
 
-def _child_call(seed):
-    A = np.random.default_rng(seed).standard_normal(BIG)
-    dA = la.svd_vjp(A)[1](dS=np.ones(BIG[:-1]))
+# A fresh interpreter: only linalgad's OpenMP pool is alive at the fork (other
+# tests import JAX and PyTorch, whose own threads make any fork unsafe).
+_FORK = """
+import multiprocessing, sys
+import numpy as np, linalgad as la
+from linalgad import _core
+
+def call(seed):
+    A = np.random.default_rng(seed).standard_normal((20000, 3, 3))
+    dA = la.svd_vjp(A)[1](dS=np.ones((20000, 3)))
     return float(np.abs(dA).sum()), _core.last_team()
 
-
-def _child_sets_threads(seed):
+def sets_threads(seed):
     la.set_num_threads(1)
-    return _child_call(seed)
+    return call(seed)
+
+parent = call(0)[1]                     # the parent's OpenMP pool is up
+want = [call(s)[0] for s in range(3)]
+pool = multiprocessing.get_context("fork").Pool(2)
+try:
+    got = pool.map_async({work}, range(3)).get(timeout=60)
+except multiprocessing.TimeoutError:
+    print("forked workers hung on their first linalgad call")
+    sys.exit(3)
+finally:
+    pool.terminate()
+    pool.join()
+print(parent, [g[0] for g in got] == want, *[g[1] for g in got], call(0)[1])
+"""
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
-@pytest.mark.parametrize("work", [_child_call, _child_sets_threads])
-def test_forked_pool_after_a_threaded_call(defaults, work):
+@pytest.mark.parametrize("work", ["call", "sets_threads"])
+def test_forked_pool_after_a_threaded_call(work):
     _need_two_cpus()
-    assert _team() == 2      # the parent's OpenMP pool is up
-    want = [_child_call(s)[0] for s in range(3)]
-    ctx = multiprocessing.get_context("fork")
-    pool = ctx.Pool(2)
-    try:
-        got = pool.map_async(work, range(3)).get(timeout=60)
-    except multiprocessing.TimeoutError:
-        pytest.fail("forked workers hung on their first linalgad call")
-    finally:
-        pool.terminate()
-        pool.join()
-    assert [g[0] for g in got] == want
-    assert all(g[1] == 1 for g in got)     # serial in the child
-    assert _team() == 2                    # the parent is unaffected
+    r = _run(_FORK.format(work=work))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # parent team 2; the children agree with the parent and run serially; the
+    # parent is unaffected afterwards
+    assert r.stdout.split() == ["2", "True", "1", "1", "1", "2"], r.stdout + r.stderr
