@@ -48,12 +48,14 @@ core = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=(san[0] if san else ["-O3"] + native()) + openmp,
     extra_link_args=(san[1] if san else []) + openmp,
-    depends=glob.glob("linalgad/*.pxi") + glob.glob("linalgad/*.h"),
+    depends=glob.glob("linalgad/*.pxi") + glob.glob("linalgad/*.pxd") + glob.glob("linalgad/*.h"),
 )
+# the status codes as a Python IntEnum (linalgad/_status.pxd), read by linalgad/_errors.py
+status = Extension("linalgad._status", ["linalgad/_status.pyx"])
 
 setup(
     ext_modules=cythonize(
-        [core],
+        [core, status],
         include_path=["linalgad"],
         compiler_directives={"language_level": "3"},
     )
