@@ -10,9 +10,10 @@ _policy.pxd (the degeneracy decision, workspaces), _status.pxd (the status
 codes and error record); _lanes.pxi holds the machinery of the lane
 kernels. This file has what the entry points share: the array checks and
 the batch loop. Kernels are ``noexcept nogil`` and return a status; the
-``def`` entry points take typed memoryviews (the fused scalar type picks
-the kernel), release the GIL, run the batch and hand any failure back as a
-tuple that linalgad/_errors.py turns into an exception. The Python layer
+``def`` entry points take their output as a typed memoryview (its fused
+scalar type picks the kernel) and their inputs as checked ndarrays,
+release the GIL, run the batch and hand any failure back as a tuple that
+linalgad/_errors.py turns into an exception. The Python layer
 (linalgad/rules/) validates inputs and calls these.
 """
 
@@ -35,21 +36,53 @@ cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
 
 
+cdef inline int npy_type(const scalar_t* tag) noexcept nogil:
+    # NumPy's type number of scalar_t
+    if scalar_t is float:
+        return cnp.NPY_FLOAT32
+    elif scalar_t is double:
+        return cnp.NPY_FLOAT64
+    elif scalar_t is cfloat_t:
+        return cnp.NPY_COMPLEX64
+    else:
+        return cnp.NPY_COMPLEX128
+
+
 cdef int expect(str name, const Py_ssize_t* shape, int ndim, Py_ssize_t a, Py_ssize_t b,
-                Py_ssize_t c, const void* data, size_t align) except -1:
-    """ValueError unless an argument has the shape (a, b[, c]) and its data
-    the alignment of its real items (the memoryview checked the rest)."""
+                Py_ssize_t c) except -1:
+    """ValueError unless a shape is (a, b[, c])."""
     if shape[0] != a or shape[1] != b or (ndim == 3 and shape[2] != c):
         got = tuple(shape[i] for i in range(ndim))
         raise ValueError(f"{name} has shape {got}, expected {(a, b, c)[:ndim]}")
-    if (<size_t> data) % align:
-        raise ValueError(f"{name} must be aligned")
     return 0
 
 
-cdef inline size_t real_size(scalar_t* tag) noexcept nogil:
-    # the alignment NumPy gives an aligned array of scalar_t
-    return sizeof(scalar_t) // 2 if is_cplx(tag) else sizeof(scalar_t)
+cdef int arg(object x, str name, int typenum, int ndim, Py_ssize_t a, Py_ssize_t b, Py_ssize_t c,
+             const void** data) except -1:
+    """data[0] = the data of an argument (NULL for None) after checking it:
+    an ndarray of typenum, C-contiguous, aligned and native-endian, of
+    shape (a, b[, c]). The entry points take their inputs so (cheaply) and
+    their output as a typed memoryview, whose dtype picks the kernel."""
+    cdef cnp.ndarray y
+    if x is None:
+        data[0] = NULL
+        return 0
+    if not isinstance(x, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> x) != typenum:
+        raise TypeError(f"{name} must be a {cnp.PyArray_DescrFromType(typenum)} array")
+    y = <cnp.ndarray> x
+    if (cnp.PyArray_NDIM(y) != ndim or not cnp.PyArray_IS_C_CONTIGUOUS(y)
+            or not cnp.PyArray_ISALIGNED(y) or not cnp.PyArray_ISNOTSWAPPED(y)):
+        raise ValueError(f"{name} must be a C-contiguous, aligned, native-endian {ndim}-d array")
+    expect(name, <const Py_ssize_t*> cnp.PyArray_DIMS(y), ndim, a, b, c)
+    data[0] = cnp.PyArray_DATA(y)
+    return 0
+
+
+cdef Py_ssize_t dim(object x, str name, int ndim, int axis) except -1:
+    """x.shape[axis] of an ndarray of ndim dimensions (a size the others are checked against)."""
+    if not isinstance(x, cnp.ndarray) or cnp.PyArray_NDIM(<cnp.ndarray> x) != ndim:
+        raise ValueError(f"{name} must be a {ndim}-d array")
+    return cnp.PyArray_DIMS(<cnp.ndarray> x)[axis]
 
 
 cdef size_t ws_bytes(size_t total, str kernel) except? 0:

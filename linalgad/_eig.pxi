@@ -697,70 +697,70 @@ cdef int eig_jvp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* ta
 
 # --- entry points ---------------------------------------------------------------------
 
-cdef int eig_vjp_setup(EigVjp* c, const void* V, Py_ssize_t B, Py_ssize_t n,
-                       const double complex[:, ::1] w, const double complex[:, ::1] dw,
-                       bint lapack_norm, double cond_max, Policy* policy) except -1:
-    """The context of a pullback, with V (B,n,n) checked: w and dw (B,n)
-    complex128, and a matrix that can be indexed with C int."""
-    expect("w", w.shape, 2, B, n, 0, &w[0, 0], sizeof(double))
+cdef int eig_factors(object V, object w, int typenum, Py_ssize_t B, Py_ssize_t n,
+                     const void** pV, const void** pw) except -1:
+    """V (B,n,n) of typenum and w (B,n) complex128 checked, and a matrix that
+    can be indexed with C int."""
+    arg(V, "V", typenum, 3, B, n, n, pV)
+    arg(w, "w", cnp.NPY_COMPLEX128, 2, B, n, 0, pw)
+    if pV[0] == NULL or pw[0] == NULL:
+        raise TypeError("V and w are required")
     check_index_range(2 * n * n, "eig")
-    c.batch.B = B
-    c.n, c.lapack_norm, c.cond_max, c.pol = n, lapack_norm, cond_max, policy[0]
-    c.V, c.w, c.dw, c.dV = V, &w[0, 0], NULL, NULL
-    if dw is not None:
-        expect("dw", dw.shape, 2, B, n, 0, &dw[0, 0], sizeof(double))
-        c.dw = &dw[0, 0]
     return 0
 
 
-def eig_vjp(const scalar_t[:, :, ::1] V, const double complex[:, ::1] w,
-            const double complex[:, ::1] dw, const scalar_t[:, :, ::1] dV, scalar_t[:, :, ::1] out,
-            bint lapack_norm, double cond_max, Policy policy, int nthreads=1):
+cdef int eig_vjp_setup(EigVjp* c, object V, object w, object dw, object dV, int typenum,
+                       Py_ssize_t B, Py_ssize_t n, bint lapack_norm, double cond_max,
+                       Policy* policy) except -1:
+    # V and dV of typenum (complex for the real-input pullback)
+    eig_factors(V, w, typenum, B, n, &c.V, <const void**> &c.w)
+    arg(dw, "dw", cnp.NPY_COMPLEX128, 2, B, n, 0, <const void**> &c.dw)
+    arg(dV, "dV", typenum, 3, B, n, n, &c.dV)
+    c.n, c.lapack_norm, c.cond_max, c.pol = n, lapack_norm, cond_max, policy[0]
+    c.batch.B = B
+    return 0
+
+
+def eig_vjp(V, w, dw, dV, scalar_t[:, :, ::1] out, bint lapack_norm, double cond_max,
+            Policy policy, int nthreads=1):
     """Pullback of a stack of eig: V (B,n,n), w (B,n) complex128; dw (B,n)
     complex128 or None, dV (B,n,n) or None; out (B,n,n) in V's dtype.
     Returns None or an error tuple."""
     cdef EigVjp c
     cdef ErrInfo e
-    cdef size_t al = real_size(<scalar_t*> NULL)
-    cdef Py_ssize_t B = V.shape[0], n = V.shape[1]
-    expect("V", V.shape, 3, B, n, n, &V[0, 0, 0], al)
-    eig_vjp_setup(&c, &V[0, 0, 0], B, n, w, dw, lapack_norm, cond_max, &policy)
-    expect("out", out.shape, 3, B, n, n, &out[0, 0, 0], al)
+    cdef Py_ssize_t B = out.shape[0], n = out.shape[1]
+    expect("out", out.shape, 3, B, n, n)
+    eig_vjp_setup(&c, V, w, dw, dV, npy_type(&out[0, 0, 0]), B, n, lapack_norm, cond_max, &policy)
     c.out = &out[0, 0, 0]
-    if dV is not None:
-        expect("dV", dV.shape, 3, B, n, n, &dV[0, 0, 0], al)
-        c.dV = &dV[0, 0, 0]
     cdef size_t wb = ws_bytes(eig_ws(n, sizeof(scalar_t), True).total, "eig_vjp")
     with nogil:
         run_batch(eig_vjp_item[scalar_t], &c, B, wb, nthreads, &e)
     return err_tuple(&e)
 
 
-def eig_jvp(const scalar_t[:, :, ::1] V, const double complex[:, ::1] w,
-            const scalar_t[:, :, ::1] dA, double complex[:, ::1] dw, scalar_t[:, :, ::1] dV,
-            bint lapack_norm, double cond_max, Policy policy, int nthreads=1):
+def eig_jvp(V, w, dA, dw, scalar_t[:, :, ::1] dV, bint lapack_norm, double cond_max,
+            Policy policy, int nthreads=1):
     """Pushforward of a stack of eig along dA (B,n,n) into dw (B,n) complex128
     and dV (B,n,n). Returns None or an error tuple."""
     cdef EigJvp c
     cdef ErrInfo e
-    cdef size_t al = real_size(<scalar_t*> NULL)
-    cdef Py_ssize_t B = V.shape[0], n = V.shape[1]
-    expect("V", V.shape, 3, B, n, n, &V[0, 0, 0], al)
-    expect("w", w.shape, 2, B, n, 0, &w[0, 0], sizeof(double))
-    check_index_range(2 * n * n, "eig")
-    expect("dA", dA.shape, 3, B, n, n, &dA[0, 0, 0], al)
-    expect("dV", dV.shape, 3, B, n, n, &dV[0, 0, 0], al)
-    expect("dw", dw.shape, 2, B, n, 0, &dw[0, 0], sizeof(double))
+    cdef int t = npy_type(&dV[0, 0, 0])
+    cdef Py_ssize_t B = dV.shape[0], n = dV.shape[1]
+    expect("dV", dV.shape, 3, B, n, n)
+    eig_factors(V, w, t, B, n, &c.V, <const void**> &c.w)
+    arg(dA, "dA", t, 3, B, n, n, &c.dA)
+    arg(dw, "dw", cnp.NPY_COMPLEX128, 2, B, n, 0, <const void**> &c.dw)
+    if c.dA == NULL or c.dw == NULL:
+        raise TypeError("dA and dw are required")
+    c.dV = &dV[0, 0, 0]
     c.n, c.lapack_norm, c.cond_max, c.pol = n, lapack_norm, cond_max, policy
-    c.V, c.w, c.dA, c.dw, c.dV = &V[0, 0, 0], &w[0, 0], &dA[0, 0, 0], &dw[0, 0], &dV[0, 0, 0]
     cdef size_t wb = ws_bytes(eig_ws(n, sizeof(scalar_t), False).total, "eig_jvp")
     with nogil:
         run_batch(eig_jvp_item[scalar_t], &c, B, wb, nthreads, &e)
     return err_tuple(&e)
 
 
-def eig_vjp_real(cnp.ndarray V, const double complex[:, ::1] w, const double complex[:, ::1] dw,
-                 object dV, real_t[:, :, ::1] out, bint lapack_norm, double cond_max,
+def eig_vjp_real(V, w, dw, dV, real_t[:, :, ::1] out, bint lapack_norm, double cond_max,
                  Policy policy, int nthreads=1, bint check_finite=True):
     """Pullback of eig for REAL input whose V is complex (conjugate pairs as
     numpy.linalg.eig returns them, first member with positive imaginary part):
@@ -770,25 +770,12 @@ def eig_vjp_real(cnp.ndarray V, const double complex[:, ::1] w, const double com
     refuse a cotangent holding inf or nan (ValueError naming it). Returns None
     or an error tuple."""
     cdef EigVjp c
-    cdef int ct = cnp.NPY_COMPLEX128 if real_t is double else cnp.NPY_COMPLEX64
     cdef Py_ssize_t B = out.shape[0], n = out.shape[1]
-    cdef cnp.ndarray x
-    for a, name in ((V, "V"), (dV, "dV")):
-        if a is None:
-            continue
-        if (not isinstance(a, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> a) != ct
-                or cnp.PyArray_NDIM(<cnp.ndarray> a) != 3 or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray> a)
-                or not cnp.PyArray_ISALIGNED(<cnp.ndarray> a) or not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray> a)):
-            raise TypeError(f"{name} must be a C-contiguous, aligned, native-endian "
-                            f"{'complex128' if real_t is double else 'complex64'} (B, n, n) array")
-        x = <cnp.ndarray> a
-        expect(name, <const Py_ssize_t*> cnp.PyArray_DIMS(x), 3, B, n, n, cnp.PyArray_DATA(x), sizeof(real_t))
-    expect("out", out.shape, 3, B, n, n, &out[0, 0, 0], sizeof(real_t))
-    eig_vjp_setup(&c, cnp.PyArray_DATA(V), B, n, w, dw, lapack_norm, cond_max, &policy)
-    c.batch.one = eig_vjp_real_item[double]
+    expect("out", out.shape, 3, B, n, n)
+    eig_vjp_setup(&c, V, w, dw, dV, cnp.NPY_COMPLEX128 if real_t is double else cnp.NPY_COMPLEX64,
+                  B, n, lapack_norm, cond_max, &policy)
     c.out = &out[0, 0, 0]
-    if dV is not None:
-        c.dV = cnp.PyArray_DATA(<cnp.ndarray> dV)
+    c.batch.one = eig_vjp_real_item[double]
     cdef size_t wb = ws_bytes(eig_real_ws(n, sizeof(real_t)).total, "eig_vjp_real")
     cdef item_d lanes = NULL
     if (EIG3_LANES and real_t is double and n == 3

@@ -464,67 +464,67 @@ cdef int eigh_jvp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* t
 
 # --- entry points ---------------------------------------------------------------------
 
-cdef int eigh_factors(const scalar_t[:, :, ::1] V, const double[:, ::1] w, int tri) except -1:
-    """V (B,n,n) and w (B,n) agree, tri is 0, 1 or 2, and a matrix can be indexed with C int."""
-    expect("V", V.shape, 3, V.shape[0], V.shape[1], V.shape[1], &V[0, 0, 0], real_size(<scalar_t*> NULL))
-    expect("w", w.shape, 2, V.shape[0], V.shape[1], 0, &w[0, 0], sizeof(double))
+cdef int eigh_factors(object V, object w, int typenum, Py_ssize_t B, Py_ssize_t n, int tri,
+                      const void** pV, const void** pw) except -1:
+    """V (B,n,n) and w (B,n) float64 checked, tri 0, 1 or 2, and a matrix
+    that can be indexed with C int."""
+    arg(V, "V", typenum, 3, B, n, n, pV)
+    arg(w, "w", cnp.NPY_FLOAT64, 2, B, n, 0, pw)
+    if pV[0] == NULL or pw[0] == NULL:
+        raise TypeError("V and w are required")
     if tri < 0 or tri > 2:
         raise ValueError("tri must be 0, 1 or 2")
-    check_index_range(V.shape[1] * V.shape[1], "eigh")
+    check_index_range(n * n, "eigh")
     return 0
 
 
-def eigh_vjp(const scalar_t[:, :, ::1] V, const double[:, ::1] w, const double[:, ::1] dw,
-             const scalar_t[:, :, ::1] dV, scalar_t[:, :, ::1] out, int tri, Policy policy,
-             int nthreads=1, bint check_finite=True):
+def eigh_vjp(V, w, dw, dV, scalar_t[:, :, ::1] out, int tri, Policy policy, int nthreads=1,
+             bint check_finite=True):
     """Pullback of a stack of eigh: V (B,n,n), w (B,n) float64 ascending; dw
-    (B,n) float64 or None, dV (B,n,n) or None; out (B,n,n). tri: 0 Hermitian
-    part, 1 lower triangle read, 2 upper. check_finite: refuse a cotangent
-    holding inf or nan (ValueError naming it). Returns None or an error tuple."""
+    (B,n) float64 or None, dV (B,n,n) or None; out (B,n,n), whose dtype is
+    V's. tri: 0 Hermitian part, 1 lower triangle read, 2 upper. check_finite:
+    refuse a cotangent holding inf or nan (ValueError naming it). Returns
+    None or an error tuple."""
     cdef EighVjp c
-    cdef size_t al = real_size(<scalar_t*> NULL)
-    eigh_factors(V, w, tri)
-    c.batch.B = V.shape[0]
-    c.batch.one = eigh_vjp_item[double]
-    c.n, c.tri = V.shape[1], tri
-    c.V, c.w = &V[0, 0, 0], &w[0, 0]
-    c.dw = c.dV = NULL
-    c.pol = policy
-    expect("out", out.shape, 3, c.batch.B, c.n, c.n, &out[0, 0, 0], al)
+    cdef int t = npy_type(&out[0, 0, 0])
+    cdef Py_ssize_t B = out.shape[0]
+    c.n, c.tri = out.shape[1], tri
+    expect("out", out.shape, 3, B, c.n, c.n)
+    eigh_factors(V, w, t, B, c.n, tri, &c.V, <const void**> &c.w)
+    arg(dw, "dw", cnp.NPY_FLOAT64, 2, B, c.n, 0, <const void**> &c.dw)
+    arg(dV, "dV", t, 3, B, c.n, c.n, &c.dV)
     c.out = &out[0, 0, 0]
-    if dw is not None:
-        expect("dw", dw.shape, 2, c.batch.B, c.n, 0, &dw[0, 0], sizeof(double))
-        c.dw = &dw[0, 0]
-    if dV is not None:
-        expect("dV", dV.shape, 3, c.batch.B, c.n, c.n, &dV[0, 0, 0], al)
-        c.dV = &dV[0, 0, 0]
+    c.pol = policy
+    c.batch.B = B
+    c.batch.one = eigh_vjp_item[double]
     cdef size_t wb = ws_bytes(eigh_ws(c.n, sizeof(scalar_t), True).total, "eigh_vjp")
     cdef item_d lanes = NULL
     if (scalar_t is double and c.n == 3
             and (c.pol.mode == STRICT or c.pol.mode == EXACT or c.pol.mode == SUBSPACE)):
         lanes = eigh3_blocks
     elif check_finite:
-        finite(c.dw, c.batch.B * c.n, "dw")
-        finite(<const scalar_t*> c.dV, c.batch.B * c.n * c.n, "dV")
+        finite(c.dw, B * c.n, "dw")
+        finite(<const scalar_t*> c.dV, B * c.n * c.n, "dV")
     return run_entry(eigh_vjp_item[scalar_t], lanes, &c.batch, &c, wb, nthreads,
                      ("dw", "dV") if check_finite else None)
 
 
-def eigh_jvp(const scalar_t[:, :, ::1] V, const double[:, ::1] w, const scalar_t[:, :, ::1] dA,
-             double[:, ::1] dw, scalar_t[:, :, ::1] dV, int tri, Policy policy, int nthreads=1):
+def eigh_jvp(V, w, dA, dw, scalar_t[:, :, ::1] dV, int tri, Policy policy, int nthreads=1):
     """Pushforward of a stack of eigh along the raw tangent dA (B,n,n), read
     as `tri` says, into dw (B,n) float64 and dV (B,n,n). Returns None or an
     error tuple."""
     cdef EighJvp c
     cdef ErrInfo e
-    cdef size_t al = real_size(<scalar_t*> NULL)
-    cdef Py_ssize_t B = V.shape[0]
-    eigh_factors(V, w, tri)
-    c.n, c.tri = V.shape[1], tri
-    expect("dA", dA.shape, 3, B, c.n, c.n, &dA[0, 0, 0], al)
-    expect("dV", dV.shape, 3, B, c.n, c.n, &dV[0, 0, 0], al)
-    expect("dw", dw.shape, 2, B, c.n, 0, &dw[0, 0], sizeof(double))
-    c.V, c.w, c.dA, c.dw, c.dV = &V[0, 0, 0], &w[0, 0], &dA[0, 0, 0], &dw[0, 0], &dV[0, 0, 0]
+    cdef int t = npy_type(&dV[0, 0, 0])
+    cdef Py_ssize_t B = dV.shape[0]
+    c.n, c.tri = dV.shape[1], tri
+    expect("dV", dV.shape, 3, B, c.n, c.n)
+    eigh_factors(V, w, t, B, c.n, tri, &c.V, <const void**> &c.w)
+    arg(dA, "dA", t, 3, B, c.n, c.n, &c.dA)
+    arg(dw, "dw", cnp.NPY_FLOAT64, 2, B, c.n, 0, <const void**> &c.dw)
+    if c.dA == NULL or c.dw == NULL:
+        raise TypeError("dA and dw are required")
+    c.dV = &dV[0, 0, 0]
     c.pol = policy
     cdef size_t wb = ws_bytes(eigh_ws(c.n, sizeof(scalar_t), False).total, "eigh_jvp")
     with nogil:

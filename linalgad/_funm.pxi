@@ -118,31 +118,35 @@ cdef int funm_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) 
 
 # --- entry point --------------------------------------------------------------------------
 
-def funm_apply(const scalar_t[:, :, ::1] V, const double[:, ::1] w, const double[:, :, ::1] D,
-               const scalar_t[:, :, ::1] G, scalar_t[:, :, ::1] out, int tri_in, int tri_out,
-               int nthreads=1, str check_finite=None):
+def funm_apply(V, w, D, G, scalar_t[:, :, ::1] out, int tri_in, int tri_out, int nthreads=1,
+               str check_finite=None):
     """Daleckii-Krein map of a stack: V (B,n,n), w (B,n) float64, D (B,n,n)
-    float64 divided differences, G (B,n,n) read as tri_in says; out (B,n,n)
-    finished as tri_out says (0 Hermitian, 1 lower, 2 upper). No 1/gap is
-    formed, so no degeneracy policy applies. check_finite: the name of G, to
-    refuse inf or nan in it (ValueError naming it)."""
+    float64 divided differences, G (B,n,n) read as tri_in says; out (B,n,n),
+    whose dtype is V's, finished as tri_out says (0 Hermitian, 1 lower,
+    2 upper). No 1/gap is formed, so no degeneracy policy applies.
+    check_finite: the name of G, to refuse inf or nan in it (ValueError
+    naming it)."""
     cdef Funm c
-    cdef size_t al = real_size(<scalar_t*> NULL)
-    eigh_factors(V, w, tri_in)
+    cdef const void* wp        # checked; the divided differences D carry the values
+    cdef int t = npy_type(&out[0, 0, 0])
+    cdef Py_ssize_t B = out.shape[0]
+    c.n, c.tri_in, c.tri_out = out.shape[1], tri_in, tri_out
+    expect("out", out.shape, 3, B, c.n, c.n)
+    eigh_factors(V, w, t, B, c.n, tri_in, &c.V, &wp)
     if tri_out < 0 or tri_out > 2:
         raise ValueError("tri_out must be 0, 1 or 2")
-    c.batch.B = V.shape[0]
+    arg(D, "D", cnp.NPY_FLOAT64, 3, B, c.n, c.n, <const void**> &c.D)
+    arg(G, "G", t, 3, B, c.n, c.n, &c.G)
+    if c.D == NULL or c.G == NULL:
+        raise TypeError("D and G are required")
+    c.out = &out[0, 0, 0]
+    c.batch.B = B
     c.batch.one = funm_item[double]
-    c.n, c.tri_in, c.tri_out = V.shape[1], tri_in, tri_out
-    expect("D", D.shape, 3, c.batch.B, c.n, c.n, &D[0, 0, 0], sizeof(double))
-    expect("G", G.shape, 3, c.batch.B, c.n, c.n, &G[0, 0, 0], al)
-    expect("out", out.shape, 3, c.batch.B, c.n, c.n, &out[0, 0, 0], al)
-    c.V, c.D, c.G, c.out = &V[0, 0, 0], &D[0, 0, 0], &G[0, 0, 0], &out[0, 0, 0]
     cdef size_t wb = ws_bytes(eigh_ws(c.n, sizeof(scalar_t), False).total, "funm_apply")
     cdef item_d lanes = NULL
     if scalar_t is double and c.n == 3:
         lanes = funm3_blocks
     elif check_finite is not None:
-        finite(<const scalar_t*> c.G, c.batch.B * c.n * c.n, check_finite)
+        finite(<const scalar_t*> c.G, B * c.n * c.n, check_finite)
     return run_entry(funm_item[scalar_t], lanes, &c.batch, &c, wb, nthreads,
                      None if check_finite is None else (check_finite,))

@@ -440,74 +440,66 @@ cdef int svd_jvp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* ta
 
 # --- entry points (validated by the Python layer; re-checked cheaply here) ----------------
 
-cdef int svd_factors(const scalar_t[:, :, ::1] U, const double[:, ::1] s,
-                     const scalar_t[:, :, ::1] Vh) except -1:
-    """The thin SVD factors of a stack agree, and each matrix can be indexed with C int."""
-    cdef Py_ssize_t B = U.shape[0], m = U.shape[1], k = U.shape[2]
-    expect("s", s.shape, 2, B, k, 0, &s[0, 0], sizeof(double))
-    expect("Vh", Vh.shape, 3, B, k, Vh.shape[2], &Vh[0, 0, 0], real_size(<scalar_t*> NULL))
-    expect("U", U.shape, 3, B, m, k, &U[0, 0, 0], real_size(<scalar_t*> NULL))
-    check_index_range(max(m, m * Vh.shape[2], (k + 8) * (k + 8), Vh.shape[2] * (Vh.shape[2] + 8) + 8), "svd")
-    return 0
+cdef Py_ssize_t svd_factors(object U, object s, object Vh, int typenum, Py_ssize_t B, Py_ssize_t m,
+                            Py_ssize_t n, const void** pU, const void** ps, const void** pVh) except -1:
+    """The thin SVD factors of a stack, U (B,m,k), s (B,k) float64, Vh (B,k,n),
+    checked, and k; each matrix must be indexable with C int."""
+    cdef Py_ssize_t k = dim(U, "U", 3, 2)
+    arg(U, "U", typenum, 3, B, m, k, pU)
+    arg(s, "s", cnp.NPY_FLOAT64, 2, B, k, 0, ps)
+    arg(Vh, "Vh", typenum, 3, B, k, n, pVh)
+    check_index_range(max(m, m * n, (k + 8) * (k + 8), n * (n + 8) + 8), "svd")
+    return k
 
 
-def svd_vjp(const scalar_t[:, :, ::1] U, const double[:, ::1] s, const scalar_t[:, :, ::1] Vh,
-            const scalar_t[:, :, ::1] dU, const double[:, ::1] dS, const scalar_t[:, :, ::1] dVh,
-            scalar_t[:, :, ::1] out, int kk, Policy policy, int nthreads=1, bint check_finite=True):
+def svd_vjp(U, s, Vh, dU, dS, dVh, scalar_t[:, :, ::1] out, int kk, Policy policy, int nthreads=1,
+            bint check_finite=True):
     """Pullback of a stack of thin SVDs: U (B,m,k), s (B,k) float64, Vh (B,k,n);
-    dU (B,m,kk), dS (B,kk) float64, dVh (B,kk,n), each or None; out (B,m,n).
-    check_finite: refuse a cotangent holding inf or nan (ValueError naming it).
-    Returns None, or an error tuple for linalgad._errors."""
+    dU (B,m,kk), dS (B,kk) float64, dVh (B,kk,n), each or None; out (B,m,n),
+    whose dtype is the factors'. check_finite: refuse a cotangent holding inf
+    or nan (ValueError naming it). Returns None, or an error tuple for
+    linalgad._errors."""
     cdef SvdVjp c
-    cdef size_t al = real_size(<scalar_t*> NULL)
-    svd_factors(U, s, Vh)
-    c.batch.B = U.shape[0]
-    c.batch.one = svd_vjp_item[double]
-    c.m, c.k, c.n, c.kk = U.shape[1], U.shape[2], Vh.shape[2], kk
-    c.U, c.s, c.Vh = &U[0, 0, 0], &s[0, 0], &Vh[0, 0, 0]
-    c.dU = c.dS = c.dVh = NULL
-    c.pol = policy
-    expect("out", out.shape, 3, c.batch.B, c.m, c.n, &out[0, 0, 0], al)
+    cdef int t = npy_type(&out[0, 0, 0])
+    cdef Py_ssize_t B = out.shape[0]
+    c.m, c.n, c.kk = out.shape[1], out.shape[2], kk
+    c.k = svd_factors(U, s, Vh, t, B, c.m, c.n, &c.U, <const void**> &c.s, &c.Vh)
+    arg(dU, "dU", t, 3, B, c.m, kk, &c.dU)
+    arg(dS, "dS", cnp.NPY_FLOAT64, 2, B, kk, 0, <const void**> &c.dS)
+    arg(dVh, "dVh", t, 3, B, kk, c.n, &c.dVh)
     c.out = &out[0, 0, 0]
-    if dU is not None:
-        expect("dU", dU.shape, 3, c.batch.B, c.m, kk, &dU[0, 0, 0], al)
-        c.dU = &dU[0, 0, 0]
-    if dS is not None:
-        expect("dS", dS.shape, 2, c.batch.B, kk, 0, &dS[0, 0], sizeof(double))
-        c.dS = &dS[0, 0]
-    if dVh is not None:
-        expect("dVh", dVh.shape, 3, c.batch.B, kk, c.n, &dVh[0, 0, 0], al)
-        c.dVh = &dVh[0, 0, 0]
+    c.pol = policy
+    c.batch.B = B
+    c.batch.one = svd_vjp_item[double]
     cdef size_t wb = ws_bytes(svd_vjp_ws(c.m, c.n, c.k, sizeof(scalar_t)).total, "svd_vjp")
     cdef item_d lanes = NULL
     if (scalar_t is double and c.m == 3 and c.n == 3 and kk == 3
             and (c.pol.mode == STRICT or c.pol.mode == EXACT or c.pol.mode == SUBSPACE)):
         lanes = svd3_blocks
     elif check_finite:
-        finite(<const scalar_t*> c.dU, c.batch.B * c.m * kk, "dU")
-        finite(c.dS, c.batch.B * kk, "dS")
-        finite(<const scalar_t*> c.dVh, c.batch.B * kk * c.n, "dVh")
+        finite(<const scalar_t*> c.dU, B * c.m * kk, "dU")
+        finite(c.dS, B * kk, "dS")
+        finite(<const scalar_t*> c.dVh, B * kk * c.n, "dVh")
     return run_entry(svd_vjp_item[scalar_t], lanes, &c.batch, &c, wb, nthreads,
                      ("dU", "dS", "dVh") if check_finite else None)
 
 
-def svd_jvp(const scalar_t[:, :, ::1] U, const double[:, ::1] s, const scalar_t[:, :, ::1] Vh,
-            const scalar_t[:, :, ::1] dA, scalar_t[:, :, ::1] dU, double[:, ::1] dS,
-            scalar_t[:, :, ::1] dVh, int kk, Policy policy, int nthreads=1):
+def svd_jvp(U, s, Vh, dA, scalar_t[:, :, ::1] dU, dS, dVh, int kk, Policy policy, int nthreads=1):
     """Pushforward of a stack of thin SVDs along dA (B,m,n) into dU (B,m,kk),
     dS (B,kk) float64 and dVh (B,kk,n). Returns None or an error tuple."""
     cdef SvdJvp c
     cdef ErrInfo e
-    cdef size_t al = real_size(<scalar_t*> NULL)
-    cdef Py_ssize_t B = U.shape[0]
-    svd_factors(U, s, Vh)
-    c.m, c.k, c.n, c.kk = U.shape[1], U.shape[2], Vh.shape[2], kk
-    expect("dA", dA.shape, 3, B, c.m, c.n, &dA[0, 0, 0], al)
-    expect("dU", dU.shape, 3, B, c.m, kk, &dU[0, 0, 0], al)
-    expect("dS", dS.shape, 2, B, kk, 0, &dS[0, 0], sizeof(double))
-    expect("dVh", dVh.shape, 3, B, kk, c.n, &dVh[0, 0, 0], al)
-    c.U, c.s, c.Vh, c.dA = &U[0, 0, 0], &s[0, 0], &Vh[0, 0, 0], &dA[0, 0, 0]
-    c.dU, c.dS, c.dVh = &dU[0, 0, 0], &dS[0, 0], &dVh[0, 0, 0]
+    cdef int t = npy_type(&dU[0, 0, 0])
+    cdef Py_ssize_t B = dU.shape[0]
+    expect("dU", dU.shape, 3, B, dU.shape[1], kk)
+    c.m, c.n, c.kk = dU.shape[1], dim(dA, "dA", 3, 2), kk
+    c.k = svd_factors(U, s, Vh, t, B, c.m, c.n, &c.U, <const void**> &c.s, &c.Vh)
+    arg(dA, "dA", t, 3, B, c.m, c.n, &c.dA)
+    arg(dS, "dS", cnp.NPY_FLOAT64, 2, B, kk, 0, <const void**> &c.dS)
+    arg(dVh, "dVh", t, 3, B, kk, c.n, <const void**> &c.dVh)
+    if c.dS == NULL or c.dVh == NULL:
+        raise TypeError("dS and dVh are the outputs: arrays, not None")
+    c.dU = &dU[0, 0, 0]
     c.pol = policy
     cdef size_t wb = ws_bytes(svd_jvp_ws(c.m, c.n, c.k, sizeof(scalar_t)).total, "svd_jvp")
     with nogil:

@@ -279,42 +279,31 @@ cdef int svfun_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag)
 
 # --- entry point --------------------------------------------------------------------------
 
-def svfun_apply(const scalar_t[:, :, ::1] U, const double[:, ::1] s, const scalar_t[:, :, ::1] Vh,
-                const scalar_t[:, :, ::1] G, const double[:, ::1] g, const double[:, :, ::1] Dm,
-                scalar_t[:, :, ::1] out, Policy policy, int nthreads=1,
-                const scalar_t[:, :, ::1] dP=None, tuple check_finite=None):
+def svfun_apply(U, s, Vh, G, g, Dm, scalar_t[:, :, ::1] out, Policy policy, int nthreads=1,
+                dP=None, tuple check_finite=None):
     """Derivative of U diag(g(s)) Vh applied to G (B,m,n): a cotangent of the
     function (pullback) or a tangent of A (pushforward; the map is self-adjoint).
     g (B,k) = g(s) or None for g = 1; Dm (B,k,k) first divided differences or
     None for zero; G None for zero. dP (B,n,n): polar only (g = 1), the
-    cotangent of P = Q^H A, added to the pullback. check_finite: the names of
-    G and dP, to refuse inf or nan in them (ValueError naming it); None: not
-    checked here. Returns None or an error tuple."""
+    cotangent of P = Q^H A, added to the pullback. out (B,m,n), whose dtype is
+    the factors'. check_finite: the names of G and dP, to refuse inf or nan in
+    them (ValueError naming it); None: not checked here. Returns None or an
+    error tuple."""
     cdef Svfun c
-    cdef size_t al = real_size(<scalar_t*> NULL)
-    svd_factors(U, s, Vh)
-    c.batch.B = U.shape[0]
-    c.batch.one = svfun_item[double]
-    c.m, c.k, c.n = U.shape[1], U.shape[2], Vh.shape[2]
-    c.U, c.s, c.Vh = &U[0, 0, 0], &s[0, 0], &Vh[0, 0, 0]
-    c.G = c.g = c.Dm = c.dP = NULL
-    c.pol = policy
-    expect("out", out.shape, 3, c.batch.B, c.m, c.n, &out[0, 0, 0], al)
+    cdef int t = npy_type(&out[0, 0, 0])
+    cdef Py_ssize_t B = out.shape[0]
+    c.m, c.n = out.shape[1], out.shape[2]
+    c.k = svd_factors(U, s, Vh, t, B, c.m, c.n, &c.U, <const void**> &c.s, &c.Vh)
+    arg(G, "G", t, 3, B, c.m, c.n, &c.G)
+    arg(dP, "dP", t, 3, B, c.n, c.n, &c.dP)
+    arg(g, "g", cnp.NPY_FLOAT64, 2, B, c.k, 0, <const void**> &c.g)
+    arg(Dm, "Dm", cnp.NPY_FLOAT64, 3, B, c.k, c.k, <const void**> &c.Dm)
+    if c.dP != NULL and (c.g != NULL or c.Dm != NULL):
+        raise ValueError("dP is the polar P cotangent: g must be 1")
     c.out = &out[0, 0, 0]
-    if G is not None:
-        expect("G", G.shape, 3, c.batch.B, c.m, c.n, &G[0, 0, 0], al)
-        c.G = &G[0, 0, 0]
-    if dP is not None:
-        if g is not None or Dm is not None:
-            raise ValueError("dP is the polar P cotangent: g must be 1")
-        expect("dP", dP.shape, 3, c.batch.B, c.n, c.n, &dP[0, 0, 0], al)
-        c.dP = &dP[0, 0, 0]
-    if g is not None:
-        expect("g", g.shape, 2, c.batch.B, c.k, 0, &g[0, 0], sizeof(double))
-        c.g = &g[0, 0]
-    if Dm is not None:
-        expect("Dm", Dm.shape, 3, c.batch.B, c.k, c.k, &Dm[0, 0, 0], sizeof(double))
-        c.Dm = &Dm[0, 0, 0]
+    c.pol = policy
+    c.batch.B = B
+    c.batch.one = svfun_item[double]
     cdef size_t wb = ws_bytes(svfun_ws(c.m, c.n, c.k, sizeof(scalar_t), c.dP != NULL).total,
                               "svfun_apply")
     cdef item_d lanes = NULL
@@ -322,6 +311,6 @@ def svfun_apply(const scalar_t[:, :, ::1] U, const double[:, ::1] s, const scala
             and (c.pol.mode == STRICT or c.pol.mode == EXACT or c.pol.mode == SUBSPACE)):
         lanes = polar3_blocks
     elif check_finite is not None:
-        finite(<const scalar_t*> c.G, c.batch.B * c.m * c.n, check_finite[0])
-        finite(<const scalar_t*> c.dP, c.batch.B * c.n * c.n, check_finite[1])
+        finite(<const scalar_t*> c.G, B * c.m * c.n, check_finite[0])
+        finite(<const scalar_t*> c.dP, B * c.n * c.n, check_finite[1])
     return run_entry(svfun_item[scalar_t], lanes, &c.batch, &c, wb, nthreads, check_finite)
