@@ -443,7 +443,7 @@ def test_error_reports_the_batch_index_of_the_failing_matrix():
         pullback(*cots(res, 48))
 
 
-# --- the lane-vectorised path for 3x3 float64 stacks (linalgad/_small.pxi) ---------------
+# --- the lane-vectorised path for 3x3 float64 stacks (the lane kernels of the core) --------
 
 @pytest.mark.parametrize("uplo", UPLOS)
 @pytest.mark.parametrize("B", [1, 7, 8, 9, 37])
@@ -599,7 +599,7 @@ def test_any_layout_gives_the_contiguous_answer_and_nothing_is_modified(n, batch
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32])
 def test_large_matrices_take_the_blocked_blas_path_and_agree_with_the_reference(dtype, uplo):
     """n > 192: the trmm is split into GEMMs and the her2k is a GEMM and
-    lower(Y + Y^H) (_lapack_extra.pxi); n^3 > 4096 uses trmm/her2k/herk
+    lower(Y + Y^H) (_blas.pxd); n^3 > 4096 uses trmm/her2k/herk
     instead of loops."""
     A = raw_input((300, 300), dtype, 51, uplo)
     res, pullback = la.eigh_vjp(A, UPLO=uplo)

@@ -286,7 +286,7 @@ def test_property_core_equals_reference_in_any_layout(n, batch, dtype, uplo, nam
     np.testing.assert_allclose(got_t, want_t, atol=tol * scale)
 
 
-# --- the lane-vectorised path for 3x3 float64 stacks (linalgad/_small.pxi) ---------------
+# --- the lane-vectorised path for 3x3 float64 stacks (the lane kernels of the core) --------
 
 @pytest.mark.parametrize("uplo", UPLOS)
 @pytest.mark.parametrize("B", [1, 7, 8, 9, 37])

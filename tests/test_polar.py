@@ -78,7 +78,7 @@ def test_rank_deficient_input_is_refused_in_strict_mode(shape):
     assert np.isfinite(dA).all()
 
 
-# --- the lane-vectorised path for 3x3 float64 stacks (linalgad/_small.pxi) ---------------
+# --- the lane-vectorised path for 3x3 float64 stacks (the lane kernels of the core) --------
 
 @pytest.mark.parametrize("B", [1, 7, 8, 9, 37])
 @pytest.mark.parametrize("which", [(1, 1), (1, 0), (0, 1)])

@@ -416,7 +416,7 @@ def test_sparse_input_gets_a_pattern_cotangent_unless_asked_for_the_dense_one():
     assert np.abs(dense[~mask]).max() > 1e-3     # the two answers differ off the pattern
 
 
-# --- the lane-vectorised path for 3x3 float64 stacks (linalgad/_small.pxi) ---------------
+# --- the lane-vectorised path for 3x3 float64 stacks (the lane kernels of the core) --------
 
 @pytest.mark.parametrize("B", [1, 7, 8, 9, 37])
 @pytest.mark.parametrize("which", [(1, 1, 1), (0, 1, 0), (1, 0, 0), (0, 0, 1)])

@@ -14,7 +14,7 @@ Rules (Z = U^H G_bar V; the map is self-adjoint, so one kernel serves both)
     D-_ij = (g_i - g_j)/(s_i - s_j) (D-_ii = g'(s_i)), D+_ij = (g_i + g_j)/(s_i + s_j),
     A_bar = U C Vh + (I - U U^H) G_bar V h Vh + U h U^H G_bar (I - V Vh), h = g/s.
     D- comes from linalgad/_divdiff.py (no cancellation); the kernel is
-    _core.svfun_apply (see _svd.pxi), shared with polar.
+    _core.svfun_apply (see _svfun.pxi), shared with polar.
 Cost (square, GEMMs): 4 per mode, plus the primal's SVD.
 """
 
