@@ -9,11 +9,10 @@ JAX's grad returns its conjugate). See README.md and docs/.
 """
 
 import importlib
-import sys
 
 from . import _dispatch
 
-_dispatch.install(sys.modules[__name__])   # the core for this CPU, before any module imports it
+_dispatch.install()   # the core for this CPU, before any module imports it
 
 from ._config import show_config
 from ._errors import DegeneracyError, GaugeError

@@ -18,6 +18,7 @@ import sys
 import warnings
 
 ENV = "LINALGAD_CPU_TARGET"
+PACKAGE = __name__.rpartition(".")[0]
 # NumPy's feature names: x86-64-v3 and -v4 by the names NumPy >= 2.4 gives the
 # levels, else by their members that older NumPy detects
 _V3 = ("AVX", "F16C", "FMA3", "AVX2")
@@ -49,7 +50,7 @@ def missing(target, features):
 
 
 def module_name(target):
-    return "linalgad._core" if target == "baseline" else f"linalgad._core_{target}"
+    return f"{PACKAGE}._core" + ("" if target == "baseline" else f"_{target}")
 
 
 def built():
@@ -77,10 +78,10 @@ def choose(features):
     return next(t for t in have if not missing(t, features)), "automatic"
 
 
-def install(package):
-    """Import the chosen core and make it ``package._core``."""
+def install():
+    """Import the chosen core and make it ``linalgad._core``."""
     target, reason = choose(cpu_features())
     core = importlib.import_module(module_name(target))
-    sys.modules[f"{package.__name__}._core"] = core
-    package._core = core
+    sys.modules[module_name("baseline")] = core
+    sys.modules[PACKAGE]._core = core
     chosen.update(target=target, reason=reason)
