@@ -85,8 +85,10 @@ extensions = [
 
 
 class BuildExt(build_ext):
-    """Compiles the targets in parallel, records the build in _build.json and
-    removes the variants an in-place build no longer has."""
+    """Compiles the targets in parallel; records the build in _build.json
+    beside the cores (build directory, and the source tree when in place),
+    recompiling when the flags differ from the record and deleting the
+    variants this build does not make (dispatch would import a stale one)."""
 
     def finalize_options(self):
         super().finalize_options()
@@ -95,25 +97,25 @@ class BuildExt(build_ext):
 
     def run(self):
         record = {"mode": mode, "targets": {t: cflags + m for t, m in targets.items()}}
+        dirs = [os.path.join(self.build_lib, "linalgad")]    # where build_ext compiles to
+        if self.inplace:
+            dirs.append(os.path.dirname(self.get_ext_fullpath("linalgad._core")))
         try:
-            with open(self._record()) as f:
-                self.force = self.force or json.load(f) != record   # other flags: recompile
+            with open(os.path.join(dirs[0], "_build.json")) as f:
+                self.force = self.force or json.load(f) != record
         except (OSError, ValueError):
             self.force = True
         super().run()
-        if self.inplace:   # a variant left by an earlier build would be imported instead
+        for d in dirs:
             for t in set(VARIANTS) - set(targets):
-                stale = self.get_ext_fullpath(f"linalgad._core_{t}")
+                stale = os.path.join(d, os.path.basename(self.get_ext_filename(f"linalgad._core_{t}")))
                 if os.path.exists(stale):
                     os.remove(stale)
-        with open(self._record(), "w") as f:
-            json.dump(record, f)
-
-    def _record(self):
-        return os.path.join(os.path.dirname(self.get_ext_fullpath("linalgad._core")), "_build.json")
+            with open(os.path.join(d, "_build.json"), "w") as f:
+                json.dump(record, f)
 
     def get_outputs(self):
-        return super().get_outputs() + [self._record()]
+        return super().get_outputs() + [os.path.join(self.build_lib, "linalgad", "_build.json")]
 
 
 setup(ext_modules=extensions, cmdclass={"build_ext": BuildExt})
