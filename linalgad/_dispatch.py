@@ -62,20 +62,21 @@ def choose(features):
     """(target, reason): the forced target if usable, else the best one built
     that the CPU supports."""
     have = built()
+    best = next(t for t in have if not missing(t, features))
     forced = os.environ.get(ENV, "").strip().lower()
-    if forced:
-        problem = (f"unknown (choose from {', '.join(TARGETS)})" if forced not in TARGETS
-                   else "not built in this installation" if forced not in have
-                   else "not supported by this CPU (it lacks "
-                        f"{', '.join(missing(forced, features))})" if missing(forced, features)
-                   else None)
-        if problem is None:
-            return forced, ENV
-        best = next(t for t in have if not missing(t, features))
-        warnings.warn(f"linalgad: {ENV}={forced!r} is {problem}; using {best!r}", UserWarning,
-                      stacklevel=3)
-        return best, f"automatic ({ENV}={forced!r} ignored: {problem})"
-    return next(t for t in have if not missing(t, features)), "automatic"
+    if not forced:
+        return best, "automatic"
+    if forced not in TARGETS:
+        problem = f"unknown (choose from {', '.join(TARGETS)})"
+    elif forced not in have:
+        problem = "not built in this installation"
+    elif missing(forced, features):
+        problem = f"not supported by this CPU (it lacks {', '.join(missing(forced, features))})"
+    else:
+        return forced, ENV
+    warnings.warn(f"linalgad: {ENV}={forced!r} is {problem}; using {best!r}", UserWarning,
+                  stacklevel=3)
+    return best, f"automatic ({ENV}={forced!r} ignored: {problem})"
 
 
 def install():
