@@ -61,15 +61,18 @@ targets = {"baseline": []}
 if mode == "portable" and platform.machine().lower() in ("x86_64", "amd64"):
     targets.update({t: [m] for t, m in VARIANTS.items() if accepts(m)})
 
-core = cythonize(
+core, status = cythonize(
     [Extension("linalgad._core", ["linalgad/_core.pyx"],
-               depends=glob.glob("linalgad/*.pxi") + glob.glob("linalgad/*.h"))],
+               depends=glob.glob("linalgad/*.pxi") + glob.glob("linalgad/*.pxd")
+               + glob.glob("linalgad/*.h")),
+     # the status codes as a Python IntEnum (linalgad/_status.pxd), read by linalgad/_errors.py
+     Extension("linalgad._status", ["linalgad/_status.pyx"])],
     include_path=["linalgad"],
     compiler_directives={"language_level": "3"},
-)[0]
+)
 # every target compiles the same generated C file; a variant only renames the
 # module's init function to match its file name
-extensions = [
+extensions = [status] + [
     Extension(
         "linalgad._core" + ("" if t == "baseline" else f"_{t}"),
         core.sources,

@@ -2,143 +2,255 @@
 # cython: nonecheck=False, cpow=True
 """linalgad's compiled core: the VJP/JVP kernels of every rule.
 
-One file per primal is included below; they share the BLAS wrappers
-(_blas.pxi) and the degeneracy policy and batching boundary (_policy.pxi).
-Kernels are ``noexcept nogil`` and return a status code; the ``def`` entry
-points check their arrays, release the GIL, run the batch and hand any
-failure back as a tuple that linalgad/_errors.py turns into an exception.
-The Python layer (linalgad/rules/) validates inputs and calls these.
+One file per primal, each with its math, workspace layout, general kernels,
+3x3 lane kernels and entry points: _svd.pxi, _svfun.pxi (polar and
+svfunm), _eigh.pxi, _funm.pxi, _eig.pxi. They build on the blocks declared
+once and cimported: _blas.pxd (the fused scalar type, BLAS/LAPACK),
+_policy.pxd (the degeneracy decision, workspaces), _status.pxd (the status
+codes and error record); _lanes.pxi holds the machinery of the lane
+kernels. This file has what the entry points share: the array checks and
+the batch loop. Kernels are ``noexcept nogil`` and return a status; the
+``def`` entry points take typed memoryviews (the fused scalar type picks
+the kernel), release the GIL, run the batch and hand any failure back as a
+tuple that linalgad/_errors.py turns into an exception. The Python layer
+(linalgad/rules/) validates inputs and calls these.
 """
 
 cimport numpy as cnp
+from cython.parallel cimport prange, parallel
+cimport openmp
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+
+from linalgad._status cimport *
+from linalgad._blas cimport *
+from linalgad._policy cimport *
 
 cnp.import_array()
-
-include "_blas.pxi"
-include "_policy.pxi"
 
 
 # --- array checks shared by the def entry points -----------------------------------
 
-cdef inline size_t itemsize(int t):
-    if t == cnp.NPY_FLOAT32:
-        return 4
-    if t == cnp.NPY_FLOAT64 or t == cnp.NPY_COMPLEX64:
-        return 8
-    return 16
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
 
 
-cdef item_fn pick(int t, item_fn f, item_fn d, item_fn c, item_fn z) except NULL:
-    if t == cnp.NPY_FLOAT32:
-        return f
-    if t == cnp.NPY_FLOAT64:
-        return d
-    if t == cnp.NPY_COMPLEX64:
-        return c
-    if t == cnp.NPY_COMPLEX128:
-        return z
-    raise TypeError("linalgad core: unsupported dtype")
-
-
-cdef int check_stack(cnp.ndarray a, str name, int ndim) except -1:
-    if cnp.PyArray_NDIM(a) != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a) or not cnp.PyArray_ISNOTSWAPPED(a):
-        raise ValueError(f"{name} must be C-contiguous, aligned and native-endian")
+cdef int expect(str name, const Py_ssize_t* shape, int ndim, Py_ssize_t a, Py_ssize_t b,
+                Py_ssize_t c, const void* data, size_t align) except -1:
+    """ValueError unless an argument has the shape (a, b[, c]) and its data
+    the alignment of its real items (the memoryview checked the rest)."""
+    if shape[0] != a or shape[1] != b or (ndim == 3 and shape[2] != c):
+        got = tuple(shape[i] for i in range(ndim))
+        raise ValueError(f"{name} has shape {got}, expected {(a, b, c)[:ndim]}")
+    if (<size_t> data) % align:
+        raise ValueError(f"{name} must be aligned")
     return 0
 
 
-cdef int check_real(object a, str name, int ndim) except -1:
-    if not isinstance(a, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> a) != cnp.NPY_FLOAT64:
-        raise TypeError(f"{name} must be a float64 array")
-    return check_stack(<cnp.ndarray> a, name, ndim)
+cdef inline size_t real_size(scalar_t* tag) noexcept nogil:
+    # the alignment NumPy gives an aligned array of scalar_t
+    return sizeof(scalar_t) // 2 if is_cplx(tag) else sizeof(scalar_t)
 
 
-cdef int check_like(object a, cnp.ndarray ref, str name, Py_ssize_t B, Py_ssize_t m, Py_ssize_t n) except -1:
-    cdef cnp.ndarray x
-    if not isinstance(a, cnp.ndarray):
-        raise TypeError(f"{name} must be an ndarray")
-    x = <cnp.ndarray> a
-    check_stack(x, name, 3)
-    if cnp.PyArray_TYPE(x) != cnp.PyArray_TYPE(ref):
-        raise TypeError(f"{name} has dtype {x.dtype}, expected {ref.dtype}")
-    if x.shape[0] != B or x.shape[1] != m or x.shape[2] != n:
-        raise ValueError(f"{name} has shape {(<object> x).shape}, expected {(B, m, n)}")
-    if not cnp.PyArray_ISWRITEABLE(x) and name == "out":
-        raise ValueError("out must be writeable")
+cdef size_t ws_bytes(size_t total, str kernel) except? 0:
+    """A layout's total, checked: MemoryError when it overflowed or is
+    beyond what malloc could return (run_batch adds its ErrInfo slot and
+    the alignment slack to it)."""
+    if total >= (<size_t> PY_SSIZE_T_MAX) - 4 * WS_ALIGN:
+        raise MemoryError(f"{kernel}: the per-matrix workspace would exceed the address space")
+    return total
+
+
+cdef int check_index_range(Py_ssize_t count, str what) except -1:
+    """The kernels index one matrix's blocks with C int: refuse (ValueError)
+    a matrix whose dimensions or largest block exceed INT_MAX entries."""
+    if count > 2147483647:
+        raise ValueError(f"{what}: a matrix dimension or block of {count} entries; the compiled "
+                         f"core indexes a matrix with 32-bit integers (at most 2**31 - 1)")
     return 0
 
 
-cdef bint _all_finite(cnp.ndarray a) except -1:
-    # an OR-reduction of the exponent bits (all ones means inf or nan):
-    # branch-free, so it vectorises; no temporary
-    cdef Py_ssize_t i, size = cnp.PyArray_SIZE(a)
-    cdef int t = cnp.PyArray_TYPE(a)
-    cdef const unsigned long long* d
-    cdef const unsigned int* f
+cdef inline bint finite_bits(const void* p, Py_ssize_t count, bint single) noexcept nogil:
+    # an OR-reduction of the exponent bits (all ones means inf or nan) over
+    # `count` floats (single) or doubles: branch-free, so it vectorises
+    cdef Py_ssize_t i
+    cdef const unsigned long long* d = <const unsigned long long*> p
+    cdef const unsigned int* f = <const unsigned int*> p
     cdef unsigned long long bad64 = 0
     cdef unsigned int bad32 = 0
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
-        raise ValueError("all_finite needs a C-contiguous, aligned array")
-    if t == cnp.NPY_COMPLEX128 or t == cnp.NPY_COMPLEX64:
-        size *= 2
-    if t == cnp.NPY_FLOAT64 or t == cnp.NPY_COMPLEX128:
-        d = <const unsigned long long*> cnp.PyArray_DATA(a)
-        with nogil:
-            for i in range(size):
-                bad64 |= (d[i] & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL
-        return bad64 == 0
-    if t == cnp.NPY_FLOAT32 or t == cnp.NPY_COMPLEX64:
-        f = <const unsigned int*> cnp.PyArray_DATA(a)
-        with nogil:
-            for i in range(size):
-                bad32 |= (f[i] & 0x7f800000U) == 0x7f800000U
+    if single:
+        for i in range(count):
+            bad32 |= (f[i] & 0x7f800000U) == 0x7f800000U
         return bad32 == 0
-    raise TypeError("all_finite: unsupported dtype")
+    for i in range(count):
+        bad64 |= (d[i] & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL
+    return bad64 == 0
+
+
+cdef int finite(const scalar_t* p, Py_ssize_t count, str name) except -1:
+    """ValueError naming an argument (NULL: absent) holding inf or nan."""
+    cdef bint ok
+    cdef bint single = scalar_t is float or scalar_t is cfloat_t
+    if p == NULL:
+        return 0
+    with nogil:
+        ok = finite_bits(p, count * (2 if is_cplx(<scalar_t*> NULL) else 1), single)
+    if not ok:
+        raise ValueError(f"{name} contains NaN or Inf")
+    return 0
 
 
 def all_finite(cnp.ndarray a):
-    """True when every entry of a C-contiguous float32/64 or complex64/128
-    array is finite."""
-    return _all_finite(a)
+    """True when every entry of a C-contiguous, aligned float32/64 or
+    complex64/128 array is finite."""
+    cdef int t = cnp.PyArray_TYPE(a)
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(a)
+    cdef bint ok
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
+        raise ValueError("all_finite needs a C-contiguous, aligned array")
+    if t not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64, cnp.NPY_COMPLEX64, cnp.NPY_COMPLEX128):
+        raise TypeError("all_finite: unsupported dtype")
+    if t == cnp.NPY_COMPLEX64 or t == cnp.NPY_COMPLEX128:
+        size *= 2
+    with nogil:
+        ok = finite_bits(cnp.PyArray_DATA(a), size, t == cnp.NPY_FLOAT32 or t == cnp.NPY_COMPLEX64)
+    return ok
 
 
-cdef int check_finite_args(tuple arrays, tuple names) except -1:
-    """ValueError naming the first array (None skipped) that holds inf or nan."""
-    for a, name in zip(arrays, names):
-        if a is not None and cnp.PyArray_SIZE(<cnp.ndarray> a) and not _all_finite(<cnp.ndarray> a):
-            raise ValueError(f"{name} contains NaN or Inf")
-    return 0
+# --- the batch loop -----------------------------------------------------------------
+#
+# Every rule runs one kernel per matrix of a contiguous (B, m, n) stack. The
+# loop over B is here and only here: serial for one matrix or one thread,
+# otherwise an OpenMP loop with one workspace per thread (never one per
+# matrix). A kernel returns a status; the first failure (lowest batch index
+# seen) is reported and the other threads stop early. The items are handed
+# out in 8 chunks per thread (dynamic schedule): on a shared machine one
+# core often runs slower for a while, and a static half each left the other
+# core waiting.
+#
+# An item is fused over the scalar type through its last argument (a NULL
+# tag): `svd_vjp_item[scalar_t]` is the kernel of one dtype, and the batch
+# loop is compiled once per dtype to call it.
+
+# the size of the last team run_batch ran (1 when serial): what a caller
+# can observe of a thread-count setting (linalgad._options, tests)
+cdef int _last_team = 0
 
 
-cdef object status(ErrInfo* e, tuple names):
-    """A kernel's status for the Python layer: None, an error tuple for
-    linalgad._errors, or (E_NONFINITE, found by a kernel in the cotangent
-    it loaded) the same ValueError as check_finite_args."""
-    if e.code == E_NONFINITE:
-        raise ValueError(f"{names[e.i]} contains NaN or Inf")
-    return err_tuple(e)
+cdef int run_batch(int (*fn)(void*, Py_ssize_t, char*, ErrInfo*, scalar_t*) noexcept nogil,
+                   void* ctx, Py_ssize_t B, size_t work_bytes, int nthreads,
+                   ErrInfo* err) noexcept nogil:
+    cdef Py_ssize_t b
+    cdef char* work
+    cdef char* raw
+    cdef int code, tid, stop = 0
+    cdef int* stop_p = &stop
+    cdef Py_ssize_t chunk
+    cdef ErrInfo* errs
+    cdef ErrInfo* mine
+    cdef int team = 1
+    cdef int* team_p = &team
+    global _last_team
+    err.code = OK
+    if B <= 0:
+        return OK
+    if work_bytes < 16:
+        work_bytes = 16
+    if nthreads <= 1 or B == 1:
+        _last_team = 1
+        raw = <char*> malloc(work_bytes + WS_ALIGN)
+        if raw == NULL:
+            err.code = E_NOMEM
+            return E_NOMEM
+        work = ws_align(raw)
+        for b in range(B):
+            err.b = b      # a kernel that handles several matrices per item may refine it
+            code = fn(ctx, b, work, err, <scalar_t*> NULL)
+            if code != OK:
+                err.code = code
+                break
+        free(raw)
+        return err.code
+    if nthreads > B:
+        nthreads = <int> B
+    chunk = max(B // (8 * nthreads), 1)
+    errs = <ErrInfo*> malloc(nthreads * sizeof(ErrInfo))
+    if errs == NULL:
+        err.code = E_NOMEM
+        return E_NOMEM
+    for tid in range(nthreads):
+        errs[tid].code = OK
+        errs[tid].b = B
+    with parallel(num_threads=nthreads):
+        tid = openmp.omp_get_thread_num()
+        if tid == 0:
+            team_p[0] = openmp.omp_get_num_threads()
+        mine = &errs[tid]
+        raw = <char*> malloc(work_bytes + ERR_PAD + WS_ALIGN)
+        work = NULL if raw == NULL else ws_align(raw)
+        if work == NULL:
+            mine.code = E_NOMEM
+            mine.b = 0
+            stop_p[0] = 1
+        for b in prange(B, schedule='dynamic', chunksize=chunk):
+            if stop_p[0] or work == NULL:
+                continue
+            (<ErrInfo*> work).b = b
+            code = fn(ctx, b, work + ERR_PAD, <ErrInfo*> work, <scalar_t*> NULL)
+            if code != OK:
+                (<ErrInfo*> work).code = code
+                if mine.code == OK or b < mine.b:
+                    memcpy(mine, work, sizeof(ErrInfo))
+                stop_p[0] = 1
+        free(raw)
+    _last_team = team
+    for tid in range(nthreads):
+        if errs[tid].code != OK and (err.code == OK or errs[tid].b < err.b):
+            memcpy(err, &errs[tid], sizeof(ErrInfo))
+    free(errs)
+    return err.code
 
 
-cdef object run_entry(item_fn fn, item_fn lanes, void* ctx, bint* lane_check, item_fn* lane_one,
-                      Py_ssize_t B, size_t work_bytes, int nthreads, tuple arrays, tuple names):
-    """The common tail of the vjp entry points. lanes (a _small.pxi block
-    kernel, or NULL): run it over blocks of LANES matrices, with fn as its
-    per-matrix fallback and the inf/nan check of `arrays` done on the loaded
-    lanes; otherwise check `arrays` in one pass, then run fn. names: the
-    arrays' names for the error, or None for no check. Returns status()."""
+# The 3x3 lane kernels (float64) run over blocks of LANES matrices; a block
+# with a lane they cannot take goes to the general kernel, matrix by matrix.
+ctypedef int (*item_d)(void* ctx, Py_ssize_t b, char* work, ErrInfo* e, double* tag) noexcept nogil
+
+cdef struct Batch:          # the part of every entry point's context the lane blocks read
+    Py_ssize_t B
+    bint check_finite       # the lane kernel checks the cotangents it loads
+    item_d one              # the general kernel of one float64 matrix
+
+
+include "_lanes.pxi"
+
+
+cdef object err_tuple(ErrInfo* e):
+    if e.code == OK:
+        return None
+    return (e.code, e.b, e.i, e.j, e.x, e.y, e.val, e.lim)
+
+
+cdef object run_entry(int (*fn)(void*, Py_ssize_t, char*, ErrInfo*, scalar_t*) noexcept nogil,
+                      item_d lanes, Batch* batch, void* ctx, size_t work_bytes, int nthreads,
+                      tuple names):
+    """The common tail of the entry points: run fn over the batch or, when
+    `lanes` (a block function, or NULL) is given, lanes over blocks of LANES
+    matrices with fn as the fallback of one matrix. names: the checked
+    cotangents' names, or None for no check (the lane kernels check what
+    they load; otherwise the caller checked them with `finite`). Returns
+    None or the error tuple; a lane kernel's inf/nan is the ValueError."""
     cdef ErrInfo e
+    cdef Py_ssize_t B = batch.B
     if lanes != NULL:
-        lane_check[0] = names is not None
-        lane_one[0] = fn
+        batch.check_finite = names is not None
         with nogil:
             run_batch(lanes, ctx, (B + LANES - 1) // LANES, work_bytes, nthreads, &e)
     else:
-        if names is not None:
-            check_finite_args(arrays, names)
         with nogil:
             run_batch(fn, ctx, B, work_bytes, nthreads, &e)
-    return status(&e, names)
+    if e.code == E_NONFINITE:
+        raise ValueError(f"{names[e.i]} contains NaN or Inf")
+    return err_tuple(&e)
 
 
 # --- threads: what linalgad._options reads ---------------------------------------------
@@ -158,11 +270,10 @@ def last_team():
 # --- the rules ---------------------------------------------------------------------
 
 include "_svd.pxi"
-include "_lapack_extra.pxi"
+include "_svfun.pxi"
 include "_eigh.pxi"
-include "_small.pxi"
-include "_eig.pxi"
 include "_funm.pxi"
+include "_eig.pxi"
 
 
 # --- workspace layouts, for tests at sizes that are never allocated ---------------------

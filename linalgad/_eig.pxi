@@ -21,54 +21,37 @@
 #       X = V (F o P);  dV_j = X_j + c_j v_j with c_j = -Re(v_j^H X_j)
 #       [- i Im(X_{k_j j}) / v_{k_j j}] (lapack): 3.3 GEMMs.
 # cond(V) (LAPACK estimate, infinity norm; exact for tiny n) above cond_max: E_ILLCOND.
+#
+# Sections: contexts, general kernels, the real-arithmetic pullback of real
+# input, the 3x3 lane kernel, entry points.
 
 
-cdef inline cdouble_t cinv_gap(cdouble_t d, const Gap* g, bint* flag) noexcept nogil:
-    """1/d for a complex gap d under the policy (Lorentzian: conj(d) / (|d|^2 + eps scale^2));
-    *flag set (and 0 returned) for a degenerate pair in strict/subspace mode.
-    Formed as conj(d/m) / (m |d/m|^2), m = max(|Re d|, |Im d|) (or the scale,
-    Lorentzian): |d|^2 itself would overflow beyond 1e154 and underflow below 1e-162."""
-    cdef double m = fmax(fabs(d.real), fabs(d.imag)), a2
-    cdef cdouble_t r
-    flag[0] = False
-    if g.mode == LORENTZ:
-        m = g.scale
-    elif g.mode != EXACT and hypot(d.real, d.imag) <= g.tol:
-        flag[0] = True
-        r.real = 0.0
-        r.imag = 0.0
-        return r
-    r.real = d.real / m
-    r.imag = d.imag / m
-    a2 = r.real * r.real + r.imag * r.imag
-    if g.mode == LORENTZ:
-        a2 = a2 + g.eps
-    r.real = r.real / a2 / m
-    r.imag = -r.imag / a2 / m
-    return r
+cdef struct EigVjp:
+    Batch batch
+    int n
+    bint lapack_norm
+    double cond_max
+    const void* V
+    const cdouble_t* w
+    const cdouble_t* dw     # n, or NULL
+    const void* dV          # n x n, or NULL
+    void* out               # n x n (real for eig_vjp_real)
+    Policy pol
 
 
-cdef inline int csplit_check(int n, const cdouble_t* w, const cdouble_t* gw, const Gap* g,
-                             ErrInfo* e) noexcept nogil:
-    # split_check (_policy.pxi) for complex eigenvalues and cotangents (all pairs)
-    cdef int i, j
-    cdef double cmax = 0.0, lim, a
-    if g.mode != STRICT or gw == NULL:
-        return OK
-    for i in range(n):
-        a = hypot(gw[i].real, gw[i].imag)
-        cmax = a if a > cmax else cmax
-    lim = g.ctol * cmax
-    for i in range(n):
-        for j in range(i + 1, n):
-            if hypot((w[i] - w[j]).real, (w[i] - w[j]).imag) <= g.tol:
-                a = hypot((gw[i] - gw[j]).real, (gw[i] - gw[j]).imag)
-                if a > lim:
-                    return set_err(e, E_SPLIT, i, j, w[i].real, w[j].real, a, lim)
-    return OK
+cdef struct EigJvp:
+    int n
+    bint lapack_norm
+    double cond_max
+    const void* V
+    const cdouble_t* w
+    const void* dA          # n x n
+    cdouble_t* dw           # out: n
+    void* dV                # out: n x n
+    Policy pol
 
 
-cdef inline scalar_t from_c(scalar_t* tag, cdouble_t z) noexcept nogil:
+cdef inline scalar_t from_c(const scalar_t* tag, cdouble_t z) noexcept nogil:
     return mkc(tag, z.real, z.imag)
 
 
@@ -164,8 +147,84 @@ cdef int small_inverse(int n, const scalar_t* V, scalar_t* Vinv, scalar_t* Wk,
     return OK
 
 
+cdef inline size_t gecon_ws(size_t n, size_t isz) noexcept nogil:
+    # bytes of gecon_inf's work: 4n scalars, 2n doubles, n ints, in that order
+    # (each part stays aligned: 4n scalars and 2n doubles are multiples of 8 bytes)
+    return ws_add(ws_add(ws_mul(ws_mul(4, n), isz), ws_mul(ws_mul(2, n), sizeof(double))),
+                  ws_mul(n, sizeof(int)))
+
+
+cdef struct NormWs:
+    size_t g, cnrm, cbest, kpiv, total
+
+
+cdef NormWs norm_ws(size_t n) noexcept nogil:
+    cdef NormWs w
+    cdef size_t top = 0
+    w.g = ws_take(&top, n, sizeof(cdouble_t))
+    w.cnrm = ws_take(&top, n, sizeof(double))
+    w.cbest = ws_take(&top, n, sizeof(double))
+    w.kpiv = ws_take(&top, n, sizeof(int))
+    w.total = top
+    return w
+
+
+cdef int normalised_cotangent(int n, const scalar_t* V, const scalar_t* gV, scalar_t* Vb,
+                              bint lapack_norm, double gauge_tol, const cdouble_t* w,
+                              char* work, ErrInfo* e) noexcept nogil:
+    """Vb = the cotangent that reaches the normalised eigenvectors:
+    dV'_j = dV_j - Re(g_j) v_j [- i Im(g_j) / v_kj e_k], g_j = v_j^H dV_j, k
+    the row of v_j's entry of largest modulus, which "lapack" makes real.
+    "norm" (complex): a cotangent that turns a column's phase (|Im g_j|
+    beyond gauge_tol times the largest column norm of dV) is E_GAUGE_PHASE.
+    work: norm_ws(n).total bytes."""
+    cdef NormWs ws = norm_ws(n)
+    cdef cdouble_t* g = <cdouble_t*> (work + ws.g)
+    cdef double* cnrm = <double*> (work + ws.cnrm)
+    cdef double* cbest = <double*> (work + ws.cbest)
+    cdef int* kpiv = <int*> (work + ws.kpiv)
+    cdef bint cplx = is_cplx(V)
+    cdef int i, j, k
+    cdef double c = 0.0, nrm, glim
+    cdef scalar_t v, a
+    # column sums, norms and pivots row by row (row-major: a column sweep
+    # would miss the cache); products in double whatever the dtype
+    for j in range(n):
+        g[j].real = 0.0
+        g[j].imag = 0.0
+        cnrm[j] = 0.0
+        cbest[j] = -1.0
+        kpiv[j] = 0
+    for i in range(n):
+        for j in range(n):
+            v = V[i * n + j]
+            a = gV[i * n + j]
+            g[j].real += re_(v) * re_(a) + im_(v) * im_(a)
+            g[j].imag += re_(v) * im_(a) - im_(v) * re_(a)
+            cnrm[j] += abs2_(a)
+            nrm = abs2_(v)
+            if nrm > cbest[j]:
+                cbest[j] = nrm
+                kpiv[j] = i
+    for j in range(n):
+        c = cnrm[j] if cnrm[j] > c else c
+    glim = gauge_tol * sqrt(c)
+    if cplx and not lapack_norm:
+        for j in range(n):
+            if fabs(g[j].imag) > glim:
+                return set_err(e, E_GAUGE_PHASE, j, j, w[j].real, w[j].imag, fabs(g[j].imag), glim)
+    for i in range(n):
+        for j in range(n):
+            Vb[i * n + j] = gV[i * n + j] - g[j].real * V[i * n + j]
+    if cplx and lapack_norm:
+        for j in range(n):
+            k = kpiv[j]
+            Vb[k * n + j] = Vb[k * n + j] - mkc(V, 0.0, g[j].imag / re_(V[k * n + j]))
+    return OK
+
+
 cdef struct EigWs:
-    size_t Vb, Z, Bm, LU, Wk, cw, ipiv, touched, gacc, cnrm, cbest, kpiv, total
+    size_t Vb, Z, Bm, LU, Wk, cw, ipiv, touched, norm, total
 
 
 cdef EigWs eig_ws(size_t n, size_t isz, bint vjp) noexcept nogil:
@@ -181,10 +240,7 @@ cdef EigWs eig_ws(size_t n, size_t isz, bint vjp) noexcept nogil:
     w.cw = ws_take(&top, gecon_ws(n, isz), 1)
     w.ipiv = ws_take(&top, n, sizeof(int))
     w.touched = ws_take(&top, v, 1)
-    w.gacc = ws_take(&top, v, isz)
-    w.cnrm = ws_take(&top, v, sizeof(double))
-    w.cbest = ws_take(&top, v, sizeof(double))
-    w.kpiv = ws_take(&top, v, sizeof(int))
+    w.norm = ws_take(&top, norm_ws(v).total, 1)
     w.total = top
     return w
 
@@ -202,10 +258,6 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
     cdef char* cw = work + ws.cw
     cdef int* ipiv = <int*> (work + ws.ipiv)
     cdef signed char* touched = <signed char*> (work + ws.touched)
-    cdef scalar_t* gacc = <scalar_t*> (work + ws.gacc)
-    cdef double* cnrm = <double*> (work + ws.cnrm)
-    cdef double* cbest = <double*> (work + ws.cbest)
-    cdef int* kpiv = <int*> (work + ws.kpiv)
     cdef bint small = _small(n)
     cdef int i, j, k, code
     cdef bint cplx = is_cplx(V), fa
@@ -233,35 +285,11 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
             for j in range(n):
                 Bm[i * n + j] = V[i * n + j] * from_c(V, gw[j].conjugate()) if gw != NULL else 0
     else:
-        # g_j = v_j^H dV_j, column norms and pivots, row by row (cache-friendly)
         for j in range(n):
             touched[j] = -1
-            gacc[j] = 0
-            cnrm[j] = 0.0
-            cbest[j] = -1.0
-            kpiv[j] = 0
-        for i in range(n):
-            for j in range(n):
-                gacc[j] = gacc[j] + conj_(V[i * n + j]) * gV[i * n + j]
-                cnrm[j] += abs2_(gV[i * n + j])
-                nrm = abs2_(V[i * n + j])
-                if nrm > cbest[j]:
-                    cbest[j] = nrm
-                    kpiv[j] = i
-        for j in range(n):
-            c = cnrm[j] if cnrm[j] > c else c
-        glim = pol.gauge_tol * sqrt(c)
-        if cplx and not lapack_norm:
-            for j in range(n):
-                if fabs(im_(gacc[j])) > glim:
-                    return set_err(e, E_GAUGE_PHASE, j, j, w[j].real, w[j].imag, fabs(im_(gacc[j])), glim)
-        for i in range(n):
-            for j in range(n):
-                Vb[i * n + j] = gV[i * n + j] - re_(gacc[j]) * V[i * n + j]
-        if cplx and lapack_norm:
-            for j in range(n):
-                k = kpiv[j]
-                Vb[k * n + j] = Vb[k * n + j] - mkc(V, 0.0, im_(gacc[j]) / re_(V[k * n + j]))
+        code = normalised_cotangent(n, V, gV, Vb, lapack_norm, pol.gauge_tol, w, work + ws.norm, e)
+        if code != OK:
+            return code
         gemm(c'C', c'N', n, n, n, one, V, n, Vb, n, zero, Z, n)
         zlim = pol.gauge_tol * max_abs(n, n, Z, n)
         for i in range(n):
@@ -270,14 +298,12 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
                     Z[i * n + i] = from_c(V, gw[i]) if gw != NULL else 0
                     continue
                 f = cinv_gap(w[j] - w[i], &g, &fa)
-                if fa:
-                    if pol.mode == STRICT:
-                        if _vtouched(touched, n, gV, i) or _vtouched(touched, n, gV, j):
-                            return set_err(e, E_DEGENERATE, i, j, w[i].real, w[j].real,
-                                           hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), g.tol)
-                    elif abs_(Z[i * n + j]) > zlim:
-                        return set_err(e, E_GAUGE_BLOCK, i, j, w[i].real, w[j].real,
-                                       abs_(Z[i * n + j]), zlim)
+                if fa and refuse_pair(&g, E_DEGENERATE,
+                                      pol.mode == STRICT and (touches(touched, i, n, gV, n, 0, <const scalar_t*> NULL)
+                                                              or touches(touched, j, n, gV, n, 0, <const scalar_t*> NULL)),
+                                      abs_(Z[i * n + j]), zlim, i, j, w[i].real, w[j].real,
+                                      hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), e):
+                    return e.code
                 Z[i * n + j] = from_c(V, f.conjugate()) * Z[i * n + j]
         code = csplit_check(n, w, gw, &g, e)     # after the vector checks
         if code != OK:
@@ -338,9 +364,9 @@ cdef int eig_jvp_kernel(int n, const scalar_t* V, const cdouble_t* w, const scal
                 continue
             p = T[j * n + i]                   # P_ij
             f = cinv_gap(w[j] - w[i], &g, &fa)
-            if fa and pol.mode == STRICT and abs_(p) > glim:
-                return set_err(e, E_DEGENERATE, i, j, w[i].real, w[j].real,
-                               hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), g.tol)
+            if fa and refuse_pair(&g, E_DEGENERATE, abs_(p) > glim, 0.0, 0.0, i, j, w[i].real, w[j].real,
+                                  hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), e):
+                return e.code
             C[i * n + j] = from_c(V, f) * p
     gemm(c'N', c'N', n, n, n, one, V, n, C, n, zero, dV, n)   # X = V (F o P)
     # c_j = -Re(v_j^H x_j) [- i Im(x_kj)/v_kj], accumulated row by row in C's first row
@@ -359,135 +385,6 @@ cdef int eig_jvp_kernel(int n, const scalar_t* V, const cdouble_t* w, const scal
         for j in range(n):
             dV[i * n + j] = dV[i * n + j] + C[j] * V[i * n + j]
     return OK
-
-
-# --- per-matrix adapters ------------------------------------------------------------
-
-cdef struct EigCtx:
-    int n
-    Py_ssize_t B
-    bint lapack_norm
-    bint check_finite   # the lane kernel checks the cotangents it loads
-    double cond_max
-    item_fn one         # the per-matrix kernel a lane block hands over to
-    void* V
-    cdouble_t* w
-    cdouble_t* gw   # vjp: dw or NULL | jvp: out dw
-    void* g1        # vjp: dV or NULL | jvp: dA
-    void* out       # vjp: A_bar | jvp: out dV
-    Policy pol
-
-
-cdef inline int _eig_vjp_item(EigCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
-    cdef Py_ssize_t n = c.n
-    return eig_vjp_kernel(c.n, (<scalar_t*> c.V) + b * n * n, c.w + b * n,
-                          NULL if c.gw == NULL else c.gw + b * n,
-                          NULL if c.g1 == NULL else (<scalar_t*> c.g1) + b * n * n,
-                          (<scalar_t*> c.out) + b * n * n, c.lapack_norm, c.cond_max, w, &c.pol, e)
-
-
-cdef inline int _eig_jvp_item(EigCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
-    cdef Py_ssize_t n = c.n
-    return eig_jvp_kernel(c.n, (<scalar_t*> c.V) + b * n * n, c.w + b * n,
-                          (<scalar_t*> c.g1) + b * n * n, c.gw + b * n,
-                          (<scalar_t*> c.out) + b * n * n, c.lapack_norm, c.cond_max, w, &c.pol, e)
-
-
-cdef int _eig_vjp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eig_vjp_item(<EigCtx*> c, b, w, e, <float*> NULL)
-cdef int _eig_vjp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eig_vjp_item(<EigCtx*> c, b, w, e, <double*> NULL)
-cdef int _eig_vjp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eig_vjp_item(<EigCtx*> c, b, w, e, <cfloat_t*> NULL)
-cdef int _eig_vjp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eig_vjp_item(<EigCtx*> c, b, w, e, <cdouble_t*> NULL)
-
-cdef int _eig_jvp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eig_jvp_item(<EigCtx*> c, b, w, e, <float*> NULL)
-cdef int _eig_jvp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eig_jvp_item(<EigCtx*> c, b, w, e, <double*> NULL)
-cdef int _eig_jvp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eig_jvp_item(<EigCtx*> c, b, w, e, <cfloat_t*> NULL)
-cdef int _eig_jvp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eig_jvp_item(<EigCtx*> c, b, w, e, <cdouble_t*> NULL)
-
-
-# --- def entry points ---------------------------------------------------------------
-
-cdef int check_cw(object a, str name, Py_ssize_t B, Py_ssize_t n) except -1:
-    if not isinstance(a, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> a) != cnp.NPY_COMPLEX128:
-        raise TypeError(f"{name} must be a complex128 array")
-    check_stack(<cnp.ndarray> a, name, 2)
-    if a.shape[0] != B or a.shape[1] != n:
-        raise ValueError(f"{name} has shape {a.shape}, expected {(B, n)}")
-    return 0
-
-
-cdef EigCtx _eig_ctx(cnp.ndarray V, cnp.ndarray w, bint lapack_norm, double cond_max,
-                     tuple policy) except *:
-    cdef EigCtx c
-    check_stack(V, "V", 3)
-    if V.shape[1] != V.shape[2]:
-        raise ValueError("V must be square")
-    check_cw(w, "w", V.shape[0], V.shape[1])
-    check_index_range(2 * V.shape[1] * V.shape[1], "eig")
-    c.n = <int> V.shape[1]
-    c.B = V.shape[0]
-    c.one = NULL
-    c.check_finite = False
-    c.lapack_norm = lapack_norm
-    c.cond_max = cond_max
-    c.V = cnp.PyArray_DATA(V)
-    c.w = <cdouble_t*> cnp.PyArray_DATA(w)
-    c.gw = NULL
-    c.g1 = c.out = NULL
-    c.pol = read_policy(policy)
-    return c
-
-
-def eig_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
-            bint lapack_norm, double cond_max, tuple policy, int nthreads=1):
-    """Pullback of a stack of eig: V (B,n,n), w (B,n) complex128; gw (B,n)
-    complex128 or None, gV (B,n,n) or None; out (B,n,n) in V's dtype.
-    Returns None or an error tuple."""
-    cdef EigCtx c = _eig_ctx(V, w, lapack_norm, cond_max, policy)
-    cdef ErrInfo e
-    cdef int t = cnp.PyArray_TYPE(V)
-    cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = ws_bytes(eig_ws(c.n, itemsize(t), True).total, "eig_vjp")
-    check_like(out, V, "out", B, c.n, c.n)
-    if gw is not None:
-        check_cw(gw, "dw", B, c.n)
-        c.gw = <cdouble_t*> cnp.PyArray_DATA(<cnp.ndarray> gw)
-    if gV is not None:
-        check_like(gV, V, "dV", B, c.n, c.n)
-        c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gV)
-    c.out = cnp.PyArray_DATA(out)
-    cdef item_fn fn = pick(t, _eig_vjp_f, _eig_vjp_d, _eig_vjp_c, _eig_vjp_z)
-    with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
-    return err_tuple(&e)
-
-
-def eig_jvp(cnp.ndarray V, cnp.ndarray w, cnp.ndarray dA, cnp.ndarray dw, cnp.ndarray dV,
-            bint lapack_norm, double cond_max, tuple policy, int nthreads=1):
-    """Pushforward of a stack of eig along dA (B,n,n) into dw (B,n) complex128
-    and dV (B,n,n). Returns None or an error tuple."""
-    cdef EigCtx c = _eig_ctx(V, w, lapack_norm, cond_max, policy)
-    cdef ErrInfo e
-    cdef int t = cnp.PyArray_TYPE(V)
-    cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = ws_bytes(eig_ws(c.n, itemsize(t), False).total, "eig_jvp")
-    check_like(dA, V, "dA", B, c.n, c.n)
-    check_like(dV, V, "dV", B, c.n, c.n)
-    check_cw(dw, "dw", B, c.n)
-    c.g1 = cnp.PyArray_DATA(dA)
-    c.gw = <cdouble_t*> cnp.PyArray_DATA(dw)
-    c.out = cnp.PyArray_DATA(dV)
-    cdef item_fn fn = pick(t, _eig_jvp_f, _eig_jvp_d, _eig_jvp_c, _eig_jvp_z)
-    with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
-    return err_tuple(&e)
 
 
 # --- real input with complex eigenvalues: the pullback in real arithmetic ----------------
@@ -526,20 +423,15 @@ cdef inline void _transpose_into(int n, const real_t* X, real_t* out) noexcept n
                     out[i * n + j] = X[j * n + i]
 
 
-cdef inline bint _ctouched(signed char* t, int n, const real_t* gVc, int j) noexcept nogil:
-    # does the (interleaved complex) cotangent touch column j? (exact zero test)
-    cdef int i
-    if t[j] < 0:
-        t[j] = 0
-        for i in range(n):
-            if gVc[2 * (i * n + j)] != 0 or gVc[2 * (i * n + j) + 1] != 0:
-                t[j] = 1
-                break
-    return t[j] > 0
+cdef inline bint _eig_real_touches(signed char* memo, int j, int n, const real_t* gVc) noexcept nogil:
+    # column j of the complex cotangent, stored as interleaved reals
+    if real_t is double:
+        return touches(memo, j, n, <const cdouble_t*> gVc, n, 0, <const cdouble_t*> NULL)
+    return touches(memo, j, n, <const cfloat_t*> gVc, n, 0, <const cfloat_t*> NULL)
 
 
 cdef struct EigRealWs:
-    size_t Vr, LU, Wk, Vb, Wm, Mr, Z, cw, ipiv, col, cgr, cgi, cbest, kpiv, typ, touched, total
+    size_t Vr, LU, Wk, Vb, Wm, Mr, Z, cw, ipiv, norm, typ, touched, total
 
 
 cdef EigRealWs eig_real_ws(size_t n, size_t isz) noexcept nogil:
@@ -555,11 +447,7 @@ cdef EigRealWs eig_real_ws(size_t n, size_t isz) noexcept nogil:
     w.Z = ws_take(&top, sq, sizeof(cdouble_t))
     w.cw = ws_take(&top, gecon_ws(n, isz), 1)
     w.ipiv = ws_take(&top, n, sizeof(int))
-    w.col = ws_take(&top, n, sizeof(double))
-    w.cgr = ws_take(&top, n, sizeof(double))
-    w.cgi = ws_take(&top, n, sizeof(double))
-    w.cbest = ws_take(&top, n, sizeof(double))
-    w.kpiv = ws_take(&top, n, sizeof(int))
+    w.norm = ws_take(&top, norm_ws(n).total, 1)
     w.typ = ws_take(&top, n, 1)
     w.touched = ws_take(&top, n, 1)
     w.total = top
@@ -581,11 +469,6 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
     cdef cdouble_t* Z = <cdouble_t*> (work + ws.Z)
     cdef char* cw = work + ws.cw
     cdef int* ipiv = <int*> (work + ws.ipiv)
-    cdef double* col = <double*> (work + ws.col)
-    cdef double* cgr = <double*> (work + ws.cgr)
-    cdef double* cgi = <double*> (work + ws.cgi)
-    cdef double* cbest = <double*> (work + ws.cbest)
-    cdef int* kpiv = <int*> (work + ws.kpiv)
     cdef signed char* typ = <signed char*> (work + ws.typ)   # 0 real, 1 first of a pair, 2 second
     cdef signed char* touched = <signed char*> (work + ws.touched)
     cdef int i, j, k, code
@@ -620,43 +503,14 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
         if gw != NULL:
             Z[i * n + i] = gw[i]
     if gVc != NULL:
-        # column sums g_j = v_j^H dV_j, column norms and LAPACK pivots, row by
-        # row (the arrays are row-major: a column sweep would miss the cache)
-        for j in range(n):
-            col[j] = 0.0
-            cgr[j] = 0.0
-            cgi[j] = 0.0
-            cbest[j] = -1.0
-            kpiv[j] = 0
-        for i in range(n):
-            for j in range(n):
-                vr = _cre(Vc, n, i, j)
-                vi = _cim(Vc, n, i, j)
-                ar = _cre(gVc, n, i, j)
-                ai = _cim(gVc, n, i, j)
-                col[j] += ar * ar + ai * ai
-                cgr[j] += vr * ar + vi * ai
-                cgi[j] += vr * ai - vi * ar
-                nrm = vr * vr + vi * vi
-                if nrm > cbest[j]:
-                    cbest[j] = nrm
-                    kpiv[j] = i
-        for j in range(n):
-            c = col[j] if col[j] > c else c
-        glim = pol.gauge_tol * sqrt(c)
-        if not lapack_norm:
-            for j in range(n):
-                if fabs(cgi[j]) > glim:
-                    return set_err(e, E_GAUGE_PHASE, j, j, w[j].real, w[j].imag, fabs(cgi[j]), glim)
-        for i in range(n):
-            for j in range(n):
-                Vb[2 * (i * n + j)] = <real_t> (_cre(gVc, n, i, j) - cgr[j] * _cre(Vc, n, i, j))
-                Vb[2 * (i * n + j) + 1] = <real_t> (_cim(gVc, n, i, j) - cgr[j] * _cim(Vc, n, i, j))
-        if lapack_norm:
-            for j in range(n):
-                k = kpiv[j]
-                vk = _cre(Vc, n, k, j)
-                Vb[2 * (k * n + j) + 1] = <real_t> (Vb[2 * (k * n + j) + 1] - cgi[j] / vk)
+        if real_t is double:
+            code = normalised_cotangent(n, <const cdouble_t*> Vc, <const cdouble_t*> gVc, <cdouble_t*> Vb,
+                                        lapack_norm, pol.gauge_tol, w, work + ws.norm, e)
+        else:
+            code = normalised_cotangent(n, <const cfloat_t*> Vc, <const cfloat_t*> gVc, <cfloat_t*> Vb,
+                                        lapack_norm, pol.gauge_tol, w, work + ws.norm, e)
+        if code != OK:
+            return code
         # Wm = Vr^T dV' (real GEMM, n x 2n), then G' = T^H Wm row by row
         gemm(c'T', c'N', n, 2 * n, n, one, Vr, n, Vb, 2 * n, zero, Wm, 2 * n)
         i = 0
@@ -690,15 +544,12 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
                     Z[i * n + i] = gw[i] if gw != NULL else 0
                     continue
                 f = cinv_gap(w[j] - w[i], &gp, &fa)
-                if fa:
-                    if pol.mode == STRICT:
-                        hit = _ctouched(touched, n, gVc, i) or _ctouched(touched, n, gVc, j)
-                        if hit:
-                            return set_err(e, E_DEGENERATE, i, j, w[i].real, w[j].real,
-                                           hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), gp.tol)
-                    elif abs_(Z[i * n + j]) > zlim:
-                        return set_err(e, E_GAUGE_BLOCK, i, j, w[i].real, w[j].real,
-                                       abs_(Z[i * n + j]), zlim)
+                if fa and refuse_pair(&gp, E_DEGENERATE,
+                                      pol.mode == STRICT and (_eig_real_touches(touched, i, n, gVc)
+                                                              or _eig_real_touches(touched, j, n, gVc)),
+                                      abs_(Z[i * n + j]), zlim, i, j, w[i].real, w[j].real,
+                                      hypot((w[j] - w[i]).real, (w[j] - w[i]).imag), e):
+                    return e.code
                 Z[i * n + j] = f.conjugate() * Z[i * n + j]
         code = csplit_check(n, w, gw, &gp, e)     # after the vector checks
         if code != OK:
@@ -753,64 +604,7 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
     return OK
 
 
-cdef int _eig_vjp_rf(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    cdef EigCtx* x = <EigCtx*> c
-    cdef Py_ssize_t n = x.n
-    return eig_vjp_real_kernel(x.n, (<float*> x.V) + 2 * b * n * n, x.w + b * n,
-                               NULL if x.gw == NULL else x.gw + b * n,
-                               NULL if x.g1 == NULL else (<float*> x.g1) + 2 * b * n * n,
-                               (<float*> x.out) + b * n * n, x.lapack_norm, x.cond_max, w, &x.pol, e)
-
-
-cdef int _eig_vjp_rd(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    cdef EigCtx* x = <EigCtx*> c
-    cdef Py_ssize_t n = x.n
-    return eig_vjp_real_kernel(x.n, (<double*> x.V) + 2 * b * n * n, x.w + b * n,
-                               NULL if x.gw == NULL else x.gw + b * n,
-                               NULL if x.g1 == NULL else (<double*> x.g1) + 2 * b * n * n,
-                               (<double*> x.out) + b * n * n, x.lapack_norm, x.cond_max, w, &x.pol, e)
-
-
-def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
-                 bint lapack_norm, double cond_max, tuple policy, int nthreads=1,
-                 bint check_finite=True):
-    """Pullback of eig for REAL input whose V is complex (conjugate pairs as
-    numpy.linalg.eig returns them, first member with positive imaginary part):
-    V (B,n,n) complex128/complex64, w (B,n) complex128, gw (B,n) complex128 or
-    None, gV like V or None; out (B,n,n) float64/float32, the real cotangent.
-    Computed in real arithmetic. check_finite: refuse a cotangent holding inf
-    or nan (ValueError naming it). Returns None or an error tuple."""
-    cdef EigCtx c = _eig_ctx(V, w, lapack_norm, cond_max, policy)
-    cdef ErrInfo e
-    cdef int t = cnp.PyArray_TYPE(V)
-    cdef Py_ssize_t B = V.shape[0]
-    cdef int rt
-    cdef item_fn fn
-    if t == cnp.NPY_COMPLEX128:
-        rt = cnp.NPY_FLOAT64
-        fn = _eig_vjp_rd
-    elif t == cnp.NPY_COMPLEX64:
-        rt = cnp.NPY_FLOAT32
-        fn = _eig_vjp_rf
-    else:
-        raise TypeError("V must be complex128 or complex64")
-    cdef size_t wb = ws_bytes(eig_real_ws(c.n, itemsize(rt)).total, "eig_vjp_real")
-    check_stack(out, "out", 3)
-    if cnp.PyArray_TYPE(out) != rt or out.shape[0] != B or out.shape[1] != c.n or out.shape[2] != c.n:
-        raise ValueError("out must be the real (B, n, n) array of V's precision")
-    if gw is not None:
-        check_cw(gw, "dw", B, c.n)
-        c.gw = <cdouble_t*> cnp.PyArray_DATA(<cnp.ndarray> gw)
-    if gV is not None:
-        check_like(gV, V, "dV", B, c.n, c.n)
-        c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gV)
-    c.out = cnp.PyArray_DATA(out)
-    return run_entry(fn, _eig3_vjp_blocks if eig3_fast(t, c.n, &c.pol) else <item_fn> NULL,
-                     &c, &c.check_finite, &c.one, B, wb, nthreads, (gw, gV),
-                     ("dw", "dV") if check_finite else None)
-
-
-# --- 3x3 real input, LANES matrices at a time (the machinery of _small.pxi) ------------
+# --- 3x3 real input, LANES matrices at a time (_lanes.pxi) -------------------------------
 #
 # eig_vjp_real for a stack of 3x3 float64 matrices, eight at a time, in the
 # real basis above: A_bar = Vr^{-T} K Vr^T, K = Re(T^{-H} Z T^H), with
@@ -825,8 +619,8 @@ def eig_vjp_real(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray
 # so each cofactor is at most 1 (Hadamard), ||Vr^{-1}|| <= 3 / |det| and,
 # with ||Vr|| <= 3, cond(Vr) <= 9 / |det Vr|.
 # The arithmetic is _eig3.h's, in C vector types: written as loops over
-# lane arrays, as the other 3x3 kernels are, it kept every array in memory
-# between its stages (docs/benchmarks.md).
+# lane arrays, as the other 3x3 kernels are, the compiler keeps every array
+# in memory between its stages.
 
 cdef extern from "_eig3.h" nogil:
     enum: EIG3_LANES     # 0 without GNU C vector types: no lane kernel
@@ -840,12 +634,12 @@ cdef int[4] _EIG3_SIZE = [18, 6, 6, 18]
 
 
 cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
-               char* work, ErrInfo* e) noexcept nogil:
+               char* work, ErrInfo* e, variant_t* tag) noexcept nogil:
     # src: V, w, dw, dV (complex, interleaved; dw, dV NULL-able). The next
     # block's lines are fetched while this one computes (a part between
     # each stage); this block's again where the next is not whole (no branch)
-    cdef EigCtx* c = <EigCtx*> ctx
-    cdef Py_ssize_t nxt = LANES if b0 + 2 * LANES <= c.B else 0
+    cdef EigVjp* c = <EigVjp*> ctx
+    cdef Py_ssize_t nxt = LANES if b0 + 2 * LANES <= c.batch.B else 0
     cdef double lim = c.cond_max if c.cond_max < _EIG3_COND else _EIG3_COND
     # rtol^2 for the pair test: with dV always (the mode decides), with dw only
     # in strict (split_check); -1 turns it off
@@ -853,7 +647,7 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
                          if src[3] != NULL or (c.pol.mode == STRICT and src[2] != NULL) else -1.0)
     cdef int code = eig3_lanes(src[0], src[1], _given(src[2]), src[3], out, nxt, lim,
                                c.pol.gauge_tol * c.pol.gauge_tol, rtol2,
-                               c.lapack_norm, c.pol.mode != EXACT, c.check_finite)
+                               c.lapack_norm, c.pol.mode != EXACT, c.batch.check_finite)
     if code == 1:
         return _report_nonfinite(src, _EIG3_SIZE, 2, 4, b0, nb, e)
     if code == 2:
@@ -861,17 +655,147 @@ cdef int _eig3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssi
     return OK
 
 
-cdef int _eig3_vjp_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e) noexcept nogil:
-    cdef EigCtx* c = <EigCtx*> ctx
+cdef int eig3_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e, double* tag) noexcept nogil:
+    cdef EigVjp* c = <EigVjp*> ctx
     cdef Py_ssize_t b0 = blk * LANES
     cdef const double* src[4]
     src[0] = (<const double*> c.V) + b0 * 18
     src[1] = (<const double*> c.w) + b0 * 6
-    src[2] = NULL if c.gw == NULL else (<const double*> c.gw) + b0 * 6
-    src[3] = NULL if c.g1 == NULL else (<const double*> c.g1) + b0 * 18
-    return _block(_eig3, c.one, c, c.B, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    src[2] = NULL if c.dw == NULL else (<const double*> c.dw) + b0 * 6
+    src[3] = NULL if c.dV == NULL else (<const double*> c.dV) + b0 * 18
+    return _block(_eig3[part_t], &c.batch, c, blk, 4, src, _EIG3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
 
-cdef bint eig3_fast(int t, int n, const Policy* pol):
-    return (EIG3_LANES and t == cnp.NPY_COMPLEX128 and n == 3
-            and (pol.mode == STRICT or pol.mode == EXACT or pol.mode == SUBSPACE))
+# --- one matrix of a batch -------------------------------------------------------------
+
+cdef int eig_vjp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef EigVjp* c = <EigVjp*> ctx
+    cdef Py_ssize_t n = c.n
+    return eig_vjp_kernel(c.n, (<const scalar_t*> c.V) + b * n * n, c.w + b * n,
+                          NULL if c.dw == NULL else c.dw + b * n,
+                          NULL if c.dV == NULL else (<const scalar_t*> c.dV) + b * n * n,
+                          (<scalar_t*> c.out) + b * n * n, c.lapack_norm, c.cond_max, w, &c.pol, e)
+
+
+cdef int eig_vjp_real_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, real_t* tag) noexcept nogil:
+    # V and dV complex, as interleaved reals; out real
+    cdef EigVjp* c = <EigVjp*> ctx
+    cdef Py_ssize_t n = c.n
+    return eig_vjp_real_kernel(c.n, (<const real_t*> c.V) + 2 * b * n * n, c.w + b * n,
+                               NULL if c.dw == NULL else c.dw + b * n,
+                               NULL if c.dV == NULL else (<const real_t*> c.dV) + 2 * b * n * n,
+                               (<real_t*> c.out) + b * n * n, c.lapack_norm, c.cond_max, w, &c.pol, e)
+
+
+cdef int eig_jvp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef EigJvp* c = <EigJvp*> ctx
+    cdef Py_ssize_t n = c.n
+    return eig_jvp_kernel(c.n, (<const scalar_t*> c.V) + b * n * n, c.w + b * n,
+                          (<const scalar_t*> c.dA) + b * n * n, c.dw + b * n,
+                          (<scalar_t*> c.dV) + b * n * n, c.lapack_norm, c.cond_max, w, &c.pol, e)
+
+
+# --- entry points ---------------------------------------------------------------------
+
+cdef int eig_vjp_setup(EigVjp* c, const void* V, Py_ssize_t B, Py_ssize_t n,
+                       const double complex[:, ::1] w, const double complex[:, ::1] dw,
+                       bint lapack_norm, double cond_max, Policy* policy) except -1:
+    """The context of a pullback, with V (B,n,n) checked: w and dw (B,n)
+    complex128, and a matrix that can be indexed with C int."""
+    expect("w", w.shape, 2, B, n, 0, &w[0, 0], sizeof(double))
+    check_index_range(2 * n * n, "eig")
+    c.batch.B = B
+    c.n, c.lapack_norm, c.cond_max, c.pol = n, lapack_norm, cond_max, policy[0]
+    c.V, c.w, c.dw, c.dV = V, &w[0, 0], NULL, NULL
+    if dw is not None:
+        expect("dw", dw.shape, 2, B, n, 0, &dw[0, 0], sizeof(double))
+        c.dw = &dw[0, 0]
+    return 0
+
+
+def eig_vjp(const scalar_t[:, :, ::1] V, const double complex[:, ::1] w,
+            const double complex[:, ::1] dw, const scalar_t[:, :, ::1] dV, scalar_t[:, :, ::1] out,
+            bint lapack_norm, double cond_max, Policy policy, int nthreads=1):
+    """Pullback of a stack of eig: V (B,n,n), w (B,n) complex128; dw (B,n)
+    complex128 or None, dV (B,n,n) or None; out (B,n,n) in V's dtype.
+    Returns None or an error tuple."""
+    cdef EigVjp c
+    cdef ErrInfo e
+    cdef size_t al = real_size(<scalar_t*> NULL)
+    cdef Py_ssize_t B = V.shape[0], n = V.shape[1]
+    expect("V", V.shape, 3, B, n, n, &V[0, 0, 0], al)
+    eig_vjp_setup(&c, &V[0, 0, 0], B, n, w, dw, lapack_norm, cond_max, &policy)
+    expect("out", out.shape, 3, B, n, n, &out[0, 0, 0], al)
+    c.out = &out[0, 0, 0]
+    if dV is not None:
+        expect("dV", dV.shape, 3, B, n, n, &dV[0, 0, 0], al)
+        c.dV = &dV[0, 0, 0]
+    cdef size_t wb = ws_bytes(eig_ws(n, sizeof(scalar_t), True).total, "eig_vjp")
+    with nogil:
+        run_batch(eig_vjp_item[scalar_t], &c, B, wb, nthreads, &e)
+    return err_tuple(&e)
+
+
+def eig_jvp(const scalar_t[:, :, ::1] V, const double complex[:, ::1] w,
+            const scalar_t[:, :, ::1] dA, double complex[:, ::1] dw, scalar_t[:, :, ::1] dV,
+            bint lapack_norm, double cond_max, Policy policy, int nthreads=1):
+    """Pushforward of a stack of eig along dA (B,n,n) into dw (B,n) complex128
+    and dV (B,n,n). Returns None or an error tuple."""
+    cdef EigJvp c
+    cdef ErrInfo e
+    cdef size_t al = real_size(<scalar_t*> NULL)
+    cdef Py_ssize_t B = V.shape[0], n = V.shape[1]
+    expect("V", V.shape, 3, B, n, n, &V[0, 0, 0], al)
+    expect("w", w.shape, 2, B, n, 0, &w[0, 0], sizeof(double))
+    check_index_range(2 * n * n, "eig")
+    expect("dA", dA.shape, 3, B, n, n, &dA[0, 0, 0], al)
+    expect("dV", dV.shape, 3, B, n, n, &dV[0, 0, 0], al)
+    expect("dw", dw.shape, 2, B, n, 0, &dw[0, 0], sizeof(double))
+    c.n, c.lapack_norm, c.cond_max, c.pol = n, lapack_norm, cond_max, policy
+    c.V, c.w, c.dA, c.dw, c.dV = &V[0, 0, 0], &w[0, 0], &dA[0, 0, 0], &dw[0, 0], &dV[0, 0, 0]
+    cdef size_t wb = ws_bytes(eig_ws(n, sizeof(scalar_t), False).total, "eig_jvp")
+    with nogil:
+        run_batch(eig_jvp_item[scalar_t], &c, B, wb, nthreads, &e)
+    return err_tuple(&e)
+
+
+def eig_vjp_real(cnp.ndarray V, const double complex[:, ::1] w, const double complex[:, ::1] dw,
+                 object dV, real_t[:, :, ::1] out, bint lapack_norm, double cond_max,
+                 Policy policy, int nthreads=1, bint check_finite=True):
+    """Pullback of eig for REAL input whose V is complex (conjugate pairs as
+    numpy.linalg.eig returns them, first member with positive imaginary part):
+    V (B,n,n) complex128/complex64, w (B,n) complex128, dw (B,n) complex128 or
+    None, dV like V or None; out (B,n,n) float64/float32 (its dtype picks the
+    precision), the real cotangent. Computed in real arithmetic. check_finite:
+    refuse a cotangent holding inf or nan (ValueError naming it). Returns None
+    or an error tuple."""
+    cdef EigVjp c
+    cdef int ct = cnp.NPY_COMPLEX128 if real_t is double else cnp.NPY_COMPLEX64
+    cdef Py_ssize_t B = out.shape[0], n = out.shape[1]
+    cdef cnp.ndarray x
+    for a, name in ((V, "V"), (dV, "dV")):
+        if a is None:
+            continue
+        if (not isinstance(a, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> a) != ct
+                or cnp.PyArray_NDIM(<cnp.ndarray> a) != 3 or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray> a)
+                or not cnp.PyArray_ISALIGNED(<cnp.ndarray> a) or not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray> a)):
+            raise TypeError(f"{name} must be a C-contiguous, aligned, native-endian "
+                            f"{'complex128' if real_t is double else 'complex64'} (B, n, n) array")
+        x = <cnp.ndarray> a
+        expect(name, <const Py_ssize_t*> cnp.PyArray_DIMS(x), 3, B, n, n, cnp.PyArray_DATA(x), sizeof(real_t))
+    expect("out", out.shape, 3, B, n, n, &out[0, 0, 0], sizeof(real_t))
+    eig_vjp_setup(&c, cnp.PyArray_DATA(V), B, n, w, dw, lapack_norm, cond_max, &policy)
+    c.batch.one = eig_vjp_real_item[double]
+    c.out = &out[0, 0, 0]
+    if dV is not None:
+        c.dV = cnp.PyArray_DATA(<cnp.ndarray> dV)
+    cdef size_t wb = ws_bytes(eig_real_ws(n, sizeof(real_t)).total, "eig_vjp_real")
+    cdef item_d lanes = NULL
+    if (EIG3_LANES and real_t is double and n == 3
+            and (c.pol.mode == STRICT or c.pol.mode == EXACT or c.pol.mode == SUBSPACE)):
+        lanes = eig3_blocks
+    elif check_finite:
+        finite(c.dw, B * n, "dw")
+        finite(<const real_t*> c.dV, 2 * B * n * n, "dV")
+    return run_entry(eig_vjp_real_item[real_t], lanes, &c.batch, &c, wb, nthreads,
+                     ("dw", "dV") if check_finite else None)

@@ -4,9 +4,8 @@
  *
  * Written with GNU C vector types, every lane quantity a vector value that
  * the compiler keeps in a register while it can: as loops over lane arrays
- * (Cython, like the other 3x3 kernels) the same kernel kept every array in
- * memory between its stages, 300 vector loads and 150 stores a block, and
- * ran 22.7 ns a matrix against 19.8 (docs/benchmarks.md). Under AVX-512 the
+ * (Cython, like the other 3x3 kernels) the same kernel keeps every array in
+ * memory between its stages, 300 vector loads and 150 stores a block. Under AVX-512 the
  * loads and stores are _lanes.h's register transposes; elsewhere the vector
  * types lower to the target's registers.
  */
@@ -20,9 +19,7 @@
 #define EIG3_LANES 1
 
 /* E3_W lanes a vector: the block's 8 in one AVX-512 register, else in
-   8 / E3_W passes, since a 512-bit type on narrower registers spills (with
-   SSE2: 120 ns a matrix in one pass, 58 in four, 66 for the loops over lane
-   arrays this kernel replaced; with AVX2, 32 in two) */
+   8 / E3_W passes, since a 512-bit type on narrower registers spills */
 #if LANES_SIMD
 #define E3_W 8
 #elif defined(__AVX__)
@@ -34,8 +31,7 @@ typedef double ev __attribute__((vector_size(8 * E3_W)));
 typedef long long evm __attribute__((vector_size(8 * E3_W)));   /* lane masks: -1 or 0 */
 
 /* Every loop unrolled before scalar replacement runs (it follows complete
-   unrolling), so that no lane array is left in memory: 20.6 -> 19.9 ns a
-   matrix, and 12.9 -> 9.2 without dV (docs/benchmarks.md). */
+   unrolling), so that no lane array is left in memory. */
 #define E3_UNROLL _Pragma("GCC unroll 32")
 
 /* a where m, else b */
@@ -331,7 +327,7 @@ LANES_INLINE int e3_kernel(const double *V, const double *W, const double *GW, c
             const ev tol2 = rtol2s * e3_max(e3_max(w[0] * w[0] + w[1] * w[1], w[2] * w[2] + w[3] * w[3]),
                                             w[4] * w[4] + w[5] * w[5]);
             e3_pivot(v, &k0, &k1, &k2, &rk);
-            /* each pair once both its columns are projected (0.2 ns sooner) */
+            /* each pair as soon as both its columns are projected */
             e3_project(v, g, 0, lapack, lim2, &bad, k0, k1, k2, e3_sel(p0, rk, zero));
             e3_project(v, g, 1, lapack, lim2, &bad, k0, k1, k2, e3_sel(p0 | p1, rk, zero));
             e3_pair(0, 1, v, g, w, tol2, flag, sc, Z, &bad);

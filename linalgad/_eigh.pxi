@@ -1,6 +1,7 @@
-# Hermitian eigendecomposition A = V diag(w) V^H (w ascending): the hot
-# loops of rules/eigh.py, and the Hermitian "sandwich" helpers that
-# _funm.pxi reuses. The math, with these symbols, is in docs/eigh.md.
+# Hermitian eigendecomposition A = V diag(w) V^H (w ascending): the
+# pullback and pushforward of rules/eigh.py, and the Hermitian "sandwich"
+# helpers that _funm.pxi reuses. The math, with these symbols, is in
+# docs/eigh.md.
 #
 # tri (which function of the raw input is differentiated):
 #   TRI_HERM  (uplo=None) eigh(herm(A)); cotangent herm(A_bar), tangent herm(dA)
@@ -16,6 +17,30 @@
 #       columns (positive and negative dw apart): 0.5 GEMM.
 # JVP:  R = V^H H V (H the hermitised tangent);  dw = Re diag R;
 #       dV = V C, C_ij = R_ij / (w_j - w_i), C_ii = 0 (parallel transport): 3 GEMMs.
+#
+# Sections: contexts, the Hermitian helpers, general kernels, the 3x3 lane
+# kernel, entry points.
+
+
+cdef struct EighVjp:
+    Batch batch
+    int n, tri
+    const void* V
+    const double* w
+    const double* dw    # n, or NULL
+    const void* dV      # n x n, or NULL
+    void* out           # n x n
+    Policy pol
+
+
+cdef struct EighJvp:
+    int n, tri
+    const void* V
+    const double* w
+    const void* dA      # n x n, read as tri says
+    double* dw          # out: n
+    void* dV            # out: n x n
+    Policy pol
 
 cdef enum:
     TRI_HERM = 0
@@ -164,13 +189,6 @@ cdef void project_inplace(int n, const scalar_t* V, scalar_t* R, scalar_t* T) no
     gemm(c'C', c'N', n, n, n, one, V, n, T, n, zero, R, n)
 
 
-cdef inline bint _vtouched(signed char* t, int n, const scalar_t* gV, int i) noexcept nogil:
-    # does the cotangent touch eigenvector i? (exact zero test)
-    if t[i] < 0:
-        t[i] = col_nonzero(n, gV, n, i)
-    return t[i] > 0
-
-
 cdef inline double _wscale(int n, const double* w) noexcept nogil:
     if n == 0:
         return 0.0
@@ -260,12 +278,11 @@ cdef int eigh_vjp_kernel(int n, const scalar_t* V, const double* w, const double
                 for j in range(jb, je if je < i else i):
                     x = K[i * n + j] - conj_(K[j * n + i])
                     f = inv_diff(w[j], w[i], -1, &g, &fa)
-                    if fa:
-                        if pol.mode == STRICT:
-                            if _vtouched(touched, n, gV, i) or _vtouched(touched, n, gV, j):
-                                return set_err(e, E_DEGENERATE, j, i, w[j], w[i], fabs(w[i] - w[j]), g.tol)
-                        elif abs_(x) > glim:     # subspace: the block must be span-only
-                            return set_err(e, E_GAUGE_BLOCK, j, i, w[j], w[i], abs_(x), glim)
+                    if fa and refuse_pair(&g, E_DEGENERATE,
+                                          pol.mode == STRICT and (touches(touched, i, n, gV, n, 0, NULL)
+                                                                  or touches(touched, j, n, gV, n, 0, NULL)),
+                                          abs_(x), glim, j, i, w[j], w[i], fabs(w[i] - w[j]), e):
+                        return e.code
                     cij = 0.5 * f * x
                     K[i * n + j] = cij
                     K[j * n + i] = conj_(cij)
@@ -303,135 +320,213 @@ cdef int eigh_jvp_kernel(int n, const scalar_t* V, const double* w, const scalar
             if j == i:
                 continue
             f = inv_diff(w[j], w[i], 1 if j > i else -1, &g, &fa)
-            if fa and abs_(R[i * n + j]) > glim:
-                if pol.mode == STRICT:
-                    return set_err(e, E_DEGENERATE, i if i < j else j, j if i < j else i,
-                                   w[i], w[j], fabs(w[i] - w[j]), g.tol)
+            if fa and refuse_pair(&g, E_DEGENERATE, abs_(R[i * n + j]) > glim, 0.0, 0.0,
+                                  i if i < j else j, j if i < j else i, w[i], w[j], fabs(w[i] - w[j]), e):
+                return e.code
             R[i * n + j] = f * R[i * n + j]           # C, in place
     gemm(c'N', c'N', n, n, n, one, V, n, R, n, zero, dV, n)
     return OK
 
+# --- 3x3 float64, LANES matrices at a time (_lanes.pxi) ---------------------------------
+#
+# eigh_vjp_kernel for a real matrix (no phase gauge): K = V^T dV,
+# C_ij = (K_ij - K_ji)/2(w_j - w_i), C_ii = dw_i, A_bar = V C V^T, finished
+# for the triangle read (tri).
 
-# --- per-matrix adapters ------------------------------------------------------------
-
-cdef struct EighCtx:
-    Py_ssize_t B
-    int n
-    int tri
-    void* V
-    double* w
-    double* gw      # vjp: dw (n) or NULL | jvp: out dw (n) | funm: D (n x n)
-    void* g1        # vjp: dV or NULL | jvp: dA | funm: G
-    void* out       # vjp/funm: (n x n) | jvp: out dV
-    int tri2        # funm: how to finish the output
-    bint check_finite   # vjp, 3x3 lanes: the kernel checks the cotangents it loads
-    item_fn one     # 3x3 lanes: the general kernel for one matrix (degenerate lanes)
-    Policy pol
+cdef inline void _eigh3_pair(int i, int j, double wv[][LANES], double K[][LANES],
+                             double C[][LANES]) noexcept nogil:
+    cdef int l
+    cdef double x
+    for l in range(LANES):
+        x = 0.5 * (K[i * 3 + j][l] - K[j * 3 + i][l]) / (wv[j][l] - wv[i][l])
+        C[i * 3 + j][l] = x
+        C[j * 3 + i][l] = x
 
 
-cdef inline int _eigh_vjp_item(EighCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+cdef inline void _sym_product3(double a[][LANES], double b[][LANES], bint tb, int tri,
+                               double c[][LANES]) noexcept nogil:
+    # c = a op(b) for a product known to be symmetric: its lower triangle
+    # (6 of 9 dot products), stored as the cotangent of the triangle read
+    # (TRI_HERM both halves; TRI_LOWER 2 x the off-diagonal below, zeros
+    # above; TRI_UPPER the mirror image), so no weighting pass follows. The
+    # triangle not read gets exact zeros through a select, not a multiply
+    # by 0 (an inf would give nan) and not a branch per tri (three versions
+    # of c would push it out of registers)
+    cdef int i, j, l
+    cdef int sb_k = 1 if tb else 3, sb_j = 3 if tb else 1
+    cdef double x
+    cdef double wl = 1.0 if tri == TRI_HERM else (2.0 if tri == TRI_LOWER else 0.0)
+    cdef double wu = 1.0 if tri == TRI_HERM else (2.0 if tri == TRI_UPPER else 0.0)
+    cdef bint keep_l = tri != TRI_UPPER, keep_u = tri != TRI_LOWER
+    for i in range(3):
+        for j in range(i + 1):
+            for l in range(LANES):
+                x = (a[i * 3][l] * b[j * sb_j][l] + a[i * 3 + 1][l] * b[sb_k + j * sb_j][l]
+                     + a[i * 3 + 2][l] * b[2 * sb_k + j * sb_j][l])
+                if i == j:
+                    c[i * 4][l] = x
+                else:
+                    c[i * 3 + j][l] = x * wl if keep_l else 0.0
+                    c[j * 3 + i][l] = x * wu if keep_u else 0.0
+
+
+cdef int[4] _EIGH3_SIZE = [9, 3, 3, 9]
+
+
+cdef int _eigh3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+                char* work, ErrInfo* e, variant_t* tag) noexcept nogil:
+    # src: V, w, dw, dV (dw NULL-able; dV given in the full_t version)
+    cdef bint vec = variant_t is full_t
+    cdef EighVjp* c = <EighVjp*> ctx
+    cdef int l
+    cdef double v[9][LANES]
+    cdef double gv[9][LANES]
+    cdef double wv[3][LANES]
+    cdef double gwv[3][LANES]
+    cdef double K[9][LANES]
+    cdef double C[9][LANES]
+    cdef double acc[LANES]
+    cdef double tl, lo, hi, gl
+    cdef bint degenerate = False
+
+    _lanes(src[0], 9, v)
+    _lanes(src[1], 3, wv)
+    _lanes(_given(src[2]), 3, gwv)
+    if vec:
+        _lanes(src[3], 9, gv)
+    if c.batch.check_finite:
+        for l in range(LANES):
+            acc[l] = 0.0
+        _finite_acc(gwv, 3, acc)
+        if vec:
+            _finite_acc(gv, 9, acc)
+        if lanes_any(acc):
+            return _report_nonfinite(src, _EIGH3_SIZE, 2, 4, b0, nb, e)
+
+    _diag3(gwv, C)
+    # eigenvalues only: A_bar = V diag(dw) V^T, exact at any degeneracy
+    # unless (strict) dw singles out a member of a block: the general kernel decides
+    if vec or c.pol.mode == STRICT:
+        for l in range(LANES):
+            lo = fabs(wv[0][l])
+            hi = fabs(wv[2][l])
+            tl = c.pol.rtol * (lo if lo > hi else hi)
+            if vec:
+                degenerate |= (wv[1][l] - wv[0][l] <= tl) | (wv[2][l] - wv[1][l] <= tl)
+            else:       # dw alone: only a pair it splits (split_check's test) goes over
+                gl = c.pol.gauge_tol * fmax(fmax(fabs(gwv[0][l]), fabs(gwv[1][l])), fabs(gwv[2][l]))
+                degenerate |= (((wv[1][l] - wv[0][l] <= tl) & (fabs(gwv[1][l] - gwv[0][l]) > gl))
+                               | ((wv[2][l] - wv[1][l] <= tl) & (fabs(gwv[2][l] - gwv[1][l]) > gl)))
+        if degenerate and c.pol.mode != EXACT:
+            return HAND_OVER
+    if vec:
+        _product3(v, True, gv, False, K)      # K = V^T dV
+        _eigh3_pair(0, 1, wv, K, C)
+        _eigh3_pair(0, 2, wv, K, C)
+        _eigh3_pair(1, 2, wv, K, C)
+    _product3(v, False, C, False, K)          # W = V C
+    _sym_product3(K, v, True, c.tri, C)       # A_bar = W V^T, for the triangle read
+    _unlanes9(C, out)
+    return OK
+
+
+cdef int eigh3_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e, double* tag) noexcept nogil:
+    cdef EighVjp* c = <EighVjp*> ctx
+    cdef Py_ssize_t b0 = blk * LANES
+    cdef const double* src[4]
+    src[0] = (<const double*> c.V) + b0 * 9
+    src[1] = c.w + b0 * 3
+    src[2] = NULL if c.dw == NULL else c.dw + b0 * 3
+    src[3] = NULL if c.dV == NULL else (<const double*> c.dV) + b0 * 9
+    if src[3] != NULL:
+        return _block(_eigh3[full_t], &c.batch, c, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_eigh3[part_t], &c.batch, c, blk, 4, src, _EIGH3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+
+
+# --- one matrix of a batch -------------------------------------------------------------
+
+cdef int eigh_vjp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef EighVjp* c = <EighVjp*> ctx
     cdef Py_ssize_t n = c.n
-    return eigh_vjp_kernel(c.n, (<scalar_t*> c.V) + b * n * n, c.w + b * n,
-                           NULL if c.gw == NULL else c.gw + b * n,
-                           NULL if c.g1 == NULL else (<scalar_t*> c.g1) + b * n * n,
+    return eigh_vjp_kernel(c.n, (<const scalar_t*> c.V) + b * n * n, c.w + b * n,
+                           NULL if c.dw == NULL else c.dw + b * n,
+                           NULL if c.dV == NULL else (<const scalar_t*> c.dV) + b * n * n,
                            (<scalar_t*> c.out) + b * n * n, c.tri, w, &c.pol, e)
 
 
-cdef inline int _eigh_jvp_item(EighCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+cdef int eigh_jvp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef EighJvp* c = <EighJvp*> ctx
     cdef Py_ssize_t n = c.n
-    return eigh_jvp_kernel(c.n, (<scalar_t*> c.V) + b * n * n, c.w + b * n,
-                           (<scalar_t*> c.g1) + b * n * n, c.gw + b * n,
-                           (<scalar_t*> c.out) + b * n * n, c.tri, w, &c.pol, e)
+    return eigh_jvp_kernel(c.n, (<const scalar_t*> c.V) + b * n * n, c.w + b * n,
+                           (<const scalar_t*> c.dA) + b * n * n, c.dw + b * n,
+                           (<scalar_t*> c.dV) + b * n * n, c.tri, w, &c.pol, e)
 
 
-cdef int _eigh_vjp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eigh_vjp_item(<EighCtx*> c, b, w, e, <float*> NULL)
-cdef int _eigh_vjp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eigh_vjp_item(<EighCtx*> c, b, w, e, <double*> NULL)
-cdef int _eigh_vjp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eigh_vjp_item(<EighCtx*> c, b, w, e, <cfloat_t*> NULL)
-cdef int _eigh_vjp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eigh_vjp_item(<EighCtx*> c, b, w, e, <cdouble_t*> NULL)
+# --- entry points ---------------------------------------------------------------------
 
-cdef int _eigh_jvp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eigh_jvp_item(<EighCtx*> c, b, w, e, <float*> NULL)
-cdef int _eigh_jvp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eigh_jvp_item(<EighCtx*> c, b, w, e, <double*> NULL)
-cdef int _eigh_jvp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eigh_jvp_item(<EighCtx*> c, b, w, e, <cfloat_t*> NULL)
-cdef int _eigh_jvp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _eigh_jvp_item(<EighCtx*> c, b, w, e, <cdouble_t*> NULL)
-
-
-# --- def entry points ---------------------------------------------------------------
-
-cdef EighCtx _eigh_ctx(cnp.ndarray V, cnp.ndarray w, int tri, tuple policy) except *:
-    cdef EighCtx c
-    check_stack(V, "V", 3)
-    check_real(w, "w", 2)
-    if V.shape[1] != V.shape[2] or w.shape[0] != V.shape[0] or w.shape[1] != V.shape[1]:
-        raise ValueError("inconsistent eigh factors")
+cdef int eigh_factors(const scalar_t[:, :, ::1] V, const double[:, ::1] w, int tri) except -1:
+    """V (B,n,n) and w (B,n) agree, tri is 0, 1 or 2, and a matrix can be indexed with C int."""
+    expect("V", V.shape, 3, V.shape[0], V.shape[1], V.shape[1], &V[0, 0, 0], real_size(<scalar_t*> NULL))
+    expect("w", w.shape, 2, V.shape[0], V.shape[1], 0, &w[0, 0], sizeof(double))
     if tri < 0 or tri > 2:
         raise ValueError("tri must be 0, 1 or 2")
     check_index_range(V.shape[1] * V.shape[1], "eigh")
-    c.B = V.shape[0]
-    c.n = <int> V.shape[1]
-    c.tri = tri
-    c.check_finite = False
-    c.tri2 = TRI_HERM
-    c.V = cnp.PyArray_DATA(V)
-    c.w = <double*> cnp.PyArray_DATA(w)
-    c.gw = NULL
-    c.g1 = c.out = NULL
-    c.pol = read_policy(policy)
-    return c
+    return 0
 
 
-def eigh_vjp(cnp.ndarray V, cnp.ndarray w, object gw, object gV, cnp.ndarray out,
-             int tri, tuple policy, int nthreads=1, bint check_finite=True):
-    """Pullback of a stack of eigh: V (B,n,n), w (B,n) float64 ascending; gw
-    (B,n) float64 or None, gV (B,n,n) or None; out (B,n,n). tri: 0 Hermitian
+def eigh_vjp(const scalar_t[:, :, ::1] V, const double[:, ::1] w, const double[:, ::1] dw,
+             const scalar_t[:, :, ::1] dV, scalar_t[:, :, ::1] out, int tri, Policy policy,
+             int nthreads=1, bint check_finite=True):
+    """Pullback of a stack of eigh: V (B,n,n), w (B,n) float64 ascending; dw
+    (B,n) float64 or None, dV (B,n,n) or None; out (B,n,n). tri: 0 Hermitian
     part, 1 lower triangle read, 2 upper. check_finite: refuse a cotangent
     holding inf or nan (ValueError naming it). Returns None or an error tuple."""
-    cdef EighCtx c = _eigh_ctx(V, w, tri, policy)
-    cdef int t = cnp.PyArray_TYPE(V)
-    cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = ws_bytes(eigh_ws(c.n, itemsize(t), True).total, "eigh_vjp")
-    check_like(out, V, "out", B, c.n, c.n)
-    if gw is not None:
-        check_real(gw, "dw", 2)
-        if gw.shape[0] != B or gw.shape[1] != c.n:
-            raise ValueError("dw has the wrong shape")
-        c.gw = <double*> cnp.PyArray_DATA(<cnp.ndarray> gw)
-    if gV is not None:
-        check_like(gV, V, "dV", B, c.n, c.n)
-        c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gV)
-    c.out = cnp.PyArray_DATA(out)
-    cdef item_fn fn = pick(t, _eigh_vjp_f, _eigh_vjp_d, _eigh_vjp_c, _eigh_vjp_z)
-    return run_entry(fn, _eigh3_vjp_blocks if eigh3_fast(t, c.n, &c.pol) else <item_fn> NULL,
-                     &c, &c.check_finite, &c.one, B, wb, nthreads, (gw, gV),
+    cdef EighVjp c
+    cdef size_t al = real_size(<scalar_t*> NULL)
+    eigh_factors(V, w, tri)
+    c.batch.B = V.shape[0]
+    c.batch.one = eigh_vjp_item[double]
+    c.n, c.tri = V.shape[1], tri
+    c.V, c.w = &V[0, 0, 0], &w[0, 0]
+    c.dw = c.dV = NULL
+    c.pol = policy
+    expect("out", out.shape, 3, c.batch.B, c.n, c.n, &out[0, 0, 0], al)
+    c.out = &out[0, 0, 0]
+    if dw is not None:
+        expect("dw", dw.shape, 2, c.batch.B, c.n, 0, &dw[0, 0], sizeof(double))
+        c.dw = &dw[0, 0]
+    if dV is not None:
+        expect("dV", dV.shape, 3, c.batch.B, c.n, c.n, &dV[0, 0, 0], al)
+        c.dV = &dV[0, 0, 0]
+    cdef size_t wb = ws_bytes(eigh_ws(c.n, sizeof(scalar_t), True).total, "eigh_vjp")
+    cdef item_d lanes = NULL
+    if (scalar_t is double and c.n == 3
+            and (c.pol.mode == STRICT or c.pol.mode == EXACT or c.pol.mode == SUBSPACE)):
+        lanes = eigh3_blocks
+    elif check_finite:
+        finite(c.dw, c.batch.B * c.n, "dw")
+        finite(<const scalar_t*> c.dV, c.batch.B * c.n * c.n, "dV")
+    return run_entry(eigh_vjp_item[scalar_t], lanes, &c.batch, &c, wb, nthreads,
                      ("dw", "dV") if check_finite else None)
 
 
-def eigh_jvp(cnp.ndarray V, cnp.ndarray w, cnp.ndarray dA, cnp.ndarray dw, cnp.ndarray dV,
-             int tri, tuple policy, int nthreads=1):
+def eigh_jvp(const scalar_t[:, :, ::1] V, const double[:, ::1] w, const scalar_t[:, :, ::1] dA,
+             double[:, ::1] dw, scalar_t[:, :, ::1] dV, int tri, Policy policy, int nthreads=1):
     """Pushforward of a stack of eigh along the raw tangent dA (B,n,n), read
     as `tri` says, into dw (B,n) float64 and dV (B,n,n). Returns None or an
     error tuple."""
-    cdef EighCtx c = _eigh_ctx(V, w, tri, policy)
+    cdef EighJvp c
     cdef ErrInfo e
-    cdef int t = cnp.PyArray_TYPE(V)
+    cdef size_t al = real_size(<scalar_t*> NULL)
     cdef Py_ssize_t B = V.shape[0]
-    cdef size_t wb = ws_bytes(eigh_ws(c.n, itemsize(t), False).total, "eigh_jvp")
-    check_like(dA, V, "dA", B, c.n, c.n)
-    check_like(dV, V, "dV", B, c.n, c.n)
-    check_real(dw, "dw", 2)
-    if dw.shape[0] != B or dw.shape[1] != c.n:
-        raise ValueError("dw has the wrong shape")
-    c.g1 = cnp.PyArray_DATA(dA)
-    c.gw = <double*> cnp.PyArray_DATA(dw)
-    c.out = cnp.PyArray_DATA(dV)
-    cdef item_fn fn = pick(t, _eigh_jvp_f, _eigh_jvp_d, _eigh_jvp_c, _eigh_jvp_z)
+    eigh_factors(V, w, tri)
+    c.n, c.tri = V.shape[1], tri
+    expect("dA", dA.shape, 3, B, c.n, c.n, &dA[0, 0, 0], al)
+    expect("dV", dV.shape, 3, B, c.n, c.n, &dV[0, 0, 0], al)
+    expect("dw", dw.shape, 2, B, c.n, 0, &dw[0, 0], sizeof(double))
+    c.V, c.w, c.dA, c.dw, c.dV = &V[0, 0, 0], &w[0, 0], &dA[0, 0, 0], &dw[0, 0], &dV[0, 0, 0]
+    c.pol = policy
+    cdef size_t wb = ws_bytes(eigh_ws(c.n, sizeof(scalar_t), False).total, "eigh_jvp")
     with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
+        run_batch(eigh_jvp_item[scalar_t], &c, B, wb, nthreads, &e)
     return err_tuple(&e)

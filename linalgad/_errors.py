@@ -16,9 +16,7 @@ class GaugeError(ValueError):
     a function of the input and has no gradient."""
 
 
-# Status codes of linalgad/_policy.pxi (keep in step).
-E_DEGENERATE, E_RANKDEF, E_GAUGE_PHASE, E_GAUGE_BLOCK = 1, 2, 3, 4
-E_NEGATIVE, E_DOMAIN, E_ILLCOND, E_NOMEM, E_NONFINITE, E_SPLIT = 5, 6, 7, 8, 9, 10
+from ._status import Status   # the core's status codes, declared once in _status.pxd
 
 # Forward mode: the functions of A whose tangent is exact where the factors' is not.
 _FORWARD_FUNCTIONS = {
@@ -65,7 +63,7 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
     at = _where(batch_shape, b)
     forward = rule.endswith("_jvp")
     value = values[:-1]
-    if code == E_DEGENERATE and forward:
+    if code == Status.E_DEGENERATE and forward:
         raise DegeneracyError(
             f"{rule}: {values} {i} and {j}{at} are degenerate ({x:.6g} and {y:.6g}, gap {val:.3g} "
             f"<= tol {lim:.3g}) and the tangent dA couples them (it rotates their vectors into each "
@@ -74,13 +72,13 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
             f"regularise, pass degeneracy='lorentz'; or differentiate a function of A instead: "
             f"{_FORWARD_FUNCTIONS.get(rule, 'a function of A')}, exact at any degeneracy."
         )
-    if code == E_DEGENERATE:
+    if code == Status.E_DEGENERATE:
         raise DegeneracyError(
             f"{rule}: {values} {i} and {j}{at} are degenerate ({x:.6g} and {y:.6g}, gap {val:.3g} "
             f"<= tol {lim:.3g}) and the cotangent touches their vectors, whose derivative is not "
             f"defined there; {remedies}."
         )
-    if code == E_SPLIT:
+    if code == Status.E_SPLIT:
         raise DegeneracyError(
             f"{rule}: {values} {i} and {j}{at} are degenerate ({x:.6g} and {y:.6g}, within tol) "
             f"but their cotangents differ ({val:.3g} > gauge_tol * max |cotangent| = {lim:.3g}): "
@@ -91,7 +89,7 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
             f"(e.g. to minimise the largest {value}), pass degeneracy='subspace', which uses the "
             f"basis of the block the solver returned."
         )
-    if code == E_RANKDEF:
+    if code == Status.E_RANKDEF:
         what = f"{value} {i} is zero" if i == j else f"{values} {i} and {j} are both zero"
         use = "the tangent dA moves" if forward else "the loss depends on"
         raise DegeneracyError(
@@ -100,7 +98,7 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
             f"defined; keep only the leading k with k=... (or a loss independent of those vectors), "
             f"or pass degeneracy='subspace' to drop the null-space terms, or 'lorentz' to regularise."
         )
-    if code == E_GAUGE_PHASE:
+    if code == Status.E_GAUGE_PHASE:
         raise GaugeError(
             f"{rule}: the loss depends on the complex phase of {vectors.format(i=i)}{at} "
             f"(phase derivative {val:.3g} > gauge_tol * |cotangent| = {lim:.3g}), which is arbitrary; "
@@ -108,7 +106,7 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
             f"(use abs(), projectors such as V @ V^H, or functions of A), or fix the gauge first "
             f"with gauge='canonical'."
         )
-    if code == E_GAUGE_BLOCK:
+    if code == Status.E_GAUGE_BLOCK:
         # raised in degeneracy='subspace' mode: the rule's remedies minus the
         # one that suggests that very mode
         raise GaugeError(
@@ -117,14 +115,14 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
             f"cotangent rotates inside that span (size {val:.3g} > {lim:.3g}), so the derivative is "
             f"not defined; {_subspace_remedies(remedies)}."
         )
-    if code == E_NEGATIVE:
+    if code == Status.E_NEGATIVE:
         raise ValueError(
             f"{rule}: degeneracy='taylor' needs a positive semi-definite spectrum, but {values[:-1]} "
             f"{i}{at} is {x:.6g}; shift the matrix or use 'lorentz'."
         )
-    if code == E_DOMAIN:
+    if code == Status.E_DOMAIN:
         raise ValueError(f"{rule}: {values[:-1]} {i}{at} = {x:.6g} is outside the domain of the function.")
-    if code == E_ILLCOND:
+    if code == Status.E_ILLCOND:
         head = (f"{rule}: the eigenvector matrix{at} is (nearly) singular (condition number "
                 f"{val:.3g} > cond_max = {lim:.3g}): the input is (nearly) defective, where the "
                 f"derivative does not exist or cannot be computed to working accuracy (the error "
@@ -144,6 +142,6 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
                       "of the individual eigenvalues")
         raise DegeneracyError(f"{head}; {advice}; or pass a larger cond_max to accept a less "
                               f"accurate result.")
-    if code == E_NOMEM:
+    if code == Status.E_NOMEM:
         raise MemoryError(f"{rule}: could not allocate the workspace")
     raise RuntimeError(f"{rule}: unknown core status {code}")

@@ -116,7 +116,7 @@ static inline int lanes_any(const double acc[8])
 /* prefetch lines first .. first + n - 1 (64 bytes each) from p on: a
    block's complex 3 x 3 matrices (18 lines) come in one burst, beyond the
    hardware prefetcher's reach, so the next block's lines are asked for
-   while this one computes (docs/benchmarks.md). A hint only: no fault,
+   while this one computes. A hint only: no fault,
    no effect on results. */
 #if defined(__GNUC__)
 LANES_INLINE void lanes_prefetch(const double *p, int first, int n)

@@ -63,8 +63,10 @@ class Options:
     order: int
     gauge_tol: float
 
-    def as_tuple(self):
-        return (MODES.index(self.degeneracy), self.tol, self.eps, self.order, self.gauge_tol)
+    def as_policy(self):
+        """The options as the compiled core's Policy struct (its fields by name)."""
+        return {"mode": MODES.index(self.degeneracy), "rtol": self.tol, "eps": self.eps,
+                "order": self.order, "gauge_tol": self.gauge_tol}
 
 
 OPTION_NAMES = ("degeneracy", "tol", "eps", "order", "gauge_tol")

@@ -1,41 +1,53 @@
-# SVD and singular-value functions (polar): the hot loops of rules/svd.py and
-# rules/polar.py. The math, with the symbols used here, is in docs/svd.md.
+# SVD A = U diag(s) Vh: the pullback and pushforward of rules/svd.py. The
+# math, with the symbols used here, is in docs/svd.md.
 #
-# Thin SVD A = U diag(s) Vh of an m x n matrix, k = min(m, n), s descending.
-# A truncation keeps the first kk <= k triplets: its cotangents have kk
-# columns and are the full-SVD cotangents padded with zeros (exact pullback of
-# the truncated factors, coupling to the discarded spectrum included).
+# Thin SVD of an m x n matrix, k = min(m, n), s descending. A truncation
+# keeps the first kk <= k triplets: its cotangents have kk columns and are
+# the full-SVD cotangents padded with zeros (exact pullback of the truncated
+# factors, coupling to the discarded spectrum included).
 #
-# Cost in GEMMs (square, both vector cotangents): J, K, U M, (U M) Vh = 4;
-# one vector cotangent: 3; singular values only: 1.
+# VJP:  J = U^H dU, K = V^H dV;  X = J - J^H, Y = K - K^H;
+#       M_ij = (X + Y)_ij / 2(s_j - s_i) + (X - Y)_ij / 2(s_j + s_i),  M_ii = dS_i
+#       (+ i Im(J - K)_ii / 2 s_i, complex);  A_bar = U M Vh, plus the
+#       rectangular terms (I - U U^H) dU S^-1 Vh (tall), U S^-1 dVh (I - V V^H) (wide).
+#       Cost in GEMMs (square, both vector cotangents): J, K, U M, (U M) Vh = 4;
+#       one vector cotangent: 3; singular values only: 1.
+# JVP:  R = U^H dA V;  dS = Re diag R;  U^H dU = P, V^H dV = Q with
+#       P = (R + R^H)/2 o G- + (R - R^H)/2 o G+,  Q = (R + R^H)/2 o G- - (R - R^H)/2 o G+
+#       (G-_ij = 1/(s_j - s_i), G+_ij = 1/(s_j + s_i)), plus the rectangular terms.
+#
+# Sections: contexts, general kernels, the 3x3 lane kernel, entry points.
 
-cdef struct SvdCtx:
-    Py_ssize_t B
-    int m
-    int n
-    int k
-    int kk
-    void* U
-    double* s
-    void* Vh
-    void* g1        # vjp: dU (m x kk) | jvp: dA (m x n) | svfun: dG (m x n)
-    double* gs      # vjp: dS (kk) | jvp: out dS (kk) | svfun: g(s) (k) or NULL
-    void* g2        # vjp: dVh (kk x n) | jvp: out dVh (kk x n) | svfun: D- (k x k, double) or NULL
-    void* out       # vjp/svfun: (m x n) | jvp: out dU (m x kk)
-    void* g3        # svfun (polar, g = 1): dP (n x n) or NULL
-    bint check_finite   # vjp, 3x3 lanes: the kernel checks the cotangents it loads
-    item_fn one     # 3x3 lanes: the general kernel for one matrix (degenerate lanes)
+
+cdef struct SvdVjp:
+    Batch batch
+    int m, n, k, kk
+    const void* U
+    const double* s
+    const void* Vh
+    const void* dU      # m x kk, or NULL
+    const double* dS    # kk, or NULL
+    const void* dVh     # kk x n, or NULL
+    void* out           # m x n
     Policy pol
 
 
-cdef inline bint _touched(signed char* t, int i, int m, int n, int kk,
-                          const scalar_t* gU, const scalar_t* gVh) noexcept nogil:
-    # does the cotangent touch singular vector i? (exact zero test: a loss
-    # that ignores a vector gives exactly zero there)
-    if t[i] < 0:
-        t[i] = i < kk and ((gU != NULL and col_nonzero(m, gU, kk, i))
-                           or (gVh != NULL and row_nonzero(n, gVh, n, i)))
-    return t[i] > 0
+cdef struct SvdJvp:
+    int m, n, k, kk
+    const void* U
+    const double* s
+    const void* Vh
+    const void* dA      # m x n
+    void* dU            # out: m x kk
+    double* dS          # out: kk
+    void* dVh           # out: kk x n
+    Policy pol
+
+
+cdef inline bint _svd_touches(signed char* memo, int i, int m, int n, int kk,
+                              const scalar_t* gU, const scalar_t* gVh) noexcept nogil:
+    # singular vector i is reached through column i of dU or row i of dVh
+    return i < kk and touches(memo, i, m, gU, kk, n, gVh)
 
 
 cdef inline int svd_ld(int k) noexcept nogil:
@@ -117,8 +129,9 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
     if vec and (cplx or m != n):
         for i in range(k):
             sinv[i] = inv_pos(s[i], &g, &fa)
-            if fa and pol.mode == STRICT and _touched(touched, i, m, n, kk, gU, gVh):
-                return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
+            if fa and refuse_pair(&g, E_RANKDEF, _svd_touches(touched, i, m, n, kk, gU, gVh),
+                                  0.0, 0.0, i, i, s[i], s[i], s[i], e):
+                return e.code
 
     # the k x k core M, one pair (i < j) at a time: with P = (X+Y)_ij a/2 and
     # Q = (X-Y)_ij b/2 (a = 1/(s_j - s_i), b = 1/(s_j + s_i)), M_ij = P + Q and,
@@ -141,16 +154,13 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
             y = (K[i * ld + j] - conj_(K[j * ld + i])) if hasV else zero
             a = inv_diff(s[j], s[i], -1, &g, &fa)
             bs = inv_pos(s[j] + s[i], &g, &fb)
-            if fa or fb:
-                if pol.mode == STRICT:
-                    if _touched(touched, i, m, n, kk, gU, gVh) or _touched(touched, j, m, n, kk, gU, gVh):
-                        return set_err(e, E_DEGENERATE if fa else E_RANKDEF, i, j, s[i], s[j],
-                                       fabs(s[i] - s[j]), g.tol)
-                elif pol.mode == SUBSPACE or pol.mode == TAYLOR:
-                    if fa and abs_(x + y) > glim:
-                        return set_err(e, E_GAUGE_BLOCK, i, j, s[i], s[j], abs_(x + y), glim)
-                    if fb and abs_(x - y) > glim:
-                        return set_err(e, E_GAUGE_BLOCK, i, j, s[i], s[j], abs_(x - y), glim)
+            if (fa or fb) and refuse_pair(
+                    &g, E_DEGENERATE if fa else E_RANKDEF,
+                    pol.mode == STRICT and (_svd_touches(touched, i, m, n, kk, gU, gVh)
+                                            or _svd_touches(touched, j, m, n, kk, gU, gVh)),
+                    fmax(abs_(x + y) if fa else 0.0, abs_(x - y) if fb else 0.0), glim,
+                    i, j, s[i], s[j], fabs(s[i] - s[j]), e):
+                return e.code
             x, y = 0.5 * a * (x + y), 0.5 * bs * (x - y)
             M[i * ld + j] = x + y
             M[j * ld + i] = conj_(x - y)
@@ -250,8 +260,8 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
     if cplx or m != n:
         for i in range(k):
             sinv[i] = inv_pos(s[i], &g, &fa)
-            if fa and pol.mode == STRICT and i < kk:
-                return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
+            if fa and refuse_pair(&g, E_RANKDEF, i < kk, 0.0, 0.0, i, i, s[i], s[i], s[i], e):
+                return e.code
     # one pair (i < j) at a time: P and Q are anti-Hermitian
     for i in range(k):
         t = mkc(U, 0.0, 0.5 * im_(R[i * ld + i]) * sinv[i])
@@ -262,11 +272,12 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
             y = R[i * ld + j] - conj_(R[j * ld + i])
             a = inv_diff(s[j], s[i], -1, &g, &fa)
             bs = inv_pos(s[j] + s[i], &g, &fb)
-            if (fa or fb) and pol.mode == STRICT and (i < kk or j < kk):
-                if fa and abs_(x) > glim:
-                    return set_err(e, E_DEGENERATE, i, j, s[i], s[j], fabs(s[i] - s[j]), g.tol)
-                if fb and abs_(y) > glim:
-                    return set_err(e, E_RANKDEF, i, j, s[i], s[j], s[i] + s[j], g.tol)
+            if fa and refuse_pair(&g, E_DEGENERATE, (i < kk or j < kk) and abs_(x) > glim, 0.0, 0.0,
+                                  i, j, s[i], s[j], fabs(s[i] - s[j]), e):
+                return e.code
+            if fb and refuse_pair(&g, E_RANKDEF, (i < kk or j < kk) and abs_(y) > glim, 0.0, 0.0,
+                                  i, j, s[i], s[j], s[i] + s[j], e):
+                return e.code
             x, y = 0.5 * a * x, 0.5 * bs * y
             P[i * ld + j] = x + y
             Q[i * ld + j] = x - y
@@ -298,316 +309,207 @@ cdef int svd_jvp_kernel(int m, int n, int k, int kk,
         gemm(c'C', c'N', kk, n, k, one, Q, ld, Vh, n, zero, dVh, n)
     return OK
 
+# --- 3x3 float64, LANES matrices at a time (_lanes.pxi) ---------------------------------
+#
+# svd_vjp_kernel for a square real matrix (no 1/s term, no rectangular
+# terms, no phase gauge): J = U^T dU, K = Vh dVh^T, M as above, dA = U M Vh.
 
-cdef struct SvfunWs:
-    size_t T, Z, C, H, W, h, total
+cdef inline void _svd3_pair(int i, int j, double sv[][LANES], double J[][LANES],
+                            double K[][LANES], double M[][LANES]) noexcept nogil:
+    # M_ij, M_ji from the split form; written per pair (not as a loop over
+    # j > i) so that the compiler keeps the divisions in vector registers
+    cdef int l
+    cdef double a, bs, x, y, d, q
+    for l in range(LANES):
+        a = 0.5 / (sv[j][l] - sv[i][l])
+        bs = 0.5 / (sv[j][l] + sv[i][l])
+        x = J[i * 3 + j][l] - J[j * 3 + i][l]
+        y = K[i * 3 + j][l] - K[j * 3 + i][l]
+        d = a * (x + y)
+        q = bs * (x - y)
+        M[i * 3 + j][l] = d + q
+        M[j * 3 + i][l] = d - q
 
 
-cdef SvfunWs svfun_ws(size_t m, size_t n, size_t k, size_t isz, bint polar_p) noexcept nogil:
-    # polar_p: the polar P cotangent's blocks H (n x n, or X: k x ld) and W
-    cdef SvfunWs w
-    cdef size_t top = 0
-    w.T = ws_take(&top, ws_mul(m if m > n else n, k), isz)
-    w.Z = ws_take(&top, svd_sq(k), isz)
-    w.C = ws_take(&top, svd_sq(k), isz)
-    w.H = ws_take(&top, ws_add(ws_mul(n, ws_add(n, 8)), 8) if polar_p else 0, isz)
-    w.W = ws_take(&top, ws_mul(k, n) if polar_p else 0, isz)
-    w.h = ws_take(&top, k, sizeof(double))
-    w.total = top
-    return w
+cdef int[6] _SVD3_SIZE = [9, 3, 9, 9, 3, 9]
 
 
-cdef int svfun_kernel(int m, int n, int k,
-                      const scalar_t* U, const double* s, const scalar_t* Vh,
-                      const scalar_t* G, const double* gv, const double* Dm, const scalar_t* gP,
-                      scalar_t* out, char* work, const Policy* pol, ErrInfo* e) noexcept nogil:
-    # Derivative of F(A) = U diag(g(s)) Vh applied to G (a cotangent of F, or a
-    # tangent dA: the map is self-adjoint). With Z = U^H G V:
-    #   C = (Z + Z^H)/2 o D- + (Z - Z^H)/2 o D+,
-    #   D-_ij = (g_i - g_j)/(s_i - s_j) (D-_ii = g'(s_i)), D+_ij = (g_i + g_j)/(s_i + s_j),
-    #   out = U C Vh + (I - U U^H) G V h V^H + U h U^H G (I - V V^H),  h = g/s.
-    # Polar (g = 1): D- = 0, only sums of singular values appear, so the rule
-    # is exact at any degeneracy (orthogonal input included). gv NULL: g = 1;
-    # Dm NULL: D- = 0; G NULL: zero.
-    # Polar P = Q^H A (gv, Dm NULL): a cotangent gP of P feeds G + A H into the
-    # Q map and adds Q H, H = herm(gP). With W = Vh H and X = W V, A H = U S W
-    # is never formed: Z gains S X, and Q H = U X Vh (k = n) or U W (k = m).
-    cdef int i, j, r
-    cdef int ld = svd_ld(k)
-    cdef SvfunWs ws = svfun_ws(m, n, k, sizeof(scalar_t), gP != NULL)
-    cdef scalar_t* T = <scalar_t*> (work + ws.T)
-    cdef scalar_t* Z = <scalar_t*> (work + ws.Z)
-    cdef scalar_t* C = <scalar_t*> (work + ws.C)
-    cdef scalar_t* H = <scalar_t*> (work + ws.H)   # gP only: n x n, then X (k x ld)
-    cdef scalar_t* W = <scalar_t*> (work + ws.W)   # gP only: k x n
-    cdef double* h = <double*> (work + ws.h)
-    cdef bint cplx = is_cplx(U), fa
-    cdef scalar_t one = 1, zero = 0, x, y
-    cdef double glim, bs, gi, gj, sc
-    cdef Gap g, gn
+cdef int _svd3(void* ctx, const double** src, double* out, Py_ssize_t b0, Py_ssize_t nb,
+               char* work, ErrInfo* e, variant_t* tag) noexcept nogil:
+    # src: U, s, Vh, dU, dS, dVh (the last three NULL-able; dU or dVh given
+    # in the full_t version)
+    cdef bint vec = variant_t is full_t
+    cdef SvdVjp* c = <SvdVjp*> ctx
+    cdef int l
+    cdef double u[9][LANES]
+    cdef double vh[9][LANES]
+    cdef double gu[9][LANES]
+    cdef double gv[9][LANES]
+    cdef double sv[3][LANES]
+    cdef double gsv[3][LANES]
+    cdef double gl
+    cdef double J[9][LANES]
+    cdef double K[9][LANES]
+    cdef double M[9][LANES]
+    cdef double acc[LANES]
+    cdef double tl
+    cdef bint degenerate = False
 
-    if k == 0:
-        zero_block(m, n, out, n)
-        return OK
-    g = make_gap(pol, s[0])
-    # the reciprocals are taken of s / s0 (gn: the same policy at scale 1), so
-    # h and bs below are s0 g_i / s_i and s0 (g_i + g_j) / (s_i + s_j), and
-    # what they multiply is divided by s0 first: 1 / s_i itself overflows for
-    # a subnormal s_i even where the result is of order 1 (the dP term)
-    gn = make_gap(pol, 1.0)
-    sc = g.scale
-    if gP != NULL:
-        for i in range(n):
-            for j in range(n):
-                H[i * n + j] = 0.5 * (gP[i * n + j] + conj_(gP[j * n + i]))
-        gemm(c'N', c'N', k, n, n, one, Vh, n, H, n, zero, W, n)      # W = Vh H
-    if G == NULL:
-        zero_block(m if m >= n else k, k if m >= n else n, T, k if m >= n else n)
-        zero_block(k, k, Z, ld)
-    elif m >= n:
-        gemm(c'N', c'C', m, k, n, one, G, n, Vh, n, zero, T, k)      # T = G V
-        gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, Z, ld)      # Z = U^H T
-    else:
-        gemm(c'C', c'N', k, n, m, one, U, k, G, n, zero, T, n)       # T = U^H G
-    if gP != NULL and m >= n:
-        gemm(c'N', c'C', k, k, n, one, W, n, Vh, n, zero, H, ld)     # X = W V (in H)
-        for i in range(k):
-            for j in range(k):
-                Z[i * ld + j] = Z[i * ld + j] + s[i] * H[i * ld + j]
-    elif gP != NULL:
-        for i in range(k):
-            for j in range(n):
-                T[i * n + j] = T[i * n + j] + s[i] * W[i * n + j]     # T = U^H (G + A H)
-    if m < n and (G != NULL or gP != NULL):
-        gemm(c'N', c'C', k, k, n, one, T, n, Vh, n, zero, Z, ld)     # Z = T V
-    glim = pol.gauge_tol * max_abs(k, k, Z, ld)
-    for i in range(k):
-        gi = gv[i] if gv != NULL else 1.0
-        h[i] = gi * inv_pos(s[i] / sc, &gn, &fa)
-        if fa and pol.mode == STRICT and gi != 0.0 and (m != n or (cplx and fabs(im_(Z[i * ld + i])) > glim)):
-            return set_err(e, E_RANKDEF, i, i, s[i], s[i], s[i], g.tol)
-    for i in range(k):
-        gi = gv[i] if gv != NULL else 1.0
-        for j in range(k):
-            if i == j:
-                C[i * ld + i] = mkc(U, (Dm[i * k + i] * re_(Z[i * ld + i])) if Dm != NULL else 0.0,
-                                   im_(Z[i * ld + i]) / sc * h[i])
-                continue
-            gj = gv[j] if gv != NULL else 1.0
-            x = Z[i * ld + j] + conj_(Z[j * ld + i])
-            y = Z[i * ld + j] - conj_(Z[j * ld + i])
-            bs = (gi + gj) * inv_pos((s[i] + s[j]) / sc, &gn, &fa)
-            if fa and gi + gj != 0.0:
-                if pol.mode == STRICT and abs_(y) > glim:
-                    return set_err(e, E_RANKDEF, i, j, s[i], s[j], s[i] + s[j], g.tol)
-            C[i * ld + j] = 0.5 * bs * (y / sc)
-            if Dm != NULL:
-                C[i * ld + j] = C[i * ld + j] + 0.5 * Dm[i * k + j] * x
+    _lanes(src[0], 9, u)
+    _lanes(src[1], 3, sv)
+    _lanes(src[2], 9, vh)
+    _lanes(_given(src[4]), 3, gsv)
+    if vec:
+        _lanes(_given(src[3]), 9, gu)
+        _lanes(_given(src[5]), 9, gv)
+    if c.batch.check_finite:
+        for l in range(LANES):
+            acc[l] = 0.0
+        _finite_acc(gsv, 3, acc)
+        if vec:
+            _finite_acc(gu, 9, acc)
+            _finite_acc(gv, 9, acc)
+        if lanes_any(acc):     # one test a block (_lanes.h)
+            return _report_nonfinite(src, _SVD3_SIZE, 3, 6, b0, nb, e)
 
-    if gP != NULL and m >= n:
-        # Q H = U X Vh; the tall term below sees G only (U^H A H = S X)
-        for i in range(k):
-            for j in range(k):
-                C[i * ld + j] = C[i * ld + j] + H[i * ld + j]
-                if m > k:
-                    Z[i * ld + j] = Z[i * ld + j] - s[i] * H[i * ld + j]
-    if m > k:
-        # tall: out = [U (C - Z h) + T h] Vh
-        for i in range(k):
-            for j in range(k):
-                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] / sc * h[j]
-        for r in range(m):
-            for j in range(k):
-                T[r * k + j] = T[r * k + j] / sc * h[j]
-        gemm(c'N', c'N', m, k, k, one, U, k, C, ld, one, T, k)
-        gemm(c'N', c'N', m, n, k, one, T, k, Vh, n, zero, out, n)
-    elif n > k:
-        # wide: out = U [(C - h Z) Vh + h T]
-        for i in range(k):
-            for j in range(k):
-                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] / sc * h[i]
-        for i in range(k):
-            for j in range(n):
-                T[i * n + j] = T[i * n + j] / sc * h[i] + (W[i * n + j] if gP != NULL else zero)
-        gemm(c'N', c'N', k, n, k, one, C, ld, Vh, n, one, T, n)
-        gemm(c'N', c'N', m, n, k, one, U, k, T, n, zero, out, n)
-    else:
-        gemm(c'N', c'N', k, k, k, one, U, k, C, ld, zero, T, k)
-        gemm(c'N', c'N', k, k, k, one, T, k, Vh, k, zero, out, k)
+    # singular values only: dA = U diag(dS) Vh, exact at any degeneracy
+    _diag3(gsv, M)
+    if vec or c.pol.mode == STRICT:
+        # any pair within tol: let the general kernel decide (error, or its
+        # mode); in strict, dS alone may single out a member of a block
+        for l in range(LANES):
+            tl = c.pol.rtol * sv[0][l]
+            if vec:
+                degenerate |= ((sv[0][l] - sv[1][l] <= tl) | (sv[1][l] - sv[2][l] <= tl)
+                               | (sv[1][l] + sv[2][l] <= tl))
+            else:       # dS alone: only a pair it splits (split_check's test) goes over
+                gl = c.pol.gauge_tol * fmax(fmax(fabs(gsv[0][l]), fabs(gsv[1][l])), fabs(gsv[2][l]))
+                degenerate |= (((sv[0][l] - sv[1][l] <= tl) & (fabs(gsv[0][l] - gsv[1][l]) > gl))
+                               | ((sv[1][l] - sv[2][l] <= tl) & (fabs(gsv[1][l] - gsv[2][l]) > gl)))
+        if degenerate and c.pol.mode != EXACT:
+            return HAND_OVER
+    if vec:
+        _product3(u, True, gu, False, J)      # J = U^T dU
+        _product3(vh, False, gv, True, K)     # K = Vh dVh^T
+        _svd3_pair(0, 1, sv, J, K, M)
+        _svd3_pair(0, 2, sv, J, K, M)
+        _svd3_pair(1, 2, sv, J, K, M)
+    _product3(u, False, M, False, J)          # W = U M
+    _product3(J, False, vh, False, K)         # dA = W Vh
+    _unlanes9(K, out)
     return OK
 
 
-# --- per-matrix adapters (batch offsets) -----------------------------------------
+cdef int svd3_blocks(void* ctx, Py_ssize_t blk, char* work, ErrInfo* e, double* tag) noexcept nogil:
+    cdef SvdVjp* c = <SvdVjp*> ctx
+    cdef Py_ssize_t b0 = blk * LANES
+    cdef const double* src[6]
+    src[0] = (<const double*> c.U) + b0 * 9
+    src[1] = c.s + b0 * 3
+    src[2] = (<const double*> c.Vh) + b0 * 9
+    src[3] = NULL if c.dU == NULL else (<const double*> c.dU) + b0 * 9
+    src[4] = NULL if c.dS == NULL else c.dS + b0 * 3
+    src[5] = NULL if c.dVh == NULL else (<const double*> c.dVh) + b0 * 9
+    if src[3] != NULL or src[5] != NULL:
+        return _block(_svd3[full_t], &c.batch, c, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
+    return _block(_svd3[part_t], &c.batch, c, blk, 6, src, _SVD3_SIZE, (<double*> c.out) + b0 * 9, work, e)
 
-cdef inline int _svd_vjp_item(SvdCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+
+# --- one matrix of a batch -------------------------------------------------------------
+
+cdef int svd_vjp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef SvdVjp* c = <SvdVjp*> ctx
     cdef Py_ssize_t m = c.m, n = c.n, k = c.k, kk = c.kk
     return svd_vjp_kernel(c.m, c.n, c.k, c.kk,
-                          (<scalar_t*> c.U) + b * m * k, c.s + b * k, (<scalar_t*> c.Vh) + b * k * n,
-                          NULL if c.g1 == NULL else (<scalar_t*> c.g1) + b * m * kk,
-                          NULL if c.gs == NULL else c.gs + b * kk,
-                          NULL if c.g2 == NULL else (<scalar_t*> c.g2) + b * kk * n,
+                          (<const scalar_t*> c.U) + b * m * k, c.s + b * k, (<const scalar_t*> c.Vh) + b * k * n,
+                          NULL if c.dU == NULL else (<const scalar_t*> c.dU) + b * m * kk,
+                          NULL if c.dS == NULL else c.dS + b * kk,
+                          NULL if c.dVh == NULL else (<const scalar_t*> c.dVh) + b * kk * n,
                           (<scalar_t*> c.out) + b * m * n, w, &c.pol, e)
 
 
-cdef inline int _svd_jvp_item(SvdCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+cdef int svd_jvp_item(void* ctx, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
+    cdef SvdJvp* c = <SvdJvp*> ctx
     cdef Py_ssize_t m = c.m, n = c.n, k = c.k, kk = c.kk
     return svd_jvp_kernel(c.m, c.n, c.k, c.kk,
-                          (<scalar_t*> c.U) + b * m * k, c.s + b * k, (<scalar_t*> c.Vh) + b * k * n,
-                          (<scalar_t*> c.g1) + b * m * n,
-                          (<scalar_t*> c.out) + b * m * kk, c.gs + b * kk,
-                          (<scalar_t*> c.g2) + b * kk * n, w, &c.pol, e)
+                          (<const scalar_t*> c.U) + b * m * k, c.s + b * k, (<const scalar_t*> c.Vh) + b * k * n,
+                          (<const scalar_t*> c.dA) + b * m * n,
+                          (<scalar_t*> c.dU) + b * m * kk, c.dS + b * kk, (<scalar_t*> c.dVh) + b * kk * n,
+                          w, &c.pol, e)
 
 
-cdef inline int _svfun_item(SvdCtx* c, Py_ssize_t b, char* w, ErrInfo* e, scalar_t* tag) noexcept nogil:
-    cdef Py_ssize_t m = c.m, n = c.n, k = c.k
-    return svfun_kernel(c.m, c.n, c.k,
-                        (<scalar_t*> c.U) + b * m * k, c.s + b * k, (<scalar_t*> c.Vh) + b * k * n,
-                        NULL if c.g1 == NULL else (<scalar_t*> c.g1) + b * m * n,
-                        NULL if c.gs == NULL else c.gs + b * k,
-                        NULL if c.g2 == NULL else (<double*> c.g2) + b * k * k,
-                        NULL if c.g3 == NULL else (<scalar_t*> c.g3) + b * n * n,
-                        (<scalar_t*> c.out) + b * m * n, w, &c.pol, e)
+# --- entry points (validated by the Python layer; re-checked cheaply here) ----------------
+
+cdef int svd_factors(const scalar_t[:, :, ::1] U, const double[:, ::1] s,
+                     const scalar_t[:, :, ::1] Vh) except -1:
+    """The thin SVD factors of a stack agree, and each matrix can be indexed with C int."""
+    cdef Py_ssize_t B = U.shape[0], m = U.shape[1], k = U.shape[2]
+    expect("s", s.shape, 2, B, k, 0, &s[0, 0], sizeof(double))
+    expect("Vh", Vh.shape, 3, B, k, Vh.shape[2], &Vh[0, 0, 0], real_size(<scalar_t*> NULL))
+    expect("U", U.shape, 3, B, m, k, &U[0, 0, 0], real_size(<scalar_t*> NULL))
+    check_index_range(max(m, m * Vh.shape[2], (k + 8) * (k + 8), Vh.shape[2] * (Vh.shape[2] + 8) + 8), "svd")
+    return 0
 
 
-cdef int _svd_vjp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svd_vjp_item(<SvdCtx*> c, b, w, e, <float*> NULL)
-cdef int _svd_vjp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svd_vjp_item(<SvdCtx*> c, b, w, e, <double*> NULL)
-cdef int _svd_vjp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svd_vjp_item(<SvdCtx*> c, b, w, e, <cfloat_t*> NULL)
-cdef int _svd_vjp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svd_vjp_item(<SvdCtx*> c, b, w, e, <cdouble_t*> NULL)
-
-cdef int _svd_jvp_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svd_jvp_item(<SvdCtx*> c, b, w, e, <float*> NULL)
-cdef int _svd_jvp_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svd_jvp_item(<SvdCtx*> c, b, w, e, <double*> NULL)
-cdef int _svd_jvp_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svd_jvp_item(<SvdCtx*> c, b, w, e, <cfloat_t*> NULL)
-cdef int _svd_jvp_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svd_jvp_item(<SvdCtx*> c, b, w, e, <cdouble_t*> NULL)
-
-cdef int _svfun_f(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svfun_item(<SvdCtx*> c, b, w, e, <float*> NULL)
-cdef int _svfun_d(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svfun_item(<SvdCtx*> c, b, w, e, <double*> NULL)
-cdef int _svfun_c(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svfun_item(<SvdCtx*> c, b, w, e, <cfloat_t*> NULL)
-cdef int _svfun_z(void* c, Py_ssize_t b, char* w, ErrInfo* e) noexcept nogil:
-    return _svfun_item(<SvdCtx*> c, b, w, e, <cdouble_t*> NULL)
-
-
-# --- def entry points (validated by the Python layer; re-checked cheaply here) ------
-
-cdef SvdCtx _svd_ctx(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, int kk, tuple policy) except *:
-    cdef SvdCtx c
-    check_stack(U, "U", 3)
-    check_real(s, "s", 2)
-    check_stack(Vh, "Vh", 3)
-    check_index_range(max(U.shape[1], U.shape[1] * Vh.shape[2], (U.shape[2] + 8) * (U.shape[2] + 8),
-                          Vh.shape[2] * (Vh.shape[2] + 8) + 8), "svd")
-    c.B = U.shape[0]
-    c.m = <int> U.shape[1]
-    c.k = <int> U.shape[2]
-    c.n = <int> Vh.shape[2]
-    c.kk = kk
-    if Vh.shape[1] != c.k or s.shape[1] != c.k or Vh.shape[0] != U.shape[0] or s.shape[0] != U.shape[0]:
-        raise ValueError("inconsistent SVD factors")
-    if cnp.PyArray_TYPE(Vh) != cnp.PyArray_TYPE(U):
-        raise TypeError("U and Vh must have the same dtype")
-    c.U = cnp.PyArray_DATA(U)
-    c.s = <double*> cnp.PyArray_DATA(s)
-    c.Vh = cnp.PyArray_DATA(Vh)
-    c.g1 = c.g2 = c.g3 = c.out = NULL
-    c.gs = NULL
-    c.check_finite = False
-    c.pol = read_policy(policy)
-    return c
-
-
-def svd_vjp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object gU, object gs, object gVh,
-            cnp.ndarray out, int kk, tuple policy, int nthreads=1, bint check_finite=True):
+def svd_vjp(const scalar_t[:, :, ::1] U, const double[:, ::1] s, const scalar_t[:, :, ::1] Vh,
+            const scalar_t[:, :, ::1] dU, const double[:, ::1] dS, const scalar_t[:, :, ::1] dVh,
+            scalar_t[:, :, ::1] out, int kk, Policy policy, int nthreads=1, bint check_finite=True):
     """Pullback of a stack of thin SVDs: U (B,m,k), s (B,k) float64, Vh (B,k,n);
-    gU (B,m,kk), gs (B,kk) float64, gVh (B,kk,n), each or None; out (B,m,n).
+    dU (B,m,kk), dS (B,kk) float64, dVh (B,kk,n), each or None; out (B,m,n).
     check_finite: refuse a cotangent holding inf or nan (ValueError naming it).
     Returns None, or an error tuple for linalgad._errors."""
-    cdef SvdCtx c = _svd_ctx(U, s, Vh, kk, policy)
-    cdef int t = cnp.PyArray_TYPE(U)
-    cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = ws_bytes(svd_vjp_ws(c.m, c.n, c.k, itemsize(t)).total, "svd_vjp")
-    check_like(out, U, "out", B, c.m, c.n)
-    if gU is not None:
-        check_like(gU, U, "dU", B, c.m, kk)
-        c.g1 = cnp.PyArray_DATA(<cnp.ndarray> gU)
-    if gVh is not None:
-        check_like(gVh, U, "dVh", B, kk, c.n)
-        c.g2 = cnp.PyArray_DATA(<cnp.ndarray> gVh)
-    if gs is not None:
-        check_real(gs, "dS", 2)
-        if gs.shape[1] != kk:
-            raise ValueError("dS has the wrong length")
-        c.gs = <double*> cnp.PyArray_DATA(<cnp.ndarray> gs)
-    c.out = cnp.PyArray_DATA(out)
-    cdef item_fn fn = pick(t, _svd_vjp_f, _svd_vjp_d, _svd_vjp_c, _svd_vjp_z)
-    return run_entry(fn, _svd3_vjp_blocks if svd3_fast(t, c.m, c.n, kk, &c.pol) else <item_fn> NULL,
-                     &c, &c.check_finite, &c.one, B, wb, nthreads, (gU, gs, gVh),
+    cdef SvdVjp c
+    cdef size_t al = real_size(<scalar_t*> NULL)
+    svd_factors(U, s, Vh)
+    c.batch.B = U.shape[0]
+    c.batch.one = svd_vjp_item[double]
+    c.m, c.k, c.n, c.kk = U.shape[1], U.shape[2], Vh.shape[2], kk
+    c.U, c.s, c.Vh = &U[0, 0, 0], &s[0, 0], &Vh[0, 0, 0]
+    c.dU = c.dS = c.dVh = NULL
+    c.pol = policy
+    expect("out", out.shape, 3, c.batch.B, c.m, c.n, &out[0, 0, 0], al)
+    c.out = &out[0, 0, 0]
+    if dU is not None:
+        expect("dU", dU.shape, 3, c.batch.B, c.m, kk, &dU[0, 0, 0], al)
+        c.dU = &dU[0, 0, 0]
+    if dS is not None:
+        expect("dS", dS.shape, 2, c.batch.B, kk, 0, &dS[0, 0], sizeof(double))
+        c.dS = &dS[0, 0]
+    if dVh is not None:
+        expect("dVh", dVh.shape, 3, c.batch.B, kk, c.n, &dVh[0, 0, 0], al)
+        c.dVh = &dVh[0, 0, 0]
+    cdef size_t wb = ws_bytes(svd_vjp_ws(c.m, c.n, c.k, sizeof(scalar_t)).total, "svd_vjp")
+    cdef item_d lanes = NULL
+    if (scalar_t is double and c.m == 3 and c.n == 3 and kk == 3
+            and (c.pol.mode == STRICT or c.pol.mode == EXACT or c.pol.mode == SUBSPACE)):
+        lanes = svd3_blocks
+    elif check_finite:
+        finite(<const scalar_t*> c.dU, c.batch.B * c.m * kk, "dU")
+        finite(c.dS, c.batch.B * kk, "dS")
+        finite(<const scalar_t*> c.dVh, c.batch.B * kk * c.n, "dVh")
+    return run_entry(svd_vjp_item[scalar_t], lanes, &c.batch, &c, wb, nthreads,
                      ("dU", "dS", "dVh") if check_finite else None)
 
 
-def svd_jvp(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, cnp.ndarray dA,
-            cnp.ndarray dU, cnp.ndarray ds, cnp.ndarray dVh, int kk, tuple policy, int nthreads=1):
+def svd_jvp(const scalar_t[:, :, ::1] U, const double[:, ::1] s, const scalar_t[:, :, ::1] Vh,
+            const scalar_t[:, :, ::1] dA, scalar_t[:, :, ::1] dU, double[:, ::1] dS,
+            scalar_t[:, :, ::1] dVh, int kk, Policy policy, int nthreads=1):
     """Pushforward of a stack of thin SVDs along dA (B,m,n) into dU (B,m,kk),
-    ds (B,kk) float64 and dVh (B,kk,n). Returns None or an error tuple."""
-    cdef SvdCtx c = _svd_ctx(U, s, Vh, kk, policy)
+    dS (B,kk) float64 and dVh (B,kk,n). Returns None or an error tuple."""
+    cdef SvdJvp c
     cdef ErrInfo e
-    cdef int t = cnp.PyArray_TYPE(U)
+    cdef size_t al = real_size(<scalar_t*> NULL)
     cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = ws_bytes(svd_jvp_ws(c.m, c.n, c.k, itemsize(t)).total, "svd_jvp")
-    check_like(dA, U, "dA", B, c.m, c.n)
-    check_like(dU, U, "dU", B, c.m, kk)
-    check_like(dVh, U, "dVh", B, kk, c.n)
-    check_real(ds, "dS", 2)
-    c.g1 = cnp.PyArray_DATA(dA)
-    c.out = cnp.PyArray_DATA(dU)
-    c.gs = <double*> cnp.PyArray_DATA(ds)
-    c.g2 = cnp.PyArray_DATA(dVh)
-    cdef item_fn fn = pick(t, _svd_jvp_f, _svd_jvp_d, _svd_jvp_c, _svd_jvp_z)
+    svd_factors(U, s, Vh)
+    c.m, c.k, c.n, c.kk = U.shape[1], U.shape[2], Vh.shape[2], kk
+    expect("dA", dA.shape, 3, B, c.m, c.n, &dA[0, 0, 0], al)
+    expect("dU", dU.shape, 3, B, c.m, kk, &dU[0, 0, 0], al)
+    expect("dS", dS.shape, 2, B, kk, 0, &dS[0, 0], sizeof(double))
+    expect("dVh", dVh.shape, 3, B, kk, c.n, &dVh[0, 0, 0], al)
+    c.U, c.s, c.Vh, c.dA = &U[0, 0, 0], &s[0, 0], &Vh[0, 0, 0], &dA[0, 0, 0]
+    c.dU, c.dS, c.dVh = &dU[0, 0, 0], &dS[0, 0], &dVh[0, 0, 0]
+    c.pol = policy
+    cdef size_t wb = ws_bytes(svd_jvp_ws(c.m, c.n, c.k, sizeof(scalar_t)).total, "svd_jvp")
     with nogil:
-        run_batch(fn, &c, B, wb, nthreads, &e)
+        run_batch(svd_jvp_item[scalar_t], &c, B, wb, nthreads, &e)
     return err_tuple(&e)
-
-
-def svfun_apply(cnp.ndarray U, cnp.ndarray s, cnp.ndarray Vh, object G,
-                object gv, object Dm, cnp.ndarray out, tuple policy, int nthreads=1,
-                object gP=None, tuple check_finite=None):
-    """Derivative of U diag(g(s)) Vh applied to G (B,m,n): a cotangent of the
-    function (pullback) or a tangent of A (pushforward; the map is self-adjoint).
-    gv (B,k) = g(s) or None for g = 1; Dm (B,k,k) first divided differences or
-    None for zero; G None for zero. gP (B,n,n): polar only (g = 1), the
-    cotangent of P = Q^H A, added to the pullback. check_finite: the names of
-    G and gP, to refuse inf or nan in them (ValueError naming it); None: not
-    checked here. Returns None or an error tuple."""
-    cdef SvdCtx c = _svd_ctx(U, s, Vh, 0, policy)
-    cdef int t = cnp.PyArray_TYPE(U)
-    cdef Py_ssize_t B = U.shape[0]
-    cdef size_t wb = ws_bytes(svfun_ws(c.m, c.n, c.k, itemsize(t), gP is not None).total,
-                              "svfun_apply")
-    check_like(out, U, "out", B, c.m, c.n)
-    if G is not None:
-        check_like(G, U, "G", B, c.m, c.n)
-        c.g1 = cnp.PyArray_DATA(<cnp.ndarray> G)
-    if gP is not None:
-        if gv is not None or Dm is not None:
-            raise ValueError("gP is the polar P cotangent: g must be 1")
-        check_like(gP, U, "dP", B, c.n, c.n)
-        c.g3 = cnp.PyArray_DATA(<cnp.ndarray> gP)
-    c.out = cnp.PyArray_DATA(out)
-    if gv is not None:
-        check_real(gv, "g", 2)
-        c.gs = <double*> cnp.PyArray_DATA(<cnp.ndarray> gv)
-    if Dm is not None:
-        check_real(Dm, "Dm", 3)
-        c.g2 = cnp.PyArray_DATA(<cnp.ndarray> Dm)
-    cdef item_fn fn = pick(t, _svfun_f, _svfun_d, _svfun_c, _svfun_z)
-    return run_entry(fn, _polar3_blocks if polar3_fast(t, c.m, c.n, gv, Dm, &c.pol) else <item_fn> NULL,
-                     &c, &c.check_finite, &c.one, B, wb, nthreads, (G, gP), check_finite)

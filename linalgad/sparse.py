@@ -43,7 +43,8 @@ import numpy as np
 
 from . import _core, gauge as _gauge
 from ._docs import FRAGMENTS, expand
-from ._errors import DegeneracyError, E_DEGENERATE, raise_core
+from ._errors import DegeneracyError, raise_core
+from ._status import Status
 from ._options import options
 from ._results import EighResult, SVDResult
 from ._typing import Array, ArrayLike, Pullback, Structure
@@ -619,7 +620,7 @@ def _check_inner(w, gV, opt, scale, rule):
         for j in range(i + 1, len(w)):
             gap = abs(w[j] - w[i])
             if gap <= lim and _touched(gV, (i, j)):
-                raise_core((E_DEGENERATE, 0, i, j, w[i], w[j], gap, lim), rule=rule,
+                raise_core((Status.E_DEGENERATE, 0, i, j, w[i], w[j], gap, lim), rule=rule,
                            values="eigenvalues", vectors=_eigh._VECTORS, remedies=_eigh.REMEDIES)
 
 
@@ -725,7 +726,7 @@ def eigsh_vjp(A: Operator, k: int, *, which: Which = "LA", sigma: Optional[float
     for a in res:
         a.flags.writeable = False
     rdt = real_dtype(op.dtype)
-    policy = opt.as_tuple()
+    policy = opt.as_policy()
     eye = np.eye(k, dtype=op.dtype)[None]
     w64 = np.ascontiguousarray(w, np.float64)[None]
 
@@ -826,7 +827,7 @@ def eigsh_jvp(A: Operator, dA: Operator, k: int, *, which: Which = "LA",
     dw = np.empty((1, k), np.float64)
     C = np.empty((1, k, k), op.dtype)
     err = _core.eigh_jvp(np.eye(k, dtype=op.dtype)[None], np.ascontiguousarray(w, np.float64)[None],
-                         np.ascontiguousarray((R + R.conj().T)[None] / 2), dw, C, 0, opt.as_tuple(), 1)
+                         np.ascontiguousarray((R + R.conj().T)[None] / 2), dw, C, 0, opt.as_policy(), 1)
     _core_err(err, rule, "eigenvalues", _eigh._VECTORS, _eigh.REMEDIES)
     X = -_solve(lambda Y: op @ Y, V, w, HV, rtol, solver_maxiter, rule, op.kind == "dense")
     tan = EighResult(dw[0].astype(real_dtype(op.dtype)), (V @ C[0] + X).astype(op.dtype))
@@ -987,7 +988,7 @@ def svds_vjp(A: Operator, k: int, *, v0: Optional[ArrayLike] = None, ncv: Option
     k, (m, n) = len(s), op.shape
     V = Vh.conj().T
     rdt = real_dtype(op.dtype)
-    policy = opt.as_tuple()
+    policy = opt.as_policy()
     eye = np.eye(k, dtype=op.dtype)[None]
     s64 = np.ascontiguousarray(s, np.float64)[None]
 
@@ -1087,7 +1088,7 @@ def svds_jvp(A: Operator, dA: Operator, k: int, *, v0: Optional[ArrayLike] = Non
     dVh = np.empty((1, k, k), op.dtype)
     err = _core.svd_jvp(np.eye(k, dtype=op.dtype)[None], np.ascontiguousarray(s, np.float64)[None],
                         np.eye(k, dtype=op.dtype)[None], np.ascontiguousarray((U.conj().T @ dAV)[None]),
-                        dU, ds, dVh, k, opt.as_tuple(), 1)
+                        dU, ds, dVh, k, opt.as_policy(), 1)
     _core_err(err, rule, "singular values", _svd._VECTORS, _svd._REMEDIES)
     H, Q = _svd_block(op, U, V)
     AB = -_solve(H, Q, s, np.vstack([dAV, dAhU]), rtol, solver_maxiter, rule, op.kind == "dense")

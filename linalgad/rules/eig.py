@@ -261,7 +261,7 @@ def eig_vjp(A: ArrayLike, *, normalization: Literal["lapack", "norm"] = "lapack"
             a.flags.writeable = False
     n = st.n
     w128 = np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n)
-    policy = opt.as_tuple()
+    policy = opt.as_policy()
 
     # real A with complex eigenvalues: the real cotangent in real arithmetic
     # (V = Vr T, see _eig.pxi), unless the complex one is asked for
@@ -339,7 +339,7 @@ def eig_jvp(A: ArrayLike, dA: ArrayLike, *, normalization: Literal["lapack", "no
     dA3 = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
     w, V = factor(st)
     dw, dV = _pushforward(V, np.ascontiguousarray(w, dtype=np.complex128).reshape(st.B, n), dA3,
-                          st, lapack, cmax, opt.as_tuple(), "eig_jvp")
+                          st, lapack, cmax, opt.as_policy(), "eig_jvp")
     res = _result(st, w, V, readonly=False)
     dw = dw.real if w.dtype.kind != "c" else dw
     tan = EigResult(dw.astype(w.dtype).reshape(res[0].shape), dV.reshape(res[1].shape))
@@ -448,7 +448,7 @@ def eig_pullback(w: ArrayLike, V: ArrayLike, dw: ArrayLike | None = None,
     gw = cotan(_real_w_cotangent(dw, vdt), "dw", fr.batch, (n,), vdt, of="w", finite=not real_path)
     gV = cotan(dV, "dV", fr.batch, (n, n), vdt, of="V", finite=not real_path)
     gw = None if gw is None else np.ascontiguousarray(gw, np.complex128)
-    out = _pullback(V3, w128, gw, gV, fr, real_path, lapack, cmax, opt.as_tuple(), True, rule)
+    out = _pullback(V3, w128, gw, gV, fr, real_path, lapack, cmax, opt.as_policy(), True, rule)
     return finish(out, fr, None, rule)
 
 
@@ -499,7 +499,7 @@ def eig_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *,
     # a real dA stays real until the core's cast (a complex one needs complex factors)
     dA3 = cotan(tangent(dA), "dA", fr.batch, (n, n), vdt if np.iscomplexobj(dA) else real_dtype(vdt),
                 of="A", finite=True)
-    dw, dV = _pushforward(V3, w128, dA3, fr, lapack, cmax, opt.as_tuple(), rule)
+    dw, dV = _pushforward(V3, w128, dA3, fr, lapack, cmax, opt.as_policy(), rule)
     dw = dw.real if vdt.kind != "c" else dw
     return EigResult(dw.astype(vdt).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
 

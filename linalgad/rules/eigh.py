@@ -233,7 +233,7 @@ def eigh_vjp(A: ArrayLike, *, UPLO: UPLOType = "L", gauge: Gauge = None,
             a.flags.writeable = False
     w64 = np.ascontiguousarray(w, dtype=np.float64)
     n, B = st.n, st.B
-    policy = opt.as_tuple()
+    policy = opt.as_policy()
     tri = _TRI[uplo]
     # everything the pullback needs, computed once (it may run many times)
     rdt, wshape, Vshape, out_shape = real_dtype(st.dtype), res[0].shape, res[1].shape, st.shape(n, n)
@@ -304,7 +304,7 @@ def eigh_jvp(A: ArrayLike, dA: ArrayLike, *, UPLO: UPLOType = "L", gauge: Gauge 
     dA3 = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A").reshape(st.data.shape)
     w, V = factor(st, uplo)
     dw, dV = _pushforward(V, np.ascontiguousarray(w, dtype=np.float64), dA3, _TRI[uplo], st,
-                          opt.as_tuple(), "eigh_jvp")
+                          opt.as_policy(), "eigh_jvp")
     res = _result(st, w, V, readonly=False)
     tan = EighResult(dw.astype(real_dtype(st.dtype)).reshape(res[0].shape), dV.reshape(res[1].shape))
     if _gauge.wants(gauge):
@@ -384,7 +384,7 @@ def eigh_pullback(w: ArrayLike, V: ArrayLike, dw: ArrayLike | None = None,
     n = fr.n
     gw = cotan(dw, "dw", fr.batch, (n,), real_dtype(fr.dtype), of="w")
     gV = cotan(dV, "dV", fr.batch, (n, n), fr.dtype, of="V")
-    out = _pullback(V3, w3, gw, gV, _TRI[uplo], fr, opt.as_tuple(), True, "eigh_pullback")
+    out = _pullback(V3, w3, gw, gV, _TRI[uplo], fr, opt.as_policy(), True, "eigh_pullback")
     return out.reshape(fr.shape(n, n))
 
 
@@ -430,7 +430,7 @@ def eigh_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, *, UPLO: UPLOTyp
     opt = options(fr.dtype, **opts)
     n = fr.n
     dA3 = cotan(tangent(dA), "dA", fr.batch, (n, n), fr.dtype, of="A", finite=True)
-    dw, dV = _pushforward(V3, w3, dA3, _TRI[uplo], fr, opt.as_tuple(), "eigh_pushforward")
+    dw, dV = _pushforward(V3, w3, dA3, _TRI[uplo], fr, opt.as_policy(), "eigh_pushforward")
     return EighResult(dw.astype(real_dtype(fr.dtype)).reshape(fr.shape(n)), dV.reshape(fr.shape(n, n)))
 
 

@@ -62,13 +62,12 @@ def _prepare(A, f, df, uplo, rule):
     return st, uplo, np.ascontiguousarray(w, np.float64), V, D, F
 
 
-_POLICY = options(np.float64).as_tuple()   # the kernel has no 1/gap: the policy is unused
-
-
-def _apply(st, w, V, D, G, tri_in, tri_out, rule, name, policy=_POLICY):
-    """The Daleckii-Krein map of G; the core refuses inf/nan in it (``name``)."""
+def _apply(st, w, V, D, G, tri_in, tri_out, rule, name):
+    """The Daleckii-Krein map of G; the core refuses inf/nan in it (``name``).
+    No 1/gap is formed, so the degeneracy options (checked by the callers)
+    do not reach the kernel."""
     out = np.empty((st.B, st.n, st.n), st.dtype)
-    err = _core.funm_apply(V, w, D, G, out, tri_in, tri_out, policy, batch_threads(st.B, st.n),
+    err = _core.funm_apply(V, w, D, G, out, tri_in, tri_out, batch_threads(st.B, st.n),
                            check_finite=name)
     if err is not None:  # pragma: no cover - the kernel has no failure mode today
         raise_core(err, rule=rule, values="eigenvalues", vectors="V[:, {i}]", remedies="",
@@ -165,7 +164,7 @@ def funm_vjp(A: ArrayLike, f: ScalarFunction, *, df: Derivative = None,
     True
     """
     st, uplo, w, V, D, F = _prepare(A, f, df, UPLO, "funm_vjp")
-    policy = options(st.dtype, **opts).as_tuple()
+    options(st.dtype, **opts)     # checked, though no 1/gap needs them
     F = F.reshape(st.shape(st.n, st.n))
     F.flags.writeable = False
     n = st.n
@@ -176,8 +175,7 @@ def funm_vjp(A: ArrayLike, f: ScalarFunction, *, df: Derivative = None,
         g = cotangent(dF, "dF", F.shape, st.dtype, of="F", finite=False)
         if g is None:
             return finish(np.zeros((st.B, n, n), st.dtype), st, project, "funm_vjp")
-        out = _apply(st, w, V, D, g.reshape(st.B, n, n), _TRI[None], tri_out, "funm_vjp", "dF",
-                     policy)
+        out = _apply(st, w, V, D, g.reshape(st.B, n, n), _TRI[None], tri_out, "funm_vjp", "dF")
         return finish(out, st, project, "funm_vjp")
 
     return F, pullback
@@ -225,10 +223,10 @@ def funm_jvp(A: ArrayLike, dA: ArrayLike, f: ScalarFunction, *, df: Derivative =
     True
     """
     st, uplo, w, V, D, F = _prepare(A, f, df, UPLO, "funm_jvp")
-    policy = options(st.dtype, **opts).as_tuple()
+    options(st.dtype, **opts)
     n = st.n
     g = cotangent(tangent(dA), "dA", st.shape(n, n), st.dtype, of="A", finite=False).reshape(st.B, n, n)
-    dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp", "dA", policy)
+    dF = _apply(st, w, V, D, g, _TRI[uplo], _TRI[None], "funm_jvp", "dA")
     return F.reshape(st.shape(n, n)), dF.reshape(st.shape(n, n))
 
 
@@ -236,11 +234,11 @@ def _stateless(rule, w, V, X, name, f, df, uplo, opts):
     uplo = _uplo(uplo)
     fn = resolve(f, df)
     fr, w3, V3 = eig_frame(rule, w, V, [(name, X, 2)], hermitian=True)
-    policy = options(fr.dtype, **opts).as_tuple()
+    options(fr.dtype, **opts)
     n = fr.n
     x = cotan(X, name, fr.batch, (n, n), fr.dtype, of="F" if name == "dF" else "A")
     _, D = _differences(fn, w3, fr, rule)
-    return fr, uplo, w3, V3, D, x, policy
+    return fr, uplo, w3, V3, D, x
 
 
 @uplo_keyword(transition=True)
@@ -286,10 +284,10 @@ def funm_pullback(w: ArrayLike, V: ArrayLike, dF: ArrayLike | None, f: ScalarFun
     True
     """
     rule = "funm_pullback"
-    fr, uplo, w3, V3, D, g, policy = _stateless(rule, w, V, dF, "dF", f, df, UPLO, opts)
+    fr, uplo, w3, V3, D, g = _stateless(rule, w, V, dF, "dF", f, df, UPLO, opts)
     if g is None:
         return np.zeros(fr.shape(fr.n, fr.n), fr.dtype)
-    out = _apply(fr, w3, V3, D, g, _TRI[None], _TRI[uplo], rule, "dF", policy)
+    out = _apply(fr, w3, V3, D, g, _TRI[None], _TRI[uplo], rule, "dF")
     return out.reshape(fr.shape(fr.n, fr.n))
 
 
@@ -333,6 +331,6 @@ def funm_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, f: ScalarFunctio
     True
     """
     rule = "funm_pushforward"
-    fr, uplo, w3, V3, D, g, policy = _stateless(rule, w, V, tangent(dA), "dA", f, df, UPLO, opts)
-    out = _apply(fr, w3, V3, D, g, _TRI[uplo], _TRI[None], rule, "dA", policy)
+    fr, uplo, w3, V3, D, g = _stateless(rule, w, V, tangent(dA), "dA", f, df, UPLO, opts)
+    out = _apply(fr, w3, V3, D, g, _TRI[uplo], _TRI[None], rule, "dA")
     return out.reshape(fr.shape(fr.n, fr.n))

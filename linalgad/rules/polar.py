@@ -68,7 +68,7 @@ def _apply(U, s, Vh, G, st, opt, rule, gP=None, check_finite=None):
     check_finite: the names of G and gP when the core is to refuse inf/nan in them."""
     out = np.empty((st.B, st.m, st.n), st.dtype)
     err = _core.svfun_apply(U, np.ascontiguousarray(s, dtype=np.float64), Vh, G, None, None, out,
-                            opt.as_tuple(), batch_threads(st.B, max(st.m, st.n)), gP,
+                            opt.as_policy(), batch_threads(st.B, max(st.m, st.n)), gP,
                             check_finite=check_finite)
     if err is not None:
         raise_core(err, rule=rule, values="singular values", vectors="Q", remedies=_REMEDIES,

@@ -311,7 +311,7 @@ def svd_vjp(A: ArrayLike, *, full_matrices: bool = False, k: int | None = None,
     s64 = np.ascontiguousarray(s, dtype=np.float64)
     m, n, r = st.m, st.n, min(st.m, st.n)
     rdt = real_dtype(st.dtype)
-    policy = opt.as_tuple()
+    policy = opt.as_policy()
 
     # inf/nan in a cotangent: the core checks what it reads, unless the
     # cotangents are transformed first (gauge pull, full -> thin)
@@ -402,7 +402,7 @@ def svd_jvp(A: ArrayLike, dA: ArrayLike, *, full_matrices: bool = False, k: int 
     U, s, Vh, (Uf, Vhf) = _factor(st, full_matrices)
     m, n, r = st.m, st.n, min(st.m, st.n)
     dU, ds, dVh = _pushforward(U, np.ascontiguousarray(s, dtype=np.float64), Vh, dA3, kk, st,
-                               opt.as_tuple(), "svd_jvp")
+                               opt.as_policy(), "svd_jvp")
     if full_matrices:
         dU, dVh = _full_tangent(dU, dVh, U, Vh, Uf, Vhf, r)
         U, Vh = Uf, Vhf
@@ -504,7 +504,7 @@ def svd_pullback(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dU: ArrayLike | None
     if full:
         gU, gVh = _full_to_thin(gU, gVh, U3, Vh3, k, opt, fr)
         U3, Vh3 = _thin(U3, Vh3, k)
-    out = _pullback(U3, s3, Vh3, gU, gs, gVh, k, fr, opt.as_tuple(), not full, rule)
+    out = _pullback(U3, s3, Vh3, gU, gs, gVh, k, fr, opt.as_policy(), not full, rule)
     return out.reshape(fr.shape(fr.m, fr.n))
 
 
@@ -553,7 +553,7 @@ def svd_pushforward(U: ArrayLike, S: ArrayLike, Vh: ArrayLike, dA: ArrayLike,
     opt = options(fr.dtype, **opts)
     dA3 = cotan(tangent(dA), "dA", fr.batch, (fr.m, fr.n), fr.dtype, of="A", finite=True)
     Ut, Vht = _thin(U3, Vh3, k)
-    dU, ds, dVh = _pushforward(Ut, s3, Vht, dA3, k, fr, opt.as_tuple(), rule)
+    dU, ds, dVh = _pushforward(Ut, s3, Vht, dA3, k, fr, opt.as_policy(), rule)
     dU, dVh = _full_tangent(dU, dVh, Ut, Vht, U3, Vh3, k)
     return SVDResult(dU.reshape(fr.shape(*U3.shape[1:])), ds.astype(real_dtype(fr.dtype)).reshape(fr.shape(k)),
                dVh.reshape(fr.shape(*Vh3.shape[1:])))

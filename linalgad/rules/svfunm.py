@@ -60,7 +60,7 @@ def _prepare(A, g, dg, rule):
 
 def _apply(st, U, s, Vh, gv, Dm, X, opt, rule):
     out = np.empty((st.B, st.m, st.n), st.dtype)
-    err = _core.svfun_apply(U, s, Vh, X, gv, Dm, out, opt.as_tuple(),
+    err = _core.svfun_apply(U, s, Vh, X, gv, Dm, out, opt.as_policy(),
                             batch_threads(st.B, max(st.m, st.n)))
     if err is not None:
         raise_core(err, rule=rule, values="singular values", vectors="U[:, {i}] and V[:, {i}]",
