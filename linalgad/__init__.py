@@ -10,6 +10,11 @@ JAX's grad returns its conjugate). See README.md and docs/.
 
 import importlib
 
+from . import _dispatch
+
+_dispatch.install()   # the core for this CPU, before any module imports it
+
+from ._config import show_config
 from ._errors import DegeneracyError, GaugeError
 from ._options import MODES, get_num_threads, set_num_threads
 from ._results import EigResult, EighResult, PolarResult, SVDResult, deprecated_alias
@@ -40,7 +45,7 @@ __all__ = [
     "funm", "funm_vjp", "funm_jvp", "funm_pullback", "funm_pushforward",
     "svfunm", "svfunm_vjp", "svfunm_jvp", "svfunm_pullback", "svfunm_pushforward",
     "gauge_fix", "gauge_report",
-    "project",
+    "project", "show_config",
     "eigsh", "eigsh_vjp", "eigsh_jvp", "svds", "svds_vjp", "svds_jvp", "LowRank",
 ]
 

@@ -13,6 +13,7 @@ MODULES = [
     "linalgad._options", "linalgad._results", "linalgad.gauge", "linalgad.project",
     "linalgad.rules.svd", "linalgad.rules.eigh", "linalgad.rules.eig", "linalgad.rules.polar",
     "linalgad.rules.funm", "linalgad.rules.svfunm", "linalgad.testing", "linalgad.sparse",
+    "linalgad._config",
 ]
 # the lazy rules need dask (optional; CI has it)
 if os.environ.get("CI") or importlib.util.find_spec("dask") is not None:
