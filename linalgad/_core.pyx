@@ -7,8 +7,8 @@ One file per primal, each with its math, workspace layout, general kernels,
 svfunm), _eigh.pxi, _funm.pxi, _eig.pxi. They build on the blocks declared
 once and cimported: _blas.pxd (the fused scalar type, BLAS/LAPACK),
 _policy.pxd (the degeneracy decision, workspaces), _status.pxd (the status
-codes and error record); _lanes.pxi holds the machinery of the lane
-kernels. This file has what the entry points share: the array checks and
+codes and error record); _lapack.pxi holds the LAPACK-level helpers and
+_lanes.pxi the machinery of the lane kernels. This file has what the entry points share: the array checks and
 the batch loop. Kernels are ``noexcept nogil`` and return a status; the
 ``def`` entry points take their output as a typed memoryview (its fused
 scalar type picks the kernel) and their inputs as checked ndarrays,
@@ -302,6 +302,7 @@ def last_team():
 
 # --- the rules ---------------------------------------------------------------------
 
+include "_lapack.pxi"
 include "_svd.pxi"
 include "_svfun.pxi"
 include "_eigh.pxi"
