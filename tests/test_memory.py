@@ -379,7 +379,7 @@ def test_any_layout_accepted(layout):
 
 # n x n blocks of items each kernel's workspace holds (square matrices); the
 # rest is O(n). eig_vjp_real adds one complex128 n x n block (16 bytes).
-_BLOCKS = {"svd_vjp": 4, "svd_jvp": 4, "svfun": 3, "polar": 5, "eigh_vjp": 1, "eigh_jvp": 1,
+_BLOCKS = {"svd_vjp": 1, "svd_jvp": 4, "svfun": 3, "polar": 5, "eigh_vjp": 1, "eigh_jvp": 1,
            "eig_vjp": 5, "eig_jvp": 3, "eig_vjp_real": 8}
 
 
