@@ -384,8 +384,9 @@ def test_any_layout_accepted(layout):
 # n x n blocks of items each kernel's workspace holds (square matrices); the
 # rest is O(n). eig_vjp_real adds the complex dV' (two real items) and the
 # complex128 Z (16 bytes), in one region when they are the same size
-# (float64), and a panel of Vr^T dV' (512 real columns).
-_BLOCKS = {"svd_vjp": 1, "svd_jvp": 4, "svfun": 3, "polar": 5, "eigh_vjp": 1, "eigh_jvp": 1,
+# (float64), and a panel of Vr^T dV' (512 real columns); polar, two panels of
+# 256 columns (herm(dP) and Vh times it).
+_BLOCKS = {"svd_vjp": 1, "svd_jvp": 4, "svfun": 1, "polar": 1, "eigh_vjp": 1, "eigh_jvp": 1,
            "eig_vjp": 3, "eig_jvp": 3, "eig_vjp_real": 1}
 
 
@@ -395,7 +396,7 @@ def test_workspace_sizes_past_2_to_the_31_do_not_wrap(kernel, itemsize):
     if kernel == "eig_vjp_real" and itemsize == 16:
         pytest.skip("eig_vjp_real takes the real item size")
     extra = (16 if 2 * itemsize == 16 else 2 * itemsize + 16) if kernel == "eig_vjp_real" else 0
-    panel = 512 * itemsize if kernel == "eig_vjp_real" else 0
+    panel = {"eig_vjp_real": 512, "polar": 2 * 256}.get(kernel, 0) * itemsize
     for n in (3, 1000, 11586, 50000, 3_000_000):       # 50000**2 > 2**31 entries
         total = _core.workspace(kernel, n, n, itemsize)["total"]
         nominal = n * n * (_BLOCKS[kernel] * itemsize + extra)
@@ -404,8 +405,8 @@ def test_workspace_sizes_past_2_to_the_31_do_not_wrap(kernel, itemsize):
 
 # The pullbacks' workspace of one 2000 x 2000 matrix, in output sizes
 # (n^2 items): with the output itself, what a call adds at most.
-_PULLBACK_WS = [("svd_vjp", 8, 1.01), ("svd_vjp", 16, 1.01), ("eig_vjp_real", 8, 3.3),
-                ("eig_vjp", 16, 3.01)]
+_PULLBACK_WS = [("svd_vjp", 8, 1.01), ("svd_vjp", 16, 1.01), ("polar", 8, 1.3),
+                ("polar", 16, 1.3), ("eig_vjp_real", 8, 3.3), ("eig_vjp", 16, 3.01)]
 
 
 @pytest.mark.parametrize("kernel, itemsize, limit", _PULLBACK_WS)
@@ -430,16 +431,33 @@ print(min(extra_peak_bytes(c.pull) for _ in range(3)) / c.out_bytes)
 
 @pytest.mark.skipif(not os.access("/proc/self/clear_refs", os.W_OK),
                     reason="peak resident memory is read from Linux /proc")
-@pytest.mark.parametrize("rule, limit", [("svd", 3.0), ("eig", 5.0)])
+@pytest.mark.parametrize("rule, limit", [("svd", 3.0), ("polar", 3.0), ("eig", 5.0)])
 def test_a_pullback_adds_a_few_outputs_of_resident_memory(rule, limit):
-    """Peak resident memory one 500 x 500 pullback adds (its result
+    """Peak resident memory one 1000 x 1000 pullback adds (its result
     included), in a fresh process, one thread: the measure of the asv
-    benchmark targets.Memory. Expected about 2 (svd) and 4.3 (eig)."""
+    benchmark targets.Memory. Expected about 2 (svd), 2.5 (polar), 4.5 (eig)."""
     bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "asv_bench")
-    r = subprocess.run([sys.executable, "-c", _PEAK, bench, rule, "500"], capture_output=True,
+    r = subprocess.run([sys.executable, "-c", _PEAK, bench, rule, "1000"], capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert float(r.stdout) <= limit, r.stdout
+
+
+@pytest.mark.parametrize("shape", [(300, 300), (400, 300), (300, 400)])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_polar_pullback_past_one_panel_agrees_with_the_reference(shape, dtype):
+    """n = 300 and 400: herm(dP) is taken a column panel (256) at a time."""
+    from linalgad import _reference as ref
+    g = np.random.default_rng(31)
+
+    def draw(*s):
+        x = g.standard_normal(s)
+        return (x + 1j * g.standard_normal(s) if np.dtype(dtype).kind == "c" else x).astype(dtype)
+
+    A, dQ, dP = draw(*shape), draw(*shape), draw(shape[1], shape[1])
+    res, pullback = la.polar_vjp(A)
+    want = ref.polar_vjp(A, dQ, dP)
+    np.testing.assert_allclose(pullback(dQ, dP), want, atol=1e-10 * np.abs(want).max())
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-3)])
