@@ -224,19 +224,18 @@ cdef int normalised_cotangent(int n, const scalar_t* V, const scalar_t* gV, scal
 
 
 cdef struct EigWs:
-    size_t Vb, Z, Bm, LU, Wk, cw, ipiv, touched, norm, total
+    size_t Vb, Z, LU, cw, ipiv, touched, norm, total
 
 
 cdef EigWs eig_ws(size_t n, size_t isz, bint vjp) noexcept nogil:
-    # n x n blocks (the JVP: Vb, Z, LU as T, C, LU), gecon's work, pivots;
+    # n x n blocks (the JVP: Vb, Z, LU as T, C, LU; the VJP forms V Z^H over
+    # Vb and uses Z as the small inverse's scratch), gecon's work, pivots;
     # the VJP's flags and per-column accumulators
     cdef EigWs w
     cdef size_t top = 0, sq = ws_mul(n, n), v = n if vjp else 0
     w.Vb = ws_take(&top, sq, isz)
     w.Z = ws_take(&top, sq, isz)
-    w.Bm = ws_take(&top, sq if vjp else 0, isz)
     w.LU = ws_take(&top, sq, isz)            # LU of V, or V^{-1} when small
-    w.Wk = ws_take(&top, sq if vjp else 0, isz)
     w.cw = ws_take(&top, gecon_ws(n, isz), 1)
     w.ipiv = ws_take(&top, n, sizeof(int))
     w.touched = ws_take(&top, v, 1)
@@ -252,9 +251,9 @@ cdef int eig_vjp_kernel(int n, const scalar_t* V, const cdouble_t* w, const cdou
     cdef EigWs ws = eig_ws(n, sizeof(scalar_t), True)
     cdef scalar_t* Vb = <scalar_t*> (work + ws.Vb)
     cdef scalar_t* Z = <scalar_t*> (work + ws.Z)
-    cdef scalar_t* Bm = <scalar_t*> (work + ws.Bm)
+    cdef scalar_t* Bm = Vb     # V Z^H, over dV' (dead once V^H dV' is formed)
     cdef scalar_t* LU = <scalar_t*> (work + ws.LU)
-    cdef scalar_t* Wk = <scalar_t*> (work + ws.Wk)
+    cdef scalar_t* Wk = Z      # small: small_inverse's scratch, then Bm V^{-1}
     cdef char* cw = work + ws.cw
     cdef int* ipiv = <int*> (work + ws.ipiv)
     cdef signed char* touched = <signed char*> (work + ws.touched)
@@ -431,20 +430,37 @@ cdef inline bint _eig_real_touches(signed char* memo, int j, int n, const real_t
 
 
 cdef struct EigRealWs:
-    size_t Vr, LU, Wk, Vb, Wm, Mr, Z, cw, ipiv, norm, typ, touched, total
+    size_t LU, Vb, Z, Mr, Wm, P, rows, cw, ipiv, norm, typ, touched, total
+
+
+cdef enum:
+    EIG_PANEL = 512     # real columns of a panel of Vr^T dV' (its buffer: n x EIG_PANEL)
 
 
 cdef EigRealWs eig_real_ws(size_t n, size_t isz) noexcept nogil:
-    # isz: the real item size (float or double); Z is complex128 whatever it is
+    # isz: the real item size (float or double); Z is complex128 whatever it is.
+    # Vr lives in the output until the last transpose overwrites it. One region
+    # holds, in turn: dV' (n x 2n real), Vr^T dV' over it (formed a panel at a
+    # time through P), Z over that (n x n complex, in place; float: beside
+    # it), then Mr (formed
+    # over Z two rows at a time through `rows`) and Vr Mr^T beside it.
     cdef EigRealWs w
-    cdef size_t top = 0, sq = ws_mul(n, n)
-    w.Vr = ws_take(&top, sq, isz)
-    w.LU = ws_take(&top, sq, isz)
-    w.Wk = ws_take(&top, sq, isz)
+    cdef size_t top = 0, sq = ws_mul(n, n), r0, end, t
+    w.LU = ws_take(&top, sq, isz)            # LU of Vr, or Vr^{-1} when small
+    r0 = top
     w.Vb = ws_take(&top, ws_mul(2, sq), isz)
-    w.Wm = ws_take(&top, ws_mul(2, sq), isz)
-    w.Mr = ws_take(&top, sq, isz)
+    end = top
+    if 2 * isz == sizeof(cdouble_t):
+        top = r0        # Z over Vr^T dV', entry for entry (float: a region of its own)
+    r0 = top
     w.Z = ws_take(&top, sq, sizeof(cdouble_t))
+    t = r0
+    w.Mr = ws_take(&t, sq, isz)              # also small_inverse's scratch, and Wm V^{-1} when small
+    w.Wm = ws_take(&t, sq, isz)
+    top = top if top > end else end
+    top = top if top > t else t
+    w.P = ws_take(&top, ws_mul(n, 2 * n if 2 * n < EIG_PANEL else EIG_PANEL), isz)
+    w.rows = ws_take(&top, ws_mul(2, n), sizeof(cdouble_t))
     w.cw = ws_take(&top, gecon_ws(n, isz), 1)
     w.ipiv = ws_take(&top, n, sizeof(int))
     w.norm = ws_take(&top, norm_ws(n).total, 1)
@@ -460,18 +476,21 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
     # Vc, gVc: complex n x n as interleaved real n x 2n; out: real n x n
     cdef real_t one = 1, zero = 0
     cdef EigRealWs ws = eig_real_ws(n, sizeof(real_t))
-    cdef real_t* Vr = <real_t*> (work + ws.Vr)
+    cdef real_t* Vr = out                         # until the last transpose
     cdef real_t* LU = <real_t*> (work + ws.LU)
-    cdef real_t* Wk = <real_t*> (work + ws.Wk)
     cdef real_t* Vb = <real_t*> (work + ws.Vb)    # n x 2n (complex dV')
-    cdef real_t* Wm = <real_t*> (work + ws.Wm)    # n x 2n (complex Vr^T dV')
-    cdef real_t* Mr = <real_t*> (work + ws.Mr)
-    cdef cdouble_t* Z = <cdouble_t*> (work + ws.Z)
+    cdef real_t* Wm = Vb                          # n x 2n (complex Vr^T dV'), over dV'
+    cdef real_t* P = <real_t*> (work + ws.P)
+    cdef cdouble_t* Z = <cdouble_t*> (work + ws.Z)    # over Vr^T dV'
+    cdef cdouble_t* rows = <cdouble_t*> (work + ws.rows)
+    cdef real_t* Mr = <real_t*> (work + ws.Mr)    # over Z
+    cdef real_t* Wk = Mr                          # small: scratch, then (Vr Mr^T) Vr^{-1}
+    cdef real_t* Vm = <real_t*> (work + ws.Wm)    # Vr Mr^T, beside Mr
     cdef char* cw = work + ws.cw
     cdef int* ipiv = <int*> (work + ws.ipiv)
     cdef signed char* typ = <signed char*> (work + ws.typ)   # 0 real, 1 first of a pair, 2 second
     cdef signed char* touched = <signed char*> (work + ws.touched)
-    cdef int i, j, k, code
+    cdef int i, j, k, code, c0, pw
     cdef bint small = _small(n), fa, hit
     cdef double c = 0.0, nrm, glim, zlim, gr, gi, vr, vi, ar, ai, vk
     cdef cdouble_t f, a, b
@@ -497,12 +516,13 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
             e.i = gVc != NULL   # as in eig_vjp_kernel
         return code
 
-    for i in range(n):
-        for j in range(n):
-            Z[i * n + j] = 0
-        if gw != NULL:
-            Z[i * n + i] = gw[i]
-    if gVc != NULL:
+    if gVc == NULL:
+        for i in range(n):
+            for j in range(n):
+                Z[i * n + j] = 0
+            if gw != NULL:
+                Z[i * n + i] = gw[i]
+    else:
         if real_t is double:
             code = normalised_cotangent(n, <const cdouble_t*> Vc, <const cdouble_t*> gVc, <cdouble_t*> Vb,
                                         lapack_norm, pol.gauge_tol, w, work + ws.norm, e)
@@ -511,8 +531,20 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
                                         lapack_norm, pol.gauge_tol, w, work + ws.norm, e)
         if code != OK:
             return code
-        # Wm = Vr^T dV' (real GEMM, n x 2n), then G' = T^H Wm row by row
-        gemm(c'T', c'N', n, 2 * n, n, one, Vr, n, Vb, 2 * n, zero, Wm, 2 * n)
+        # Wm = Vr^T dV' (real GEMM, n x 2n): in P when it fits, else over dV'
+        # a column panel at a time (a column of Wm needs that column of dV' only)
+        pw = <int> (2 * n if 2 * n < EIG_PANEL else EIG_PANEL)
+        if pw == 2 * n:
+            gemm(c'T', c'N', n, 2 * n, n, one, Vr, n, Vb, 2 * n, zero, P, 2 * n)
+            Wm = P
+        else:
+            c0 = 0
+            while c0 < 2 * n:
+                k = pw if c0 + pw <= 2 * n else 2 * n - c0
+                gemm(c'T', c'N', n, k, n, one, Vr, n, Vb + c0, 2 * n, zero, P, k)
+                copy_block(n, k, P, k, Vb + c0, 2 * n)
+                c0 += pw
+        # G' = T^H Wm row by row, into Z (in place over Wm: a pair's rows are read first)
         i = 0
         while i < n:
             for j in range(n):
@@ -570,36 +602,41 @@ cdef int eig_vjp_real_kernel(int n, const real_t* Vc, const cdouble_t* w, const 
                 j += 2
             else:
                 j += 1
+    # (Mr over Z: row i of Mr ends before row i + 1 of Z begins, and a pair's
+    # two rows of Z are copied out first)
     i = 0
     while i < n:
-        if typ[i] == 1:
+        k = 2 if typ[i] == 1 else 1
+        for j in range(k * n):
+            rows[j] = Z[i * n + j]
+        if k == 2:
             for j in range(n):
-                a = Z[i * n + j]
-                b = Z[(i + 1) * n + j]
+                a = rows[j]
+                b = rows[n + j]
                 Mr[i * n + j] = <real_t> (0.5 * (a.real + b.real))
                 Mr[(i + 1) * n + j] = <real_t> (0.5 * (b.imag - a.imag))
-            i += 2
         else:
             for j in range(n):
-                Mr[i * n + j] = <real_t> Z[i * n + j].real
-            i += 1
+                Mr[i * n + j] = <real_t> rows[j].real
+        i += k
     # A_bar^T = (Vr Mr^T) Vr^{-1}. Eigenvalues only: Mr is block diagonal
     # (1x1 and the 2x2 pair blocks), so Vr Mr^T is O(n^2), not a GEMM.
     if gVc == NULL:
         for i in range(n):
             for j in range(n):
                 if typ[j] == 0:
-                    Wm[i * n + j] = Vr[i * n + j] * Mr[j * n + j]
+                    Vm[i * n + j] = Vr[i * n + j] * Mr[j * n + j]
                 else:
                     k = j if typ[j] == 1 else j - 1          # first column of j's pair
-                    Wm[i * n + j] = Vr[i * n + k] * Mr[j * n + k] + Vr[i * n + k + 1] * Mr[j * n + k + 1]
+                    Vm[i * n + j] = Vr[i * n + k] * Mr[j * n + k] + Vr[i * n + k + 1] * Mr[j * n + k + 1]
     else:
-        gemm(c'N', c'T', n, n, n, one, Vr, n, Mr, n, zero, Wm, n)
+        gemm(c'N', c'T', n, n, n, one, Vr, n, Mr, n, zero, Vm, n)
+    # Vr (in out) and Mr are dead from here
     if small:
-        gemm(c'N', c'N', n, n, n, one, Wm, n, LU, n, zero, Wk, n)
+        gemm(c'N', c'N', n, n, n, one, Vm, n, LU, n, zero, Wk, n)
     else:
-        getrs_right(c'N', n, n, LU, ipiv, Wm)
-        Wk = Wm
+        getrs_right(c'N', n, n, LU, ipiv, Vm)
+        Wk = Vm
     _transpose_into(n, Wk, out)
     return OK
 

@@ -63,16 +63,18 @@ cdef inline size_t svd_sq(size_t k) noexcept nogil:
 
 
 cdef struct SvdVjpWs:
-    size_t J, K, M, W, sinv, touched, total
+    size_t M, W, sinv, touched, total
 
 
 cdef SvdVjpWs svd_vjp_ws(size_t m, size_t n, size_t k, size_t isz) noexcept nogil:
+    # M: J, then the core M formed over it pair by pair; K lives in the output
+    # (k x k fits in m x n) until the products overwrite it. W: the m x k (tall)
+    # or k x n (wide) middle product; a square one is formed in the output and
+    # moved into M's storage, so the whole pullback holds one k x k block
     cdef SvdVjpWs w
     cdef size_t top = 0
-    w.J = ws_take(&top, svd_sq(k), isz)
-    w.K = ws_take(&top, svd_sq(k), isz)
     w.M = ws_take(&top, svd_sq(k), isz)
-    w.W = ws_take(&top, ws_mul(m if m > n else n, k), isz)
+    w.W = ws_take(&top, ws_mul(m if m > n else n, k) if m != n else 0, isz)
     w.sinv = ws_take(&top, k, sizeof(double))
     w.touched = ws_take(&top, k, 1)
     w.total = top
@@ -86,15 +88,16 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
     cdef int i, j, r
     cdef int ld = svd_ld(k)
     cdef SvdVjpWs ws = svd_vjp_ws(m, n, k, sizeof(scalar_t))
-    cdef scalar_t* J = <scalar_t*> (work + ws.J)
-    cdef scalar_t* K = <scalar_t*> (work + ws.K)
-    cdef scalar_t* M = <scalar_t*> (work + ws.M)
+    cdef scalar_t* J = <scalar_t*> (work + ws.M)     # J, then M over it
+    cdef scalar_t* M = J
+    cdef scalar_t* K = out                           # K (k x k, row length n)
     cdef scalar_t* W = <scalar_t*> (work + ws.W)
     cdef double* sinv = <double*> (work + ws.sinv)
     cdef signed char* touched = <signed char*> (work + ws.touched)
     cdef bint hasU = gU != NULL, hasV = gVh != NULL, vec = hasU or hasV
     cdef bint cplx = is_cplx(U), fa, fb
-    cdef scalar_t one = 1, zero = 0, x, y, mij
+    cdef bint tallU = m > k and hasU, wideV = n > k and hasV
+    cdef scalar_t one = 1, zero = 0, x, y, mij, jij, jji, kij, kji
     cdef double c = 0.0, glim, a, bs, imJ, imK, gsum
     cdef Gap g
 
@@ -115,9 +118,9 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
         c = max_abs(k, k, J, ld) if fa else 0.0
     if hasV:
         if kk < k:
-            zero_block(k, k, K, ld)
-        gemm(c'N', c'C', k, kk, n, one, Vh, n, gVh, n, zero, K, ld)
-        a = max_abs(k, k, K, ld) if fa else 0.0
+            zero_block(k, k, K, n)
+        gemm(c'N', c'C', k, kk, n, one, Vh, n, gVh, n, zero, K, n)
+        a = max_abs(k, k, K, n) if fa else 0.0
         if a > c:
             c = a
     glim = pol.gauge_tol * c
@@ -133,25 +136,35 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
                                   0.0, 0.0, i, i, s[i], s[i], s[i], e):
                 return e.code
 
-    # the k x k core M, one pair (i < j) at a time: with P = (X+Y)_ij a/2 and
-    # Q = (X-Y)_ij b/2 (a = 1/(s_j - s_i), b = 1/(s_j + s_i)), M_ij = P + Q and,
-    # since X, Y are anti-Hermitian and a is odd, M_ji = conj(P - Q).
+    # the k x k core M, one pair (i < j) at a time, written over J (the pair's
+    # J and K entries are read first): with P = (X+Y)_ij a/2 and Q = (X-Y)_ij b/2
+    # (a = 1/(s_j - s_i), b = 1/(s_j + s_i)), M_ij = P + Q and, since X, Y are
+    # anti-Hermitian and a is odd, M_ji = conj(P - Q). The rectangular terms
+    # (M - J S^-1 tall, M - S^-1 K^H wide) are folded in while J and K are at hand.
     for i in range(k):
         mij = gs[i] if (gs != NULL and i < kk) else 0.0
         if cplx and vec:
             imJ = im_(J[i * ld + i]) if hasU else 0.0
-            imK = im_(K[i * ld + i]) if hasV else 0.0
+            imK = im_(K[i * n + i]) if hasV else 0.0
             if fabs(imJ + imK) > glim:
                 return set_err(e, E_GAUGE_PHASE, i, i, s[i], s[i], fabs(imJ + imK), glim)
             mij = mij + mkc(U, 0.0, 0.5 * (imJ - imK) * sinv[i])
+        if tallU:
+            mij = mij - J[i * ld + i] * sinv[i]
+        elif wideV:
+            mij = mij - conj_(K[i * n + i]) * sinv[i]
         M[i * ld + i] = mij
         for j in range(i + 1, k):
             if not vec:
                 M[i * ld + j] = 0
                 M[j * ld + i] = 0
                 continue
-            x = (J[i * ld + j] - conj_(J[j * ld + i])) if hasU else zero
-            y = (K[i * ld + j] - conj_(K[j * ld + i])) if hasV else zero
+            jij = J[i * ld + j] if hasU else zero
+            jji = J[j * ld + i] if hasU else zero
+            kij = K[i * n + j] if hasV else zero
+            kji = K[j * n + i] if hasV else zero
+            x = jij - conj_(jji)
+            y = kij - conj_(kji)
             a = inv_diff(s[j], s[i], -1, &g, &fa)
             bs = inv_pos(s[j] + s[i], &g, &fb)
             if (fa or fb) and refuse_pair(
@@ -162,47 +175,56 @@ cdef int svd_vjp_kernel(int m, int n, int k, int kk,
                     i, j, s[i], s[j], fabs(s[i] - s[j]), e):
                 return e.code
             x, y = 0.5 * a * (x + y), 0.5 * bs * (x - y)
-            M[i * ld + j] = x + y
-            M[j * ld + i] = conj_(x - y)
+            mij = x + y
+            x = conj_(x - y)
+            if tallU:
+                mij = mij - jij * sinv[j]
+                x = x - jji * sinv[i]
+            elif wideV:
+                mij = mij - conj_(kji) * sinv[i]
+                x = x - conj_(kij) * sinv[j]
+            M[i * ld + j] = mij
+            M[j * ld + i] = x
     # after the vector checks (a loss that touches the vectors hears about them first)
     if split_check(k, s, kk, gs, &g, e) != OK:
         return E_SPLIT
 
-    if not vec:
-        # singular values only: A_bar = (U diag(dS)) Vh, one GEMM
-        for r in range(m):
-            for j in range(k):
-                W[r * k + j] = U[r * k + j] * M[j * ld + j]
-        gemm(c'N', c'N', m, n, k, one, W, k, Vh, n, zero, out, n)
-    elif m > k:
-        # tall: A_bar = [U (M - J S^-1) + dU S^-1] Vh   ((I - U U^H) never formed)
-        if hasU:
+    # K (in out) is dead from here
+    if m > k:
+        # tall: A_bar = [dU S^-1 + U M] Vh   ((I - U U^H) never formed)
+        if not vec:
+            for r in range(m):        # singular values only: U diag(dS)
+                for j in range(k):
+                    W[r * k + j] = U[r * k + j] * M[j * ld + j]
+        elif hasU:
             for r in range(m):
                 for j in range(k):
                     W[r * k + j] = gU[r * kk + j] * sinv[j] if j < kk else zero
-            for i in range(k):
-                for j in range(k):
-                    M[i * ld + j] = M[i * ld + j] - J[i * ld + j] * sinv[j]
             gemm(c'N', c'N', m, k, k, one, U, k, M, ld, one, W, k)
         else:
             gemm(c'N', c'N', m, k, k, one, U, k, M, ld, zero, W, k)
         gemm(c'N', c'N', m, n, k, one, W, k, Vh, n, zero, out, n)
-    elif n > k:
-        # wide: A_bar = U [(M - S^-1 K^H) Vh + S^-1 dVh]
+    elif n > k and vec:
+        # wide: A_bar = U [S^-1 dVh + M Vh]
         if hasV:
             for i in range(k):
                 for j in range(n):
                     W[i * n + j] = gVh[i * n + j] * sinv[i] if i < kk else zero
-            for i in range(k):
-                for j in range(k):
-                    M[i * ld + j] = M[i * ld + j] - conj_(K[j * ld + i]) * sinv[i]
             gemm(c'N', c'N', k, n, k, one, M, ld, Vh, n, one, W, n)
         else:
             gemm(c'N', c'N', k, n, k, one, M, ld, Vh, n, zero, W, n)
         gemm(c'N', c'N', m, n, k, one, U, k, W, n, zero, out, n)
     else:
-        gemm(c'N', c'N', k, k, k, one, U, k, M, ld, zero, W, k)
-        gemm(c'N', c'N', k, k, k, one, W, k, Vh, k, zero, out, k)
+        # m = k: A_bar = (U M) Vh, U M formed in out and moved over M (dead);
+        # singular values only, U diag(dS) (one GEMM)
+        if vec:
+            gemm(c'N', c'N', k, k, k, one, U, k, M, ld, zero, out, k)
+        else:
+            for r in range(k):
+                for j in range(k):
+                    out[r * k + j] = U[r * k + j] * M[j * ld + j]
+        copy_block(k, k, out, k, M, ld)
+        gemm(c'N', c'N', k, n, k, one, M, ld, Vh, n, zero, out, n)
     return OK
 
 

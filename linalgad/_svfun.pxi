@@ -29,18 +29,27 @@ cdef struct Svfun:
 
 
 cdef struct SvfunWs:
-    size_t T, Z, C, H, W, h, total
+    size_t Z, T, W, Hp, Wp, h, total
+
+
+cdef enum:
+    SVFUN_PANEL = 256   # columns of herm(dP) taken at a time (polar)
 
 
 cdef SvfunWs svfun_ws(size_t m, size_t n, size_t k, size_t isz, bint polar_p) noexcept nogil:
-    # polar_p: the polar P cotangent's blocks H (n x n, or X: k x ld) and W
+    # Z: Z, then C over it (square: U C is formed in the output and moved
+    # there). T: G V (tall, m x k) or U^H G (wide, k x n); square, it lives in
+    # the output. polar_p, the polar P cotangent: Hp, a column panel of
+    # herm(dP) (n x p); Wp, Vh times it (k x p), whose products with V
+    # accumulate X = Vh herm(dP) V in the output (m >= n); wide, W = Vh herm(dP)
+    # (k x n) whole, which the wide formula reads to the end
     cdef SvfunWs w
-    cdef size_t top = 0
-    w.T = ws_take(&top, ws_mul(m if m > n else n, k), isz)
+    cdef size_t top = 0, p = n if n < SVFUN_PANEL else SVFUN_PANEL
     w.Z = ws_take(&top, svd_sq(k), isz)
-    w.C = ws_take(&top, svd_sq(k), isz)
-    w.H = ws_take(&top, ws_add(ws_mul(n, ws_add(n, 8)), 8) if polar_p else 0, isz)
-    w.W = ws_take(&top, ws_mul(k, n) if polar_p else 0, isz)
+    w.T = ws_take(&top, ws_mul(m if m > n else n, k) if m != n else 0, isz)
+    w.W = ws_take(&top, ws_mul(k, n) if polar_p and m < n else 0, isz)
+    w.Hp = ws_take(&top, ws_mul(n, p) if polar_p else 0, isz)
+    w.Wp = ws_take(&top, ws_mul(k, p) if polar_p and m >= n else 0, isz)
     w.h = ws_take(&top, k, sizeof(double))
     w.total = top
     return w
@@ -61,17 +70,19 @@ cdef int svfun_kernel(int m, int n, int k,
     # Polar P = Q^H A (gv, Dm NULL): a cotangent gP of P feeds G + A H into the
     # Q map and adds Q H, H = herm(gP). With W = Vh H and X = W V, A H = U S W
     # is never formed: Z gains S X, and Q H = U X Vh (k = n) or U W (k = m).
-    cdef int i, j, r
+    cdef int i, j, r, c0, q, p = n if n < SVFUN_PANEL else SVFUN_PANEL
     cdef int ld = svd_ld(k)
     cdef SvfunWs ws = svfun_ws(m, n, k, sizeof(scalar_t), gP != NULL)
-    cdef scalar_t* T = <scalar_t*> (work + ws.T)
     cdef scalar_t* Z = <scalar_t*> (work + ws.Z)
-    cdef scalar_t* C = <scalar_t*> (work + ws.C)
-    cdef scalar_t* H = <scalar_t*> (work + ws.H)   # gP only: n x n, then X (k x ld)
-    cdef scalar_t* W = <scalar_t*> (work + ws.W)   # gP only: k x n
+    cdef scalar_t* C = Z                            # C over Z, pair by pair
+    cdef scalar_t* T = out if m == n else <scalar_t*> (work + ws.T)
+    cdef scalar_t* X = out                          # gP, m >= n: X (k x k, row length n)
+    cdef scalar_t* W = <scalar_t*> (work + ws.W)    # gP, m < n: k x n
+    cdef scalar_t* Hp = <scalar_t*> (work + ws.Hp)
+    cdef scalar_t* Wp = <scalar_t*> (work + ws.Wp)
     cdef double* h = <double*> (work + ws.h)
-    cdef bint cplx = is_cplx(U), fa
-    cdef scalar_t one = 1, zero = 0, x, y
+    cdef bint cplx = is_cplx(U), fa, xP = gP != NULL and m >= n
+    cdef scalar_t one = 1, zero = 0, x, y, zij, zji, cij, cji
     cdef double glim, bs, gi, gj, sc
     cdef Gap g, gn
 
@@ -85,11 +96,6 @@ cdef int svfun_kernel(int m, int n, int k,
     # a subnormal s_i even where the result is of order 1 (the dP term)
     gn = make_gap(pol, 1.0)
     sc = g.scale
-    if gP != NULL:
-        for i in range(n):
-            for j in range(n):
-                H[i * n + j] = 0.5 * (gP[i * n + j] + conj_(gP[j * n + i]))
-        gemm(c'N', c'N', k, n, n, one, Vh, n, H, n, zero, W, n)      # W = Vh H
     if G == NULL:
         zero_block(m if m >= n else k, k if m >= n else n, T, k if m >= n else n)
         zero_block(k, k, Z, ld)
@@ -98,11 +104,25 @@ cdef int svfun_kernel(int m, int n, int k,
         gemm(c'C', c'N', k, k, m, one, U, k, T, k, zero, Z, ld)      # Z = U^H T
     else:
         gemm(c'C', c'N', k, n, m, one, U, k, G, n, zero, T, n)       # T = U^H G
-    if gP != NULL and m >= n:
-        gemm(c'N', c'C', k, k, n, one, W, n, Vh, n, zero, H, ld)     # X = W V (in H)
+    if gP != NULL:
+        # H = herm(gP) a column panel at a time: W = Vh H, and X = W V (m >= n;
+        # over the square T, which is dead) accumulated panel by panel
+        c0 = 0
+        while c0 < n:
+            q = p if c0 + p <= n else n - c0
+            for r in range(n):
+                for j in range(q):
+                    Hp[r * q + j] = 0.5 * (gP[r * n + c0 + j] + conj_(gP[(c0 + j) * n + r]))
+            if xP:
+                gemm(c'N', c'N', k, q, n, one, Vh, n, Hp, q, zero, Wp, q)
+                gemm(c'N', c'C', k, k, q, one, Wp, q, Vh + c0, n, zero if c0 == 0 else one, X, n)
+            else:
+                gemm(c'N', c'N', k, q, n, one, Vh, n, Hp, q, zero, W + c0, n)
+            c0 += p
+    if xP:
         for i in range(k):
             for j in range(k):
-                Z[i * ld + j] = Z[i * ld + j] + s[i] * H[i * ld + j]
+                Z[i * ld + j] = Z[i * ld + j] + s[i] * X[i * n + j]
     elif gP != NULL:
         for i in range(k):
             for j in range(n):
@@ -116,36 +136,56 @@ cdef int svfun_kernel(int m, int n, int k,
         if fa and refuse_pair(&g, E_RANKDEF, gi != 0.0 and (m != n or (cplx and fabs(im_(Z[i * ld + i])) > glim)),
                               0.0, 0.0, i, i, s[i], s[i], s[i], e):
             return e.code
+    # C over Z, one pair (i < j) at a time (both entries read first), with
+    # Q H = U X Vh (X added to C; the tall term sees G only: U^H A H = S X)
+    # and the rectangular terms (C - Z h tall, C - h Z wide) folded in
     for i in range(k):
         gi = gv[i] if gv != NULL else 1.0
-        for j in range(k):
-            if i == j:
-                C[i * ld + i] = mkc(U, (Dm[i * k + i] * re_(Z[i * ld + i])) if Dm != NULL else 0.0,
-                                   im_(Z[i * ld + i]) / sc * h[i])
-                continue
+        zij = Z[i * ld + i]
+        cij = mkc(U, (Dm[i * k + i] * re_(zij)) if Dm != NULL else 0.0, im_(zij) / sc * h[i])
+        if xP:
+            cij = cij + X[i * n + i]
+            zij = zij - s[i] * X[i * n + i]
+        if m > k:
+            cij = cij - zij / sc * h[i]
+        elif n > k:
+            cij = cij - zij / sc * h[i]
+        C[i * ld + i] = cij
+        for j in range(i + 1, k):
             gj = gv[j] if gv != NULL else 1.0
-            x = Z[i * ld + j] + conj_(Z[j * ld + i])
-            y = Z[i * ld + j] - conj_(Z[j * ld + i])
+            zij = Z[i * ld + j]
+            zji = Z[j * ld + i]
+            x = zij + conj_(zji)
+            y = zij - conj_(zji)
             bs = (gi + gj) * inv_pos((s[i] + s[j]) / sc, &gn, &fa)
             if fa and refuse_pair(&g, E_RANKDEF, gi + gj != 0.0 and abs_(y) > glim, 0.0, 0.0,
                                   i, j, s[i], s[j], s[i] + s[j], e):
                 return e.code
-            C[i * ld + j] = 0.5 * bs * (y / sc)
+            cij = 0.5 * bs * (y / sc)
             if Dm != NULL:
-                C[i * ld + j] = C[i * ld + j] + 0.5 * Dm[i * k + j] * x
-
-    if gP != NULL and m >= n:
-        # Q H = U X Vh; the tall term below sees G only (U^H A H = S X)
-        for i in range(k):
-            for j in range(k):
-                C[i * ld + j] = C[i * ld + j] + H[i * ld + j]
+                cij = cij + 0.5 * Dm[i * k + j] * x
+            x = zji + conj_(zij)
+            y = zji - conj_(zij)
+            cji = 0.5 * bs * (y / sc)
+            if Dm != NULL:
+                cji = cji + 0.5 * Dm[j * k + i] * x
+            if xP:
+                cij = cij + X[i * n + j]
+                cji = cji + X[j * n + i]
                 if m > k:
-                    Z[i * ld + j] = Z[i * ld + j] - s[i] * H[i * ld + j]
+                    zij = zij - s[i] * X[i * n + j]
+                    zji = zji - s[j] * X[j * n + i]
+            if m > k:
+                cij = cij - zij / sc * h[j]
+                cji = cji - zji / sc * h[i]
+            elif n > k:
+                cij = cij - zij / sc * h[i]
+                cji = cji - zji / sc * h[j]
+            C[i * ld + j] = cij
+            C[j * ld + i] = cji
+
     if m > k:
         # tall: out = [U (C - Z h) + T h] Vh
-        for i in range(k):
-            for j in range(k):
-                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] / sc * h[j]
         for r in range(m):
             for j in range(k):
                 T[r * k + j] = T[r * k + j] / sc * h[j]
@@ -154,16 +194,15 @@ cdef int svfun_kernel(int m, int n, int k,
     elif n > k:
         # wide: out = U [(C - h Z) Vh + h T]
         for i in range(k):
-            for j in range(k):
-                C[i * ld + j] = C[i * ld + j] - Z[i * ld + j] / sc * h[i]
-        for i in range(k):
             for j in range(n):
                 T[i * n + j] = T[i * n + j] / sc * h[i] + (W[i * n + j] if gP != NULL else zero)
         gemm(c'N', c'N', k, n, k, one, C, ld, Vh, n, one, T, n)
         gemm(c'N', c'N', m, n, k, one, U, k, T, n, zero, out, n)
     else:
-        gemm(c'N', c'N', k, k, k, one, U, k, C, ld, zero, T, k)
-        gemm(c'N', c'N', k, k, k, one, T, k, Vh, k, zero, out, k)
+        # square: U C formed in out (X is dead) and moved over C
+        gemm(c'N', c'N', k, k, k, one, U, k, C, ld, zero, out, k)
+        copy_block(k, k, out, k, C, ld)
+        gemm(c'N', c'N', k, k, k, one, C, ld, Vh, k, zero, out, k)
     return OK
 
 # --- 3x3 float64 polar, LANES matrices at a time (_lanes.pxi) ---------------------------

@@ -151,6 +151,11 @@ class Memory:
         item = self.case.dtype.itemsize * (2 if rule == "eig" and self.case.dtype.kind == "f" else 1)
         self.allowance = self.case.out_bytes + 8 * n * n * item + 64 * 1024
 
+    def extra(self):
+        """Least peak memory a pullback added over three calls (after one warm-up)."""
+        self.case.pull()
+        return min(extra_peak_bytes(self.case.pull) for _ in range(3))
+
     def track_extra_memory(self, name):
         """Peak memory a pullback adds / (output + O(n^2) workspace)
 
@@ -159,10 +164,41 @@ class Memory:
 
         Limit: <= 1
         """
-        self.case.pull()
-        return sig(min(extra_peak_bytes(self.case.pull) for _ in range(3)) / self.allowance)
+        return sig(self.extra() / self.allowance)
 
     track_extra_memory.unit = "ratio"
+
+
+class MemoryOverOutput(Memory):
+    params = [["svd-2000-float64", "svd-2000-complex128", "polar-2000-float64"]]
+    track_extra_memory = None   # the allowance figure is Memory's
+
+    def track_extra_over_output(self, name):
+        """Peak memory a 2000 x 2000 pullback adds / its output's size
+
+        Every cotangent given; the output itself included. One thread.
+
+        Limit: <= 3
+        """
+        return sig(self.extra() / self.case.out_bytes)
+
+    track_extra_over_output.unit = "ratio"
+
+
+class EigMemoryOverOutput(MemoryOverOutput):
+    params = [["eig-2000-float64"]]
+
+    def track_extra_over_output(self, name):
+        """Peak memory a 2000 x 2000 eig pullback adds / its output's size
+
+        Real input (the rule works in complex arithmetic, its cotangent dV
+        is complex); dw and dV given; the output itself included. One thread.
+
+        Limit: <= 5
+        """
+        return sig(self.extra() / self.case.out_bytes)
+
+    track_extra_over_output.unit = "ratio"
 
 
 class Threads:
