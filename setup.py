@@ -50,13 +50,17 @@ def sanitize():
     return ["-O1", "-g"] + flags, flags
 
 
+# -fno-wrapv undoes the -fwrapv of Python's own CFLAGS: the kernels' index
+# arithmetic stays within int (check_index_range), and with wrapping defined
+# the compiler vectorises their small-matrix loops worse (the 16x16 batch
+# pullbacks of asv_bench/benchmarks/batch.py ran about 25% slower).
 if flag("SANITIZE"):
     mode, (cflags, ldflags) = "sanitize", sanitize()
 elif flag("NATIVE") and accepts("-march=native"):
     # the batch kernels of tiny matrices use the build machine's full vector width
-    mode, cflags, ldflags = "native", ["-O3", "-march=native"], []
+    mode, cflags, ldflags = "native", ["-O3", "-fno-wrapv", "-march=native"], []
 else:
-    mode, cflags, ldflags = "portable", ["-O3"], []
+    mode, cflags, ldflags = "portable", ["-O3", "-fno-wrapv"], []
 targets = {"baseline": []}
 if mode == "portable" and platform.machine().lower() in ("x86_64", "amd64"):
     targets.update({t: [m] for t, m in VARIANTS.items() if accepts(m)})
