@@ -177,6 +177,83 @@ def _env_threads():
 
 
 _threads = _env_threads()     # an override, or None: follow the conventions above
+
+
+# The OpenMP runtime's idle threads wait passively (sleep) unless the user set
+# OMP_WAIT_POLICY or GOMP_SPINCOUNT. GNU OpenMP otherwise spins for 300,000
+# pause instructions (milliseconds) at each barrier and after each parallel
+# region: on a busy machine those spinning threads took the time slices the
+# work needed (the 100,000 3x3 svd pullback ran 3x slower on two threads than
+# on one). The runtime reads its environment once, when it is loaded, so the
+# setting is made for the load of the core and then removed from os.environ
+# (child processes and other libraries see the user's environment). When
+# another module has loaded the runtime already, its policy stays.
+
+_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+def _omp_runtime_loaded():
+    try:
+        with open("/proc/self/maps") as f:
+            return any("libgomp" in line for line in f)
+    except OSError:  # pragma: no cover - not Linux: no way to tell
+        return False
+
+
+def _load_core():
+    """Import linalgad._core with OMP_WAIT_POLICY=PASSIVE for its OpenMP runtime
+    (see above); True when that setting reached the runtime."""
+    import importlib
+    passive = not any(v in os.environ for v in _WAIT_VARS) and not _omp_runtime_loaded()
+    if passive:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        importlib.import_module(__package__ + "._core")
+    finally:
+        if passive:
+            del os.environ["OMP_WAIT_POLICY"]
+    return passive
+
+
+def _blas_thread_functions():
+    """(getter, setter) addresses of the thread count of the BLAS SciPy's
+    cython_blas calls, when it is a pthreads OpenBLAS (the library whose own
+    threads would run inside the batch loop's); (0, 0) otherwise. The library
+    is the OpenBLAS loaded from SciPy's wheel (scipy.libs), or the only OpenBLAS
+    loaded (a system or conda SciPy)."""
+    import ctypes
+    import scipy
+    import scipy.linalg.cython_blas  # noqa: F401 - loads the library
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split(None, 5)[5].strip() for line in f
+                    if len(line.split(None, 5)) == 6 and "openblas" in line.lower()}
+    except OSError:  # pragma: no cover - not Linux
+        return 0, 0
+    wheel = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
+    ours = [p for p in libs if os.path.dirname(p) == wheel] or (list(libs) if len(libs) == 1 else [])
+    if len(ours) != 1:
+        return 0, 0
+    try:
+        lib = ctypes.CDLL(ours[0])
+    except OSError:  # pragma: no cover
+        return 0, 0
+    for prefix in ("scipy_openblas", "openblas"):
+        for suffix in ("", "64_"):
+            names = [f"{prefix}_{what}{suffix}" for what in
+                     ("get_parallel", "get_num_threads", "set_num_threads")]
+            if all(hasattr(lib, n) for n in names):
+                parallel, get, set_ = (getattr(lib, n) for n in names)
+                if parallel() != 1:     # sequential, or OpenMP (which runs serially in ours)
+                    return 0, 0
+                return (ctypes.cast(get, ctypes.c_void_p).value,
+                        ctypes.cast(set_, ctypes.c_void_p).value)
+    return 0, 0
+
+
+_OMP_PASSIVE = _load_core()
+from . import _core  # noqa: E402 - loaded above
+_core.set_blas_thread_functions(*_blas_thread_functions())
 _forked = False
 
 
@@ -262,7 +339,6 @@ def get_num_threads() -> int:
         return 1
     if _threads is not None:
         return _threads
-    from . import _core
     return max(1, min(_core.omp_max_threads(), _usable_cpus()))
 
 

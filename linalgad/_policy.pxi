@@ -251,6 +251,73 @@ cdef inline char* ws_align(char* p) noexcept nogil:
 # can observe of a thread-count setting (linalgad._options, tests)
 cdef int _last_team = 0
 
+# --- BLAS inside a parallel batch --------------------------------------------------------
+#
+# The kernels call SciPy's BLAS. A multi-threaded OpenBLAS (pthreads) runs its
+# own threads inside each of the batch loop's, and they busy-wait: on a busy
+# machine that made 64x64 batches many times slower than one thread. So while
+# a parallel batch runs, that BLAS runs on one thread, and the caller's setting
+# is put back when the last parallel batch returns (a count, for batches run
+# at once from several Python threads). linalgad._options finds the library's
+# thread-count functions at import; when it finds none nothing is changed.
+
+ctypedef int (*blas_get_fn)() noexcept nogil
+ctypedef void (*blas_set_fn)(int) noexcept nogil
+
+cdef blas_get_fn _blas_get = NULL
+cdef blas_set_fn _blas_set = NULL
+cdef openmp.omp_lock_t _blas_lock
+openmp.omp_init_lock(&_blas_lock)
+cdef int _blas_users = 0        # parallel batches running now
+cdef int _blas_saved = 1        # the caller's BLAS threads while they run
+cdef int _blas_in_batch = 0     # BLAS threads inside the last parallel batch (0: not hooked)
+
+
+def set_blas_thread_functions(size_t get_addr, size_t set_addr):
+    """Hook the BLAS that the kernels call: the addresses of its thread-count
+    getter (int f(void)) and setter (void f(int)); 0, 0 unhooks. Returns
+    False (and changes nothing) while a parallel batch runs."""
+    global _blas_get, _blas_set
+    if (get_addr == 0) != (set_addr == 0):
+        raise ValueError("set_blas_thread_functions: give both addresses or neither")
+    openmp.omp_set_lock(&_blas_lock)
+    busy = _blas_users != 0
+    if not busy:
+        _blas_get = <blas_get_fn> <void*> get_addr
+        _blas_set = <blas_set_fn> <void*> set_addr
+    openmp.omp_unset_lock(&_blas_lock)
+    return not busy
+
+
+def blas_threads_in_last_batch():
+    """The BLAS thread count inside the last parallel batch (0: BLAS not
+    hooked, or no parallel batch yet). A diagnostic, as last_team()."""
+    return _blas_in_batch
+
+
+cdef inline void blas_one_thread() noexcept nogil:
+    """Entering a parallel batch: the hooked BLAS to one thread."""
+    global _blas_users, _blas_saved, _blas_in_batch
+    openmp.omp_set_lock(&_blas_lock)
+    if _blas_set != NULL:
+        if _blas_users == 0:
+            _blas_saved = _blas_get()
+            if _blas_saved > 1:
+                _blas_set(1)
+        _blas_in_batch = _blas_get()
+    _blas_users += 1
+    openmp.omp_unset_lock(&_blas_lock)
+
+
+cdef inline void blas_restore() noexcept nogil:
+    """Leaving a parallel batch: the last one out restores the caller's setting."""
+    global _blas_users
+    openmp.omp_set_lock(&_blas_lock)
+    _blas_users -= 1
+    if _blas_users == 0 and _blas_set != NULL and _blas_saved > 1:
+        _blas_set(_blas_saved)
+    openmp.omp_unset_lock(&_blas_lock)
+
 
 cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
                    int nthreads, ErrInfo* err) noexcept nogil:
@@ -295,6 +362,7 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
     for tid in range(nthreads):
         errs[tid].code = OK
         errs[tid].b = B
+    blas_one_thread()
     with parallel(num_threads=nthreads):
         tid = openmp.omp_get_thread_num()
         if tid == 0:
@@ -317,6 +385,7 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
                     memcpy(mine, work, sizeof(ErrInfo))
                 stop_p[0] = 1
         free(raw)
+    blas_restore()
     _last_team = team
     for tid in range(nthreads):
         if errs[tid].code != OK and (err.code == OK or errs[tid].b < err.b):

@@ -64,7 +64,7 @@ def test_set_num_threads_overrides_the_conventions(defaults):
 
 def _run(code, **env):
     full = dict(os.environ)
-    for k in ("OMP_NUM_THREADS", "LINALGAD_NUM_THREADS"):
+    for k in ("OMP_NUM_THREADS", "LINALGAD_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
         full.pop(k, None)
     full.update(env)
     return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True,
@@ -179,3 +179,94 @@ def test_forked_pool_after_a_threaded_call(work):
     # parent team 2; the children agree with the parent and run serially; the
     # parent is unaffected afterwards
     assert r.stdout.split() == ["2", "True", "1", "1", "1", "2"], r.stdout + r.stderr
+
+
+# --- what the batch loop does to the rest of the process -----------------------------
+
+def _blas_threads():
+    """The thread count of the BLAS the core calls (SciPy's), via threadpoolctl."""
+    threadpoolctl = _threadpoolctl()
+    import scipy.linalg.cython_blas  # noqa: F401
+    import scipy
+    wheel = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
+    pools = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    ours = [p for p in pools if os.path.dirname(p["filepath"]) == wheel] or pools
+    return ours[0]["num_threads"], ours[0]["filepath"]
+
+
+def _hooked():
+    if _options._blas_thread_functions() == (0, 0):
+        pytest.skip("SciPy's BLAS is not a pthreads OpenBLAS")
+
+
+@pytest.mark.parametrize("shape", [BIG, (64, 64, 64)])
+def test_blas_runs_on_one_thread_inside_a_parallel_batch_and_is_restored(defaults, shape):
+    threadpoolctl = _threadpoolctl()
+    _need_two_cpus()
+    _hooked()
+    before, lib = _blas_threads()
+    try:
+        with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+            with threadpoolctl.threadpool_limits(limits=2, user_api="openmp"):
+                assert _blas_threads()[0] == 2
+                assert _team(np.random.default_rng(1).standard_normal(shape)) == 2
+                assert _core.blas_threads_in_last_batch() == 1
+                assert _blas_threads()[0] == 2     # the caller's setting is back
+    finally:
+        assert _blas_threads()[0] == before, lib
+
+
+def test_blas_threads_restored_after_a_failing_batch(defaults):
+    threadpoolctl = _threadpoolctl()
+    _need_two_cpus()
+    _hooked()
+    A = np.tile(np.eye(3), (20000, 1, 1))            # every singular value repeated
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        with pytest.raises(la.DegeneracyError):
+            la.svd_vjp(A)[1](dU=np.ones_like(A))
+        assert _core.last_team() == 2
+        assert _blas_threads()[0] == 2
+
+
+def test_blas_threads_restored_after_concurrent_batches(defaults):
+    """Batches run at once from several Python threads: the last one out
+    restores the caller's BLAS setting (not the 1 another batch set)."""
+    import threading
+    threadpoolctl = _threadpoolctl()
+    _need_two_cpus()
+    _hooked()
+    A = np.random.default_rng(2).standard_normal((20000, 3, 3))
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        def work():
+            for _ in range(20):
+                la.svd_vjp(A)[1](dS=np.ones(A.shape[:-1]))
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert _blas_threads()[0] == 2
+
+
+def test_blas_hooks_refuse_half_a_pair():
+    with pytest.raises(ValueError, match="both addresses or neither"):
+        _core.set_blas_thread_functions(1, 0)
+
+
+_WAIT = "import linalgad, os; print(os.environ.get('OMP_WAIT_POLICY'))"
+
+
+def test_openmp_threads_wait_passively_and_the_environment_is_untouched():
+    r = _run(_WAIT, OMP_DISPLAY_ENV="verbose")
+    assert r.returncode == 0, r.stderr
+    # GNU OpenMP shows PASSIVE for an unset policy too: the spin count tells
+    assert "GOMP_SPINCOUNT = '0'" in r.stderr, r.stderr
+    assert r.stdout.split() == ["None"]     # not left in os.environ
+
+
+@pytest.mark.parametrize("var,value,shown", [("OMP_WAIT_POLICY", "active", "OMP_WAIT_POLICY = 'ACTIVE'"),
+                                              ("GOMP_SPINCOUNT", "1000", "GOMP_SPINCOUNT = '1000'")])
+def test_the_users_wait_policy_stays(var, value, shown):
+    r = _run(_WAIT, OMP_DISPLAY_ENV="verbose", **{var: value})
+    assert r.returncode == 0, r.stderr
+    assert shown in r.stderr, r.stderr
