@@ -16,8 +16,11 @@ BIG = (20000, 3, 3)     # a batch the loop runs in parallel
 
 
 def _team(A=None):
-    """The team size the core used for one parallel-sized pullback."""
+    """The team size the core used for one parallel-sized pullback (the
+    busy-machine guard reset first: an earlier batch on a loaded test
+    machine may have turned it on)."""
     A = np.random.default_rng(0).standard_normal(BIG) if A is None else A
+    _core.batch_guard(reset=True)
     la.svd_vjp(A)[1](dS=np.ones(A.shape[:-1]))
     return _core.last_team()
 
@@ -270,3 +273,73 @@ def test_the_users_wait_policy_stays(var, value, shown):
     r = _run(_WAIT, OMP_DISPLAY_ENV="verbose", **{var: value})
     assert r.returncode == 0, r.stderr
     assert shown in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("B,k,want", [
+    (4855, 3, 2), (4854, 3, 1),         # the work threshold (B * k**3 >= 2**17)
+    (8, 64, 2), (7, 64, 1),             # four matrices a thread
+    (10**6, 65, 1),                     # large matrices leave the cores to BLAS
+    (1, 3, 1), (0, 3, 1),
+])
+def test_team_size_for_a_batch(B, k, want):
+    old = la.set_num_threads(2)
+    try:
+        assert _options.batch_threads(B, k) == want
+    finally:
+        la.set_num_threads(old)
+
+
+def _lose(times=6):
+    """Record lost parallel batches as run_batch does: after 6, the guard
+    runs batches serially for 0.64 s (long enough for a slow test machine)."""
+    for _ in range(times):
+        state = _core.batch_guard(lost=True)
+    return state
+
+
+def test_the_guard_runs_batches_serially_after_a_lost_one(defaults):
+    _need_two_cpus()
+    pullback = la.svd_vjp(np.random.default_rng(0).standard_normal(BIG))[1]
+    g = np.ones(BIG[:-1])
+    assert _team() == 2
+    on, left, backoff = _lose()
+    assert on and 0.5 < left <= 0.64 + 1e-9 and backoff == 1.0
+    pullback(dS=g)
+    assert _core.last_team() == 1
+    # an explicit thread count turns the guard off, the default on again
+    la.set_num_threads(2)
+    assert _core.batch_guard()[0] is False
+    pullback(dS=g)
+    assert _core.last_team() == 2
+    la.set_num_threads(None)
+    assert _core.batch_guard()[0] is True
+    pullback(dS=g)
+    assert _core.last_team() == 1
+    _core.batch_guard(reset=True)
+    pullback(dS=g)
+    assert _core.last_team() == 2
+
+
+def test_the_guard_backs_off_up_to_a_second_and_recovers(defaults):
+    _core.batch_guard(reset=True)
+    for _ in range(20):
+        state = _core.batch_guard(lost=True)
+    assert state[2] == 1.0 and state[1] <= 1.0
+    for _ in range(20):
+        state = _core.batch_guard(lost=False)
+    assert state[2] == 0.02
+    _core.batch_guard(reset=True)
+
+
+@pytest.mark.parametrize("shape", [BIG, (64, 64, 64)])
+def test_a_guarded_serial_batch_gives_the_parallel_answer(defaults, shape):
+    A = np.random.default_rng(3).standard_normal(shape)
+    res, pullback = la.svd_vjp(A)
+    g = np.random.default_rng(4).standard_normal(res.S.shape)
+    _core.batch_guard(reset=True)
+    want = pullback(dS=g)
+    _lose()
+    got = pullback(dS=g)
+    assert _core.last_team() == 1
+    _core.batch_guard(reset=True)
+    np.testing.assert_array_equal(got, want)
