@@ -193,9 +193,12 @@ _WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
 def _omp_runtime_loaded():
+    """Whether the GNU OpenMP the core links (libgomp.so.1) is loaded already
+    (the copies wheels bundle under another name, as PyTorch's, are not it)."""
     try:
         with open("/proc/self/maps") as f:
-            return any("libgomp" in line for line in f)
+            return any(os.path.basename(line.split(None, 5)[-1].strip()).startswith("libgomp.so")
+                       for line in f if len(line.split(None, 5)) == 6)
     except OSError:  # pragma: no cover - not Linux: no way to tell
         return False
 

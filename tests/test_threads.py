@@ -343,3 +343,14 @@ def test_a_guarded_serial_batch_gives_the_parallel_answer(defaults, shape):
     assert _core.last_team() == 1
     _core.batch_guard(reset=True)
     np.testing.assert_array_equal(got, want)
+
+
+def test_wait_policy_left_alone_when_the_runtime_is_loaded_already():
+    # the runtime read its environment when it was loaded: too late to set it
+    r = _run("import ctypes, os\nctypes.CDLL('libgomp.so.1')\nfrom linalgad import _options\n"
+             "print(_options._omp_runtime_loaded(), _options._OMP_PASSIVE, "
+             "os.environ.get('OMP_WAIT_POLICY'))")
+    if r.returncode != 0 and "libgomp.so.1" in r.stderr:
+        pytest.skip("no libgomp.so.1 to load (not a GNU OpenMP build)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False", "None"]
