@@ -274,7 +274,7 @@ cdef openmp.omp_lock_t _batch_lock
 openmp.omp_init_lock(&_batch_lock)
 cdef int _blas_users = 0        # batches holding the BLAS at one thread now
 cdef int _blas_saved = 1        # the caller's BLAS threads while they run
-cdef int _blas_in_batch = 0     # BLAS threads inside the last parallel batch (0: not hooked)
+cdef int _blas_in_batch = 0     # BLAS threads inside the last such batch (0: not hooked)
 
 
 def set_blas_thread_functions(size_t get_addr, size_t set_addr):
@@ -294,8 +294,8 @@ def set_blas_thread_functions(size_t get_addr, size_t set_addr):
 
 
 def blas_threads_in_last_batch():
-    """The BLAS thread count inside the last parallel batch (0: BLAS not
-    hooked, or no parallel batch yet). A diagnostic, as last_team()."""
+    """The BLAS thread count inside the last batch asked to run in parallel
+    (0: BLAS not hooked, or no such batch yet). A diagnostic, as last_team()."""
     return _blas_in_batch
 
 
@@ -396,15 +396,17 @@ cdef int run_serial(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
     cdef Py_ssize_t b
     cdef int code
     cdef char* raw
+    cdef char* work
     global _last_team
     _last_team = 1
     raw = <char*> malloc(work_bytes + WS_ALIGN)
     if raw == NULL:
         err.code = E_NOMEM
         return E_NOMEM
+    work = ws_align(raw)
     for b in range(B):
         err.b = b      # a kernel that handles several matrices per item may refine it
-        code = fn(ctx, b, ws_align(raw), err)
+        code = fn(ctx, b, work, err)
         if code != OK:
             err.code = code
             break
@@ -418,8 +420,9 @@ cdef int run_batch(item_fn fn, void* ctx, Py_ssize_t B, size_t work_bytes,
     nthreads OpenMP threads, each with its own work_bytes workspace (aligned
     to WS_ALIGN, never one per item). Returns the status of the failure with
     the lowest index seen (the others stop early), copied into err; OK when
-    every item passed. Sets _last_team; around a parallel region the hooked
-    BLAS runs on one thread; the busy-machine guard may run it serially."""
+    every item passed. Sets _last_team. When nthreads > 1 the hooked BLAS
+    runs on one thread for the call, and the busy-machine guard may run
+    the batch serially."""
     cdef Py_ssize_t b, lo, hi, done, next_item = 0
     cdef Py_ssize_t* next_p = &next_item
     cdef char* work
