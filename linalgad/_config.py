@@ -29,6 +29,9 @@ def _threads() -> dict[str, Any]:
         source = "default: the smallest of the OpenMP max threads and the usable CPUs"
     return {"count": _options.get_num_threads(), "source": source,
             "openmp_max_threads": _core.omp_max_threads(), "usable_cpus": _options._usable_cpus(),
+            "openmp_wait": "passive (set by linalgad)" if _dispatch.chosen["passive"]
+            else "the runtime's (OMP_WAIT_POLICY, GOMP_SPINCOUNT, or loaded before linalgad)",
+            "busy_machine_guard": _core.batch_guard()[0],
             **{v: os.environ[v] for v in ("LINALGAD_NUM_THREADS", "OMP_NUM_THREADS") if v in os.environ}}
 
 
@@ -91,8 +94,9 @@ def show_config(mode: Literal["stdout", "dicts"] = "stdout") -> dict[str, Any] |
         the ``"build"`` mode (``"portable"``, ``"native"`` for a
         ``LINALGAD_NATIVE=1`` build, ``"sanitize"``) and the target's
         ``"compile_flags"``; ``"cpu"``: the CPU features (NumPy's names) that
-        decided the target; ``"threads"``: :func:`get_num_threads` and where
-        the count comes from; ``"libraries"``: the BLAS and OpenMP libraries
+        decided the target; ``"threads"``: :func:`get_num_threads`, where
+        the count comes from, how idle OpenMP threads wait and whether the
+        busy-machine guard is on; ``"libraries"``: the BLAS and OpenMP libraries
         loaded, with their thread counts (from ``threadpoolctl`` if
         installed). None with ``mode="stdout"``.
 

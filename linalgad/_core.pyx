@@ -18,7 +18,7 @@ linalgad/_errors.py turns into an exception. The Python layer
 """
 
 cimport numpy as cnp
-from cython.parallel cimport prange, parallel
+from cython.parallel cimport parallel
 cimport openmp
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
@@ -169,11 +169,181 @@ def all_finite(cnp.ndarray a):
 # can observe of a thread-count setting (linalgad._options, tests)
 cdef int _last_team = 0
 
+# --- BLAS inside a parallel batch --------------------------------------------------------
+#
+# The kernels call SciPy's BLAS. A multi-threaded OpenBLAS (pthreads) runs its
+# own threads inside each of the batch loop's, and they busy-wait: on a busy
+# machine that made 64x64 batches many times slower than one thread. So while
+# a batch the caller asked to run in parallel runs (small matrices: their BLAS
+# calls gain nothing from BLAS threads), that BLAS runs on one thread, also
+# when the busy-machine guard below runs the batch serially (after a switch
+# to one thread and back, OpenBLAS's next threaded call waits for its threads
+# to wake: 30-100 ms on a busy machine). The caller's setting is put back when
+# the last such batch returns (a count, for batches run at once from several
+# Python threads). linalgad._options finds the library's
+# thread-count functions at import; when it finds none nothing is changed.
+
+ctypedef int (*blas_get_fn)() noexcept nogil
+ctypedef void (*blas_set_fn)(int) noexcept nogil
+
+cdef blas_get_fn _blas_get = NULL
+cdef blas_set_fn _blas_set = NULL
+cdef openmp.omp_lock_t _batch_lock
+openmp.omp_init_lock(&_batch_lock)
+cdef int _blas_users = 0        # batches holding the BLAS at one thread now
+cdef int _blas_saved = 1        # the caller's BLAS threads while they run
+cdef int _blas_in_batch = 0     # BLAS threads inside the last such batch (0: not hooked)
+
+
+def set_blas_thread_functions(size_t get_addr, size_t set_addr):
+    """Hook the BLAS that the kernels call: the addresses of its thread-count
+    getter (int f(void)) and setter (void f(int)); 0, 0 unhooks. Returns
+    False (and changes nothing) while a parallel batch runs."""
+    global _blas_get, _blas_set
+    if (get_addr == 0) != (set_addr == 0):
+        raise ValueError("set_blas_thread_functions: give both addresses or neither")
+    openmp.omp_set_lock(&_batch_lock)
+    busy = _blas_users != 0
+    if not busy:
+        _blas_get = <blas_get_fn> <void*> get_addr
+        _blas_set = <blas_set_fn> <void*> set_addr
+    openmp.omp_unset_lock(&_batch_lock)
+    return not busy
+
+
+def blas_threads_in_last_batch():
+    """The BLAS thread count inside the last batch asked to run in parallel
+    (0: BLAS not hooked, or no such batch yet). A diagnostic, as last_team()."""
+    return _blas_in_batch
+
+
+cdef inline void blas_one_thread() noexcept nogil:
+    """Entering a batch asked to run in parallel: the hooked BLAS to one thread."""
+    global _blas_users, _blas_saved, _blas_in_batch
+    openmp.omp_set_lock(&_batch_lock)
+    if _blas_set != NULL:
+        if _blas_users == 0:
+            _blas_saved = _blas_get()
+            if _blas_saved > 1:
+                _blas_set(1)
+        _blas_in_batch = _blas_get()
+    _blas_users += 1
+    openmp.omp_unset_lock(&_batch_lock)
+
+
+cdef inline void blas_restore() noexcept nogil:
+    """Leaving it: the last one out restores the caller's setting."""
+    global _blas_users
+    openmp.omp_set_lock(&_batch_lock)
+    _blas_users -= 1
+    if _blas_users == 0 and _blas_set != NULL and _blas_saved > 1:
+        _blas_set(_blas_saved)
+    openmp.omp_unset_lock(&_batch_lock)
+
+
+# --- the guard against a busy machine -------------------------------------------------
+#
+# On a busy machine a parallel batch can wait a whole time slice for a thread
+# the scheduler has not run yet (to start, or to finish the chunk it holds):
+# 17x slower than one thread for 5,000 3x3 matrices, measured with one
+# CPU-bound process per core. Each parallel batch checks, from the calling
+# thread's own pace, whether it beat running serially; when it did not, the
+# following batches run serially for a while (BACKOFF_MIN seconds, doubling up
+# to BACKOFF_MAX while the probes keep losing, halving when they win). The
+# guard is on for the default thread count and off after set_num_threads(n).
+
+cdef double BACKOFF_MIN = 0.02
+cdef double BACKOFF_MAX = 1.0
+cdef int _guard_on = 1
+cdef double _serial_until = 0.0     # omp_get_wtime() before which batches run serially
+cdef double _backoff = 0.02
+
+
+cdef inline bint guard_says_serial() noexcept nogil:
+    cdef bint serial
+    openmp.omp_set_lock(&_batch_lock)
+    serial = _guard_on and openmp.omp_get_wtime() < _serial_until
+    openmp.omp_unset_lock(&_batch_lock)
+    return serial
+
+
+cdef inline void guard_note(bint lost) noexcept nogil:
+    """A parallel batch lost (or won) against the serial estimate."""
+    global _serial_until, _backoff
+    openmp.omp_set_lock(&_batch_lock)
+    if lost:
+        _serial_until = openmp.omp_get_wtime() + _backoff
+        _backoff = min(2 * _backoff, BACKOFF_MAX)
+    else:
+        _backoff = max(_backoff / 2, BACKOFF_MIN)
+    openmp.omp_unset_lock(&_batch_lock)
+
+
+def batch_guard(on=None, lost=None, reset=False):
+    """The busy-machine guard: turn it on/off (linalgad._options does, with
+    set_num_threads), record a lost (True) or won (False) parallel batch as
+    run_batch does, or reset it; returns (on, seconds of serial batches left,
+    current backoff)."""
+    global _guard_on, _serial_until, _backoff
+    if on is not None:
+        _guard_on = bool(on)
+    if lost is not None:
+        guard_note(bool(lost))
+    openmp.omp_set_lock(&_batch_lock)
+    if reset:
+        _serial_until, _backoff = 0.0, BACKOFF_MIN
+    left = max(0.0, _serial_until - openmp.omp_get_wtime())
+    state = (bool(_guard_on), left, _backoff)
+    openmp.omp_unset_lock(&_batch_lock)
+    return state
+
+
+cdef extern from *:
+    """
+    /* a worker takes the next chunk of the batch (the counter may pass B) */
+    static inline Py_ssize_t linalgad_claim(Py_ssize_t* next, Py_ssize_t n) {
+        return __atomic_fetch_add(next, n, __ATOMIC_RELAXED);
+    }
+    """
+    Py_ssize_t linalgad_claim(Py_ssize_t* next, Py_ssize_t n) nogil
+
+
+cdef int run_serial(int (*fn)(void*, Py_ssize_t, char*, ErrInfo*, scalar_t*) noexcept nogil, void* ctx,
+                    Py_ssize_t B, size_t work_bytes, ErrInfo* err) noexcept nogil:
+    """run_batch on the calling thread alone."""
+    cdef Py_ssize_t b
+    cdef int code
+    cdef char* raw
+    cdef char* work
+    global _last_team
+    _last_team = 1
+    raw = <char*> malloc(work_bytes + WS_ALIGN)
+    if raw == NULL:
+        err.code = E_NOMEM
+        return E_NOMEM
+    work = ws_align(raw)
+    for b in range(B):
+        err.b = b      # a kernel that handles several matrices per item may refine it
+        code = fn(ctx, b, work, err, <scalar_t*> NULL)
+        if code != OK:
+            err.code = code
+            break
+    free(raw)
+    return err.code
+
 
 cdef int run_batch(int (*fn)(void*, Py_ssize_t, char*, ErrInfo*, scalar_t*) noexcept nogil,
                    void* ctx, Py_ssize_t B, size_t work_bytes, int nthreads,
                    ErrInfo* err) noexcept nogil:
-    cdef Py_ssize_t b
+    """Run fn(ctx, b, work, err) for b in [0, B): serially, or on up to
+    nthreads OpenMP threads, each with its own work_bytes workspace (aligned
+    to WS_ALIGN, never one per item). Returns the status of the failure with
+    the lowest index seen (the others stop early), copied into err; OK when
+    every item passed. Sets _last_team. When nthreads > 1 the hooked BLAS
+    runs on one thread for the call, and the busy-machine guard may run
+    the batch serially."""
+    cdef Py_ssize_t b, lo, hi, done, next_item = 0
+    cdef Py_ssize_t* next_p = &next_item
     cdef char* work
     cdef char* raw
     cdef int code, tid, stop = 0
@@ -183,6 +353,11 @@ cdef int run_batch(int (*fn)(void*, Py_ssize_t, char*, ErrInfo*, scalar_t*) noex
     cdef ErrInfo* mine
     cdef int team = 1
     cdef int* team_p = &team
+    cdef double t0, t_in, wall
+    cdef double span = 0.0          # the calling thread's time in items
+    cdef double* span_p = &span
+    cdef Py_ssize_t own = 0         # and the items it ran
+    cdef Py_ssize_t* own_p = &own
     global _last_team
     err.code = OK
     if B <= 0:
@@ -190,30 +365,28 @@ cdef int run_batch(int (*fn)(void*, Py_ssize_t, char*, ErrInfo*, scalar_t*) noex
     if work_bytes < 16:
         work_bytes = 16
     if nthreads <= 1 or B == 1:
-        _last_team = 1
-        raw = <char*> malloc(work_bytes + WS_ALIGN)
-        if raw == NULL:
-            err.code = E_NOMEM
-            return E_NOMEM
-        work = ws_align(raw)
-        for b in range(B):
-            err.b = b      # a kernel that handles several matrices per item may refine it
-            code = fn(ctx, b, work, err, <scalar_t*> NULL)
-            if code != OK:
-                err.code = code
-                break
-        free(raw)
+        return run_serial(fn, ctx, B, work_bytes, err)
+    # a batch the caller would run in parallel holds small matrices: their
+    # BLAS calls gain nothing from BLAS threads, serial or not (see above)
+    blas_one_thread()
+    if guard_says_serial():
+        run_serial(fn, ctx, B, work_bytes, err)
+        blas_restore()
         return err.code
     if nthreads > B:
         nthreads = <int> B
+    # chunks from a shared counter, 8 per thread: a thread that starts late
+    # (or runs slower for a while) takes fewer
     chunk = max(B // (8 * nthreads), 1)
     errs = <ErrInfo*> malloc(nthreads * sizeof(ErrInfo))
     if errs == NULL:
+        blas_restore()
         err.code = E_NOMEM
         return E_NOMEM
     for tid in range(nthreads):
         errs[tid].code = OK
         errs[tid].b = B
+    t0 = openmp.omp_get_wtime()
     with parallel(num_threads=nthreads):
         tid = openmp.omp_get_thread_num()
         if tid == 0:
@@ -225,18 +398,34 @@ cdef int run_batch(int (*fn)(void*, Py_ssize_t, char*, ErrInfo*, scalar_t*) noex
             mine.code = E_NOMEM
             mine.b = 0
             stop_p[0] = 1
-        for b in prange(B, schedule='dynamic', chunksize=chunk):
-            if stop_p[0] or work == NULL:
-                continue
-            (<ErrInfo*> work).b = b
-            code = fn(ctx, b, work + ERR_PAD, <ErrInfo*> work, <scalar_t*> NULL)
-            if code != OK:
-                (<ErrInfo*> work).code = code
-                if mine.code == OK or b < mine.b:
-                    memcpy(mine, work, sizeof(ErrInfo))
-                stop_p[0] = 1
+        t_in = openmp.omp_get_wtime()
+        done = 0
+        while work != NULL and not stop_p[0]:
+            lo = linalgad_claim(next_p, chunk)
+            if lo >= B:
+                break
+            hi = min(lo + chunk, B)
+            for b in range(lo, hi):
+                (<ErrInfo*> work).b = b
+                code = fn(ctx, b, work + ERR_PAD, <ErrInfo*> work, <scalar_t*> NULL)
+                if code != OK:
+                    (<ErrInfo*> work).code = code
+                    if mine.code == OK or b < mine.b:
+                        memcpy(mine, work, sizeof(ErrInfo))
+                    stop_p[0] = 1
+                    break
+            done = done + (hi - lo)
+        if tid == 0:
+            span_p[0] = openmp.omp_get_wtime() - t_in
+            own_p[0] = done
         free(raw)
+    wall = openmp.omp_get_wtime() - t0
+    blas_restore()
     _last_team = team
+    # lost: slower than the calling thread's own pace would have run all B
+    # items alone (it ran `own` of them in `span` seconds)
+    if _guard_on and stop == 0 and own > 0:
+        guard_note(wall * own > span * B)
     for tid in range(nthreads):
         if errs[tid].code != OK and (err.code == OK or errs[tid].b < err.b):
             memcpy(err, &errs[tid], sizeof(ErrInfo))

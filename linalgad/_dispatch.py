@@ -27,8 +27,45 @@ REQUIRES = {"baseline": ((), ()), "avx2": (("X86_V3",), _V3),
             "avx512": (("X86_V3", "X86_V4"), _V3 + _V4)}
 TARGETS = ("avx512", "avx2", "baseline")   # best first
 
-# what install() chose, for show_config()
-chosen = {"target": None, "reason": None}
+# what install() chose, for show_config(); passive: the OpenMP wait policy set below
+chosen = {"target": None, "reason": None, "passive": None}
+
+
+# The OpenMP runtime's idle threads wait passively (sleep) unless the user set
+# OMP_WAIT_POLICY or GOMP_SPINCOUNT. GNU OpenMP otherwise spins for 300,000
+# pause instructions (milliseconds) at each barrier and after each parallel
+# region: on a busy machine those spinning threads took the time slices the
+# work needed (the 100,000 3x3 svd pullback ran 3x slower on two threads than
+# on one). The runtime reads its environment once, when it is loaded, so the
+# setting is made for the load of the core and then removed from os.environ
+# (child processes and other libraries see the user's environment). When
+# another module has loaded the runtime already, its policy stays.
+
+_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+def _omp_runtime_loaded():
+    """Whether the GNU OpenMP the core links (libgomp.so.1) is loaded already
+    (the copies wheels bundle under another name, as PyTorch's, are not it)."""
+    try:
+        with open("/proc/self/maps") as f:
+            return any(os.path.basename(line.split(None, 5)[-1].strip()).startswith("libgomp.so")
+                       for line in f if len(line.split(None, 5)) == 6)
+    except OSError:  # pragma: no cover - not Linux: no way to tell
+        return False
+
+
+def _import_passive(name):
+    """Import a core with OMP_WAIT_POLICY=PASSIVE for its OpenMP runtime (see
+    above); (module, whether that setting reached the runtime)."""
+    passive = not any(v in os.environ for v in _WAIT_VARS) and not _omp_runtime_loaded()
+    if passive:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        return importlib.import_module(name), passive
+    finally:
+        if passive:
+            del os.environ["OMP_WAIT_POLICY"]
 
 
 def cpu_features():
@@ -82,7 +119,7 @@ def choose(features):
 def install():
     """Import the chosen core and make it ``linalgad._core``."""
     target, reason = choose(cpu_features())
-    core = importlib.import_module(module_name(target))
+    core, passive = _import_passive(module_name(target))
     sys.modules[module_name("baseline")] = core
     sys.modules[PACKAGE]._core = core
-    chosen.update(target=target, reason=reason)
+    chosen.update(target=target, reason=reason, passive=passive)

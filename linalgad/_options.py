@@ -179,6 +179,47 @@ def _env_threads():
 
 
 _threads = _env_threads()     # an override, or None: follow the conventions above
+
+
+def _blas_thread_functions():
+    """(getter, setter) addresses of the thread count of the BLAS SciPy's
+    cython_blas calls, when it is a pthreads OpenBLAS (the library whose own
+    threads would run inside the batch loop's); (0, 0) otherwise. The library
+    is the OpenBLAS loaded from SciPy's wheel (scipy.libs), or the only OpenBLAS
+    loaded (a system or conda SciPy)."""
+    import ctypes
+    import scipy
+    import scipy.linalg.cython_blas  # noqa: F401 - loads the library
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split(None, 5)[5].strip() for line in f
+                    if len(line.split(None, 5)) == 6 and "openblas" in line.lower()}
+    except OSError:  # pragma: no cover - not Linux
+        return 0, 0
+    wheel = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
+    ours = [p for p in libs if os.path.dirname(p) == wheel] or (list(libs) if len(libs) == 1 else [])
+    if len(ours) != 1:
+        return 0, 0
+    try:
+        lib = ctypes.CDLL(ours[0])
+    except OSError:  # pragma: no cover
+        return 0, 0
+    for prefix in ("scipy_openblas", "openblas"):
+        for suffix in ("", "64_"):
+            names = [f"{prefix}_{what}{suffix}" for what in
+                     ("get_parallel", "get_num_threads", "set_num_threads")]
+            if all(hasattr(lib, n) for n in names):
+                parallel, get, set_ = (getattr(lib, n) for n in names)
+                if parallel() != 1:     # sequential, or OpenMP (which runs serially in ours)
+                    return 0, 0
+                return (ctypes.cast(get, ctypes.c_void_p).value,
+                        ctypes.cast(set_, ctypes.c_void_p).value)
+    return 0, 0
+
+
+from . import _core  # noqa: E402 - installed by _dispatch, with its OpenMP wait policy
+_core.set_blas_thread_functions(*_blas_thread_functions())
+_core.batch_guard(on=_threads is None)   # the busy-machine guard: for the default count only
 _forked = False
 
 
@@ -217,8 +258,13 @@ def set_num_threads(n: int | None) -> int | None:
     Notes
     -----
     The batch loop runs in parallel over small matrices only (n <= 64) and
-    only when the batch has enough work (about ``B * n**3 >= 65536``
-    multiply-adds); large matrices leave the cores to BLAS. In a child
+    only when the batch has enough work (``B * n**3 >= 2**17`` multiply-adds
+    and 4 matrices a thread); large matrices leave the cores to BLAS. With the default
+    count, a parallel batch that ran slower than the calling thread alone
+    would have (a busy machine) makes the following batches run serially for
+    a while (20 ms, doubling up to 1 s while it keeps happening); an explicit
+    ``n`` turns that guard off. Inside a parallel batch SciPy's OpenBLAS runs
+    on one thread; its setting is restored when the call returns. In a child
     process started by ``fork`` the batch loop is serial until the child
     calls this function (GNU OpenMP's threads do not survive a fork).
 
@@ -236,6 +282,7 @@ def set_num_threads(n: int | None) -> int | None:
         raise ValueError(f"set_num_threads: the number of threads must be {_THREADS_RULE} "
                          f"(or None for the default), got {n!r}")
     old, _threads, _forked = _threads, None if n is None else int(n), False
+    _core.batch_guard(on=n is None)
     return old
 
 
@@ -264,19 +311,24 @@ def get_num_threads() -> int:
         return 1
     if _threads is not None:
         return _threads
-    from . import _core
     return max(1, min(_core.omp_max_threads(), _usable_cpus()))
 
 
-# Below this many multiply-adds in a whole batch, waking threads costs more
-# than the work (a 3x3 batch needs ~2,500 matrices to gain).
-_PARALLEL_WORK = 1 << 16
+# A batch runs in parallel only with at least this many multiply-adds
+# (B * k**3: 4,855 3x3 matrices, about 40 us on one thread) and at least
+# _PARALLEL_ITEMS matrices a thread. Measured with one CPU-bound process per
+# core: 2,500 3x3 or two 64x64 matrices on two threads ran 1.2-1.8x slower
+# than on one (waiting for a thread the scheduler had not run yet, which the
+# guard in the core's run_batch can only notice afterwards); 5,000 3x3 or
+# eight 64x64 matrices ran 1.0x.
+_PARALLEL_WORK = 1 << 17
+_PARALLEL_ITEMS = 4
 
 
 def batch_threads(B, k):
     """Threads for a batch of B problems of size k: the batch loop runs in
     parallel for small matrices only (large ones leave the cores to BLAS),
     and only when the batch has enough work to pay for the threads."""
-    if B < 2 or k > 64 or B * k**3 < _PARALLEL_WORK:
+    if k > 64 or B * k**3 < _PARALLEL_WORK:
         return 1
-    return min(get_num_threads(), B)
+    return max(1, min(get_num_threads(), B // _PARALLEL_ITEMS))

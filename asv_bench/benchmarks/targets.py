@@ -22,7 +22,7 @@ from .cases import RULES, Case
 from .common import (WALL_TIMER, extra_peak_bytes, gemm_call, linalgad, median_time, ratio,
                      ratio_from_memory, set_threads, sig)
 
-BATCHES = ["100000x3x3", "200x64x64"]
+BATCHES = ["100000x3x3", "2000x64x64"]
 
 
 def _batch_case(rule, shape):
@@ -202,7 +202,7 @@ class EigMemoryOverOutput(MemoryOverOutput):
 
 
 class Threads:
-    params = [["svd", "eigh"], BATCHES]
+    params = [RULES, BATCHES]
     param_names = ["rule", "batch"]
     timeout = 300
 
@@ -268,7 +268,7 @@ def stop_load(procs):
 
 
 class Busy:
-    params = [["svd", "eigh"], BATCHES]
+    params = [RULES, BATCHES]
     param_names = ["rule", "batch"]
     timeout = LOAD_SECONDS - 60
 
