@@ -8,8 +8,8 @@ svfunm), _eigh.pxi, _funm.pxi, _eig.pxi. They build on the blocks declared
 once and cimported: _blas.pxd (the fused scalar type, BLAS/LAPACK),
 _policy.pxd (the degeneracy decision, workspaces), _status.pxd (the status
 codes and error record); _lapack.pxi holds the LAPACK-level helpers and
-_lanes.pxi the machinery of the lane kernels. This file has what the entry points share: the array checks and
-the batch loop. Kernels are ``noexcept nogil`` and return a status; the
+_lanes.pxi the machinery of the lane kernels. This file has what the
+entry points share: the array checks and the batch loop. Kernels are ``noexcept nogil`` and return a status; the
 ``def`` entry points take their output as a typed memoryview (its fused
 scalar type picks the kernel) and their inputs as checked ndarrays,
 release the GIL, run the batch and hand any failure back as a tuple that
@@ -156,10 +156,10 @@ def all_finite(cnp.ndarray a):
 # loop over B is here and only here: serial for one matrix or one thread,
 # otherwise an OpenMP loop with one workspace per thread (never one per
 # matrix). A kernel returns a status; the first failure (lowest batch index
-# seen) is reported and the other threads stop early. The items are handed
-# out in 8 chunks per thread (dynamic schedule): on a shared machine one
-# core often runs slower for a while, and a static half each left the other
-# core waiting.
+# seen) is reported and the other threads stop early. Threads claim the
+# items in chunks (8 a thread) from a shared counter: on a shared machine one
+# core often runs slower for a while, and a static half each would leave the
+# other core waiting.
 #
 # An item is fused over the scalar type through its last argument (a NULL
 # tag): `svd_vjp_item[scalar_t]` is the kernel of one dtype, and the batch
