@@ -27,7 +27,7 @@ _MODES = """\
 - ``"taylor"``: ``1/(a - b) -> (1/a) sum_{k<order} (b/a)**k``, the
   power-iteration series (positive semi-definite spectra)."""
 
-FRAGMENTS = {
+FRAGMENTS: dict[str, str] = {
     "A": """\
 A : array_like or scipy.sparse matrix, shape (..., m, n)
     A matrix or a stack of them (leading axes are a batch). float32,

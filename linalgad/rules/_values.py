@@ -29,7 +29,7 @@ from .._options import options, DEFAULT_TOL_EPS
 
 __all__ = ["VALUES_TOL", "values_options", "resolve", "where"]
 
-VALUES_TOL = DEFAULT_TOL_EPS  # times eps: values equal to working precision (one default for all rules)
+VALUES_TOL: int = DEFAULT_TOL_EPS  # times eps: values equal to working precision (one default for all rules)
 
 
 def values_options(dtype, opts):
