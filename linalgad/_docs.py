@@ -174,6 +174,11 @@ ValueError
     For NaN/Inf in A, or a non-square A where a square one is needed.
 TypeError
     For an unsupported dtype (float16, longdouble, non-numeric).""",
+    "raises_funm_stateless": """\
+ValueError
+    Outside the domain of ``f``, or for factors that do not fit.
+TypeError
+    For an unknown ``f`` or option.""",
     "raises_stateless": """\
 DegeneracyError
     (``degeneracy="strict"``) where the formula would divide by a gap or

@@ -266,10 +266,7 @@ def funm_pullback(w: ArrayLike, V: ArrayLike, dF: ArrayLike | None, f: ScalarFun
 
     Raises
     ------
-    ValueError
-        Outside the domain of ``f``, or for factors that do not fit.
-    TypeError
-        For an unknown ``f`` or option.
+    {{raises_funm_stateless}}
 
     Notes
     -----
@@ -313,10 +310,7 @@ def funm_pushforward(w: ArrayLike, V: ArrayLike, dA: ArrayLike, f: ScalarFunctio
 
     Raises
     ------
-    ValueError
-        Outside the domain of ``f``, or for factors that do not fit.
-    TypeError
-        For an unknown ``f`` or option.
+    {{raises_funm_stateless}}
 
     Notes
     -----
