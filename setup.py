@@ -74,18 +74,34 @@ core, status = cythonize(
     include_path=["linalgad"],
     compiler_directives={"language_level": "3"},
 )
-# every target compiles the same generated C file; a variant only renames the
-# module's init function to match its file name
+
+
+def variant_source(t):
+    """The generated C file again, under the name linalgad._core_<t>: its own
+    file gives it its own object file (the parallel build would otherwise link
+    one target's object into another) and its own module init function."""
+    path = f"linalgad/_core_{t}.c"
+    text = f'#define PyInit__core PyInit__core_{t}\n#include "_core.c"\n'
+    try:
+        with open(path) as f:
+            same = f.read() == text
+    except OSError:
+        same = False
+    if not same:
+        with open(path, "w") as f:
+            f.write(text)
+    return path
+
+
 extensions = [status] + [
     Extension(
         "linalgad._core" + ("" if t == "baseline" else f"_{t}"),
-        core.sources,
+        core.sources if t == "baseline" else [variant_source(t)],
         include_dirs=[numpy.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
-        + ([] if t == "baseline" else [("PyInit__core", f"PyInit__core_{t}")]),
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=cflags + march + openmp,
         extra_link_args=ldflags + openmp,
-        depends=core.depends,
+        depends=core.depends + ([] if t == "baseline" else core.sources),
     )
     for t, march in targets.items()
 ]

@@ -2,9 +2,11 @@
 results, LINALGAD_CPU_TARGET forces one (and warns when it cannot), and
 show_config names the one picked."""
 
+import importlib.machinery
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 
@@ -87,6 +89,30 @@ def test_every_variant_gives_the_baselines_results(target, baseline, tmp_path):
     for k in want:
         np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-12, err_msg=k)
 
+
+
+# the widest vector registers each target's instructions may name
+WIDER = {"baseline": ("%ymm", "%zmm"), "avx2": ("%zmm",), "avx512": ()}
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64")
+                    or shutil.which("objdump") is None, reason="needs x86-64 and objdump")
+@pytest.mark.parametrize("target", list(WIDER))
+def test_each_core_file_holds_its_own_targets_code(target):
+    """Each variant is its own compilation: it defines its own init function and
+    no wider instruction than its target runs (a shared object file in the
+    parallel build once linked one target's code into another's library)."""
+    if target not in BUILT:
+        pytest.skip(f"linalgad was built without {target}")
+    name = _dispatch.module_name(target).rsplit(".", 1)[1]
+    path = importlib.machinery.PathFinder.find_spec(name, la.__path__).origin  # not sys.modules
+    symbols = subprocess.run(["objdump", "-T", path], capture_output=True, text=True, check=True)
+    inits = sorted(w for w in symbols.stdout.split() if w.startswith("PyInit_"))
+    assert inits == ["PyInit_" + name]
+    code = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path],
+                          capture_output=True, text=True, check=True).stdout
+    for reg in WIDER[target]:
+        assert reg not in code, f"{path} uses {reg} registers, beyond {target}"
 
 def test_the_automatic_choice_is_the_best_the_cpu_runs(tmp_path):
     best = next(t for t in BUILT if not _dispatch.missing(t, FEATURES))
