@@ -1,6 +1,6 @@
 """The two errors of linalgad and the messages of the core's status codes."""
 
-__all__ = ["DegeneracyError", "GaugeError", "raise_core"]
+__all__ = ["DegeneracyError", "GaugeError", "raise_core", "raise_defective"]
 
 
 class DegeneracyError(ValueError):
@@ -51,6 +51,47 @@ def _subspace_remedies(remedies):
     return "; ".join([_SPAN_REMEDY] + alts)
 
 
+def _defective_advice(rule, vectors):
+    """What to do at a (nearly) defective eig input; vectors: whether the
+    cotangent or tangent reaches V."""
+    if vectors and rule.endswith(("_jvp", "_pushforward")):
+        return ("differentiate a function of A that does not need the eigenvectors "
+                "(trace(A^k) = sum(w^k), det(A) = prod(w)), or, for a Hermitian A, use "
+                "eigh_jvp or funm_jvp")
+    if vectors:
+        return ("make the loss a function of A that does not go through V (e.g. "
+                "trace(A^k) = sum(w^k), or a Schur form), or, for a Hermitian A, use "
+                "eigh_vjp or funm_vjp")
+    return ("the eigenvalues of a (nearly) defective block have no derivative either "
+            "(they move like sqrt(dA)); only symmetric functions of them are smooth: "
+            "write the loss through trace(A^k) = sum(w^k) or det(A) = prod(w) instead "
+            "of the individual eigenvalues")
+
+
+def raise_defective(rule, *, batch_shape, b, cond, cond_max, vectors, pair=None):
+    """Refuse matrix b of an eig stack as (nearly) defective: its eigenvector
+    matrix's condition number ``cond`` exceeds ``cond_max``; ``pair``, for the
+    default test (rules/eig.py): (i, j, w_i, w_j, pair condition number, its
+    bound), the eigenvalue pair that also failed. vectors: whether the
+    cotangent or tangent reaches V (the advice differs)."""
+    at = _where(batch_shape, b)
+    what = (f"the eigenvector matrix{at} is (nearly) singular (condition number {cond:.3g} > "
+            f"cond_max = {cond_max:.3g})")
+    error = "the error grows like eps * cond(V)^2"
+    if pair is not None:
+        i, j, wi, wj, c, c_max = pair
+        what = (f"eigenvalues {i} and {j}{at} ({wi:.6g} and {wj:.6g}) are close and their "
+                f"eigenvectors nearly parallel (condition number of the eigenvector matrix "
+                f"{cond:.3g} > cond_max = {cond_max:.3g}, and of that eigenvalue pair {c:.3g} > "
+                f"0.05/eps = {c_max:.3g})")
+        error = "its relative error is about eps times the pair's condition number"
+    raise DegeneracyError(
+        f"{rule}: {what}: the input is (nearly) defective, where the derivative does not exist "
+        f"or cannot be computed to working accuracy ({error}, docs/eig.md); "
+        f"{_defective_advice(rule, vectors)}; or pass a larger cond_max (a bound on the "
+        f"eigenvector matrix's condition number alone) to accept a less accurate result.")
+
+
 def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
     """Turn a core error tuple into an exception.
 
@@ -61,7 +102,7 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
     """
     code, b, i, j, x, y, val, lim = err
     at = _where(batch_shape, b)
-    forward = rule.endswith("_jvp")
+    forward = rule.endswith(("_jvp", "_pushforward"))
     value = values[:-1]
     if code == Status.E_DEGENERATE and forward:
         raise DegeneracyError(
@@ -70,7 +111,7 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
             f"other), so the tangent of those vectors is not defined; if only their span matters, "
             f"pass degeneracy='subspace' (the rotation inside the block is set to zero); to "
             f"regularise, pass degeneracy='lorentz'; or differentiate a function of A instead: "
-            f"{_FORWARD_FUNCTIONS.get(rule, 'a function of A')}, exact at any degeneracy."
+            f"{_FORWARD_FUNCTIONS.get(rule.replace('_pushforward', '_jvp'), 'a function of A')}, exact at any degeneracy."
         )
     if code == Status.E_DEGENERATE:
         raise DegeneracyError(
@@ -123,25 +164,8 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
     if code == Status.E_DOMAIN:
         raise ValueError(f"{rule}: {values[:-1]} {i}{at} = {x:.6g} is outside the domain of the function.")
     if code == Status.E_ILLCOND:
-        head = (f"{rule}: the eigenvector matrix{at} is (nearly) singular (condition number "
-                f"{val:.3g} > cond_max = {lim:.3g}): the input is (nearly) defective, where the "
-                f"derivative does not exist or cannot be computed to working accuracy (the error "
-                f"grows like eps * cond(V)^2, docs/eig.md)")
-        if forward:
-            advice = ("differentiate a function of A that does not need the eigenvectors "
-                      "(trace(A^k) = sum(w^k), det(A) = prod(w)), or, for a Hermitian A, use "
-                      "eigh_jvp or funm_jvp")
-        elif i:
-            advice = ("make the loss a function of A that does not go through V (e.g. "
-                      "trace(A^k) = sum(w^k), or a Schur form), or, for a Hermitian A, use "
-                      "eigh_vjp or funm_vjp")
-        else:
-            advice = ("the eigenvalues of a (nearly) defective block have no derivative either "
-                      "(they move like sqrt(dA)); only symmetric functions of them are smooth: "
-                      "write the loss through trace(A^k) = sum(w^k) or det(A) = prod(w) instead "
-                      "of the individual eigenvalues")
-        raise DegeneracyError(f"{head}; {advice}; or pass a larger cond_max to accept a less "
-                              f"accurate result.")
+        raise_defective(rule, batch_shape=batch_shape, b=b, cond=val, cond_max=lim,
+                        vectors=bool(i) or forward)
     if code == Status.E_NOMEM:
         raise MemoryError(f"{rule}: could not allocate the workspace")
     raise RuntimeError(f"{rule}: unknown core status {code}")

@@ -245,8 +245,9 @@ def eig(a, *, normalization="lapack", cond_max=None, **opts):
         "lapack" (default): unit columns with LAPACK's phase, the convention
         the rule differentiates; "norm": unit columns, the phase a gauge.
     cond_max : float, optional
-        The largest eigenvector condition number the rules accept (None:
-        linalgad's default).
+        The largest eigenvector condition number the rules accept
+        (None: linalgad's default, which also looks at the eigenvalue
+        pairs; see ``linalgad.eig_vjp``).
     {{adapter_opts}}
 
     Returns

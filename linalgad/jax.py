@@ -605,7 +605,8 @@ class Flavour:
             columns, the phase a gauge.
         cond_max : float, optional
             The largest eigenvector condition number the rules accept
-            (None: linalgad's default).
+            (None: linalgad's default, which also looks at the eigenvalue
+            pairs; see ``linalgad.eig_vjp``).
         {{jax_gauge}}
         {{jax_opts}}
 

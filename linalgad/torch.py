@@ -802,8 +802,9 @@ def eig(A, *, normalization="lapack", cond_max=None, **opts):
         the rule differentiates (what ``torch.linalg.eig`` returns); "norm":
         unit columns, the phase a gauge.
     cond_max : float, optional
-        The largest eigenvector condition number the rules accept (None:
-        linalgad's default).
+        The largest eigenvector condition number the rules accept
+        (None: linalgad's default, which also looks at the eigenvalue
+        pairs; see ``linalgad.eig_vjp``).
     {{torch_opts}}
 
     Returns

@@ -84,7 +84,7 @@ def main():
         p, la_ = np.polyfit(np.log(pts[:, 0]), np.log(pts[:, 1] / eps), 1)
         print(f"fit of the worst case: err = {np.exp(la_):.3g} eps cond(V)^{p:.2f}")
         cm = eps ** (-1.0 / 3.0)
-        print(f"at the default cond_max = eps^(-1/3) = {cm:.3g}: worst-case err about "
+        print(f"at cond(V) = eps^(-1/3) = {cm:.3g} (the default's first test): worst-case err about "
               f"{np.exp(la_) * eps * cm**p:.2g}")
         print(f"\n{np.dtype(dtype).name}: random Gaussian (real, complex)")
         print(f"{'n':>5} {'kind':>8} {'max cond(V)':>12} {'max rel err':>12} {'max err/(eps cond)':>19}")

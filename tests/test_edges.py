@@ -84,6 +84,93 @@ def test_near_defective_eig_is_refused_by_default_and_names_cond_max():
         assert np.isfinite(pb(dV=np.ones_like(V))).all()
 
 
+
+def _jordan(n, k, d, rng):
+    """A k x k Jordan block at 1 with d in its corner, in a random n x n
+    block upper-triangular matrix, conjugated by a random S."""
+    T = np.triu(rng.standard_normal((n, n)) / np.sqrt(n))
+    T[k:, k:] = 3.0 + rng.standard_normal((n - k, n - k)) / np.sqrt(n)
+    T[:k, :k] = np.eye(k) + np.eye(k, k=1)
+    T[k - 1, 0] = d
+    S = rng.standard_normal((n, n)) / np.sqrt(n) + np.eye(n)
+    return S @ T @ np.linalg.inv(S)
+
+
+@pytest.mark.parametrize("n, count", [(20, 12), (50, 12), (100, 3)])
+def test_random_float32_eig_is_not_refused(n, count):
+    # cond(V) passes eps^(-1/3) = 203 for most of these from n = 50, but no
+    # eigenvalue pair is near-defective: their error is about eps cond(V)
+    rng = np.random.default_rng(n)
+    conds = []
+    for _ in range(count):
+        for A in (rng.standard_normal((n, n)).astype(np.float32),
+                  (rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))).astype(np.complex64)):
+            (w, V), pb = la.eig_vjp(A)
+            conds.append(np.linalg.cond(V.astype(np.complex128), np.inf))
+            gV = rng.standard_normal(V.shape).astype(V.dtype)
+            assert np.isfinite(pb(dV=gV)).all()
+            assert np.isfinite(pb(dV=gV)).all()       # the pullback's second call
+            assert np.isfinite(la.eig_pullback(w, V, dV=gV, real_input=A.dtype.kind == "f")).all()
+            dA = rng.standard_normal(A.shape).astype(A.dtype)
+            assert np.isfinite(la.eig_jvp(A, dA)[1].eigenvectors).all()
+            assert np.isfinite(la.eigvals_jvp(A, dA)[1]).all()
+    if n >= 50:
+        assert np.mean(np.array(conds) > np.float32(np.finfo(np.float32).eps) ** (-1 / 3)) > 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_near_jordan_eig_with_a_large_error_is_refused(dtype):
+    # L = Re <C, A> = Re tr(C^H V diag(w) V^-1) is smooth at a Jordan block, its
+    # gradient is C; its cotangents in the input's precision, as a framework forms them
+    rng = np.random.default_rng(7)
+    errs, refused = [], []
+    for k in (2, 3):
+        for n in (3, 12):
+            for d in np.logspace(-1, -15 if dtype == np.float64 else -7, 7):
+                A = _jordan(n, k, d, rng).astype(dtype)
+                C = rng.standard_normal((n, n)).astype(dtype)
+                (w, V), pb = la.eig_vjp(A, cond_max=np.inf)
+                G = C @ np.linalg.inv(V).conj().T
+                dV, dw = G * w.conj() - A.T @ G, np.diagonal(V.conj().T @ G)
+                if w.dtype.kind != "c":
+                    dV, dw = dV.real, dw.real
+                dV = dV.astype(V.dtype)
+                errs.append(np.linalg.norm(pb(dw=dw, dV=dV) - C) / np.linalg.norm(C))
+                try:
+                    la.eig_vjp(A)[1](dw=dw, dV=dV)
+                    refused.append(False)
+                except la.DegeneracyError as e:
+                    assert "are close and their eigenvectors nearly parallel" in str(e)
+                    refused.append(True)
+    errs, refused = np.array(errs), np.array(refused)
+    assert refused.any() and (~refused).any()
+    assert np.all(refused[errs > 0.05])         # every large error is refused
+    assert np.all(errs[~refused] < 0.05)
+
+
+def test_the_default_refusal_names_the_pair_and_an_explicit_cond_max_bounds_cond_v_alone():
+    A = np.array([[1.0, 1.0, 0.0], [1e-8, 1.0, 0.0], [0.0, 0.0, 3.0]], np.float32)
+    (w, V), pb = la.eig_vjp(A)
+    with pytest.raises(la.DegeneracyError, match=r"eigenvalues 0 and 1 \(1\.0001.* and 0\.9999.*\) "
+                                                 r"are close .* > cond_max = 203.* > 0\.05/eps"):
+        pb(dV=np.ones_like(V))
+    for f in (lambda: la.eig_jvp(A, A), lambda: la.eigvals_jvp(A, A),
+              lambda: la.eig_pushforward(w, V, A), lambda: la.eig_pullback(w, V, dw=np.ones(3))):
+        with pytest.raises(la.DegeneracyError, match="are close and their eigenvectors"):
+            f()
+    cond = np.linalg.cond(V.astype(np.float64), np.inf)
+    assert np.isfinite(la.eig_vjp(A, cond_max=2 * cond)[1](dV=np.ones_like(V))).all()
+    # a random float32 matrix the default accepts is refused by an explicit bound below its cond(V)
+    B = np.random.default_rng(50).standard_normal((50, 50)).astype(np.float32)
+    (w, V), pb = la.eig_vjp(B)
+    gV = np.ones_like(V)
+    pb(dV=gV)
+    cond = np.linalg.cond(V.astype(np.complex128), np.inf)
+    with pytest.raises(la.DegeneracyError, match="the eigenvector matrix is .nearly. singular"):
+        la.eig_vjp(B, cond_max=cond / 4)[1](dV=gV)
+    with pytest.raises(la.DegeneracyError, match="the eigenvector matrix is .nearly. singular"):
+        la.eigvals_jvp(B, B, cond_max=cond / 4)
+
 # --- extreme scales --------------------------------------------------------------------
 
 @pytest.mark.parametrize("t", [1e-300, 1e-200, 2.0**-600, 2.0**511, 2.0**512, 1e300])
@@ -218,7 +305,9 @@ def test_eig_real_w_accepts_a_complex_dw_with_zero_imaginary_part():
 # --- the measurement scripts behind the defaults (docs/svd.md, docs/eig.md) -------------
 
 @pytest.mark.parametrize("script, args", [("measure_tol.py", ["--sizes", "3,10", "--samples", "2"]),
-                                          ("measure_float32.py", ["--sizes", "16", "--samples", "2"])])
+                                          ("measure_float32.py", ["--sizes", "16", "--samples", "2"]),
+                                          ("measure_eig_error.py", []),
+                                          ("measure_eig_cond.py", ["--quick"])])
 def test_measurement_scripts_run(script, args):
     import os
     import subprocess
