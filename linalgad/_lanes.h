@@ -1,4 +1,4 @@
-/* Struct-of-arrays transposes for the tiny-matrix batch kernels (_small.pxi).
+/* Struct-of-arrays transposes for the tiny-matrix batch kernels (_lanes.pxi).
  *
  * A block of 8 consecutive matrices of `size` doubles each (8 x 9 for 3 x 3,
  * 8 x 3 for their spectra) is turned into `size` rows of 8 lanes, and back
@@ -7,7 +7,7 @@
  * of a 3 x 3 pullback: 8 scalar stores feeding one vector load defeat
  * store-to-load forwarding. With AVX-512 they are done in registers (an 8 x 8
  * transpose of unaligned row loads, plus the ninth column); elsewhere
- * LANES_SIMD is 0 and _small.pxi keeps its portable loops.
+ * LANES_SIMD is 0 and _lanes.pxi keeps its portable loops.
  */
 #ifndef LINALGAD_LANES_H
 #define LINALGAD_LANES_H
