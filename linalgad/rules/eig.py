@@ -115,11 +115,11 @@ class _Defect:
 
     cond(V) alone cannot tell a near-defective block (derivative error about
     eps cond(V)^2 or worse) from eigenvectors that are merely far from
-    orthogonal (error about eps cond(V)), and random float32 matrices from
-    n ~ 20 have cond(V) above its default bound. So under the default a matrix
-    is refused when cond(V) > eps^(-1/3) (the core's test) *and* its pair
-    condition number (``pair_cond``) > 0.05/eps; measured, eps * pair_cond is
-    within a factor of about 4 of the error on both families (docs/eig.md).
+    orthogonal (error about eps cond(V)), and most random float32 matrices
+    from n ~ 50 have cond(V) above its default bound. So under the default a
+    matrix is refused when cond(V) > eps^(-1/3) (the core's test) *and* its
+    pair condition number (``pair_cond``) > 0.05/eps; measured, eps * pair_cond
+    is within a factor of about 4.5 of the error on both families (docs/eig.md).
     The pair test runs only on a stack the core refused, and once it passes,
     later calls of the same pullback skip the core's test. An explicit
     ``cond_max`` bounds cond(V) alone."""
