@@ -133,18 +133,15 @@ class _Defect:
         if not self.cond > 1:
             raise ValueError(f"cond_max must be > 1, got {cond_max!r}")
 
-    def run(self, call, w, V, st, rule, vectors):
-        """call(cond) -> (result, err) runs the core with that cond(V) bound;
-        w (B, n), V (B, n, n) the factors; vectors: does the cotangent or
-        tangent reach V (the advice differs)."""
-        out, err = call(self.cond)
-        if err is not None and err[0] == Status.E_ILLCOND and self.pair is not None:
+    def retry(self, err, w, V, st, rule, vectors):
+        """After the core returned ``err`` for the factors w (B, n), V (B, n, n):
+        the cond(V) bound to run it again with, or the error raised. vectors:
+        does the cotangent or tangent reach V (the advice differs)."""
+        if err[0] == Status.E_ILLCOND and self.pair is not None and self.cond < np.inf:
             self.check_pairs(w, V, st, rule, vectors)
             self.cond = np.inf
-            out, err = call(self.cond)
-        if err is not None:
-            _raise(err, rule, st)
-        return out
+            return self.cond
+        _raise(err, rule, st)
 
     def check_pairs(self, w, V, st, rule, vectors, cond=None):
         """Refuse the first matrix of the stack whose pair condition number is
@@ -448,29 +445,31 @@ def _pullback(V, w128, gw, gV, st, real_path, lapack, defect, policy, check_fini
     real A with LAPACK-paired complex eigenvalues, the real cotangent in real
     arithmetic (``check_finite`` there: the core refuses inf/nan)."""
     threads = batch_threads(st.B, st.n)     # read here: set_num_threads may follow eig_vjp
-
-    def call(cond_max):
+    out = np.empty((st.B, st.n, st.n), st.dtype if real_path else V.dtype)
+    cond_max = defect.cond
+    while True:
         if real_path:
-            out = np.empty((st.B, st.n, st.n), st.dtype)
-            return out, _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cond_max, policy, threads,
-                                           check_finite=check_finite)
-        out = np.empty((st.B, st.n, st.n), V.dtype)
-        return out, _core.eig_vjp(V, w128, gw, gV, out, lapack, cond_max, policy, threads)
-
-    return defect.run(call, w128, V, st, rule, gV is not None)
+            err = _core.eig_vjp_real(V, w128, gw, gV, out, lapack, cond_max, policy, threads,
+                                     check_finite=check_finite)
+        else:
+            err = _core.eig_vjp(V, w128, gw, gV, out, lapack, cond_max, policy, threads)
+        if err is None:
+            return out
+        cond_max = defect.retry(err, w128, V, st, rule, gV is not None)
 
 
 def _pushforward(V, w128, dA3, st, lapack, defect, policy, rule):
     """(dw complex128 (B, n), dV (B, n, n)) along dA3."""
     dA3 = np.ascontiguousarray(dA3, dtype=V.dtype)
-    threads = batch_threads(st.B, st.n)
-
-    def call(cond_max):
-        dw = np.empty((st.B, st.n), np.complex128)
-        dV = np.empty((st.B, st.n, st.n), V.dtype)
-        return (dw, dV), _core.eig_jvp(V, w128, dA3, dw, dV, lapack, cond_max, policy, threads)
-
-    return defect.run(call, w128, V, st, rule, True)
+    dw = np.empty((st.B, st.n), np.complex128)
+    dV = np.empty((st.B, st.n, st.n), V.dtype)
+    cond_max = defect.cond
+    while True:
+        err = _core.eig_jvp(V, w128, dA3, dw, dV, lapack, cond_max, policy,
+                            batch_threads(st.B, st.n))
+        if err is None:
+            return dw, dV
+        cond_max = defect.retry(err, w128, V, st, rule, True)
 
 
 def _eig_frame(rule, w, V, extra, real_input):
