@@ -111,7 +111,8 @@ def raise_core(err, *, rule, values, vectors, remedies, batch_shape=()):
             f"other), so the tangent of those vectors is not defined; if only their span matters, "
             f"pass degeneracy='subspace' (the rotation inside the block is set to zero); to "
             f"regularise, pass degeneracy='lorentz'; or differentiate a function of A instead: "
-            f"{_FORWARD_FUNCTIONS.get(rule.replace('_pushforward', '_jvp'), 'a function of A')}, exact at any degeneracy."
+            f"{_FORWARD_FUNCTIONS.get(rule.replace('_pushforward', '_jvp'), 'a function of A')}, "
+            f"exact at any degeneracy."
         )
     if code == Status.E_DEGENERATE:
         raise DegeneracyError(
