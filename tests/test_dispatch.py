@@ -91,7 +91,7 @@ def test_every_variant_gives_the_baselines_results(target, baseline, tmp_path):
 
 
 
-# the widest vector registers each target's instructions may name
+# the vector registers wider than each target of a portable build
 WIDER = {"baseline": ("%ymm", "%zmm"), "avx2": ("%zmm",), "avx512": ()}
 
 
@@ -99,9 +99,10 @@ WIDER = {"baseline": ("%ymm", "%zmm"), "avx2": ("%zmm",), "avx512": ()}
                     or shutil.which("objdump") is None, reason="needs x86-64 and objdump")
 @pytest.mark.parametrize("target", list(WIDER))
 def test_each_core_file_holds_its_own_targets_code(target):
-    """Each variant is its own compilation: it defines its own init function and
-    no wider instruction than its target runs (a shared object file in the
-    parallel build once linked one target's code into another's library)."""
+    """Each variant is its own compilation (the targets share one generated C
+    file, so their builds must not share an object file): it defines its own
+    init function and, in a portable build, names no register wider than its
+    target has."""
     if target not in BUILT:
         pytest.skip(f"linalgad was built without {target}")
     name = _dispatch.module_name(target).rsplit(".", 1)[1]
@@ -109,10 +110,13 @@ def test_each_core_file_holds_its_own_targets_code(target):
     symbols = subprocess.run(["objdump", "-T", path], capture_output=True, text=True, check=True)
     inits = sorted(w for w in symbols.stdout.split() if w.startswith("PyInit_"))
     assert inits == ["PyInit_" + name]
+    if _config._build()["mode"] != "portable":
+        return      # a native build's baseline uses the build machine's widest vectors
     code = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path],
                           capture_output=True, text=True, check=True).stdout
     for reg in WIDER[target]:
         assert reg not in code, f"{path} uses {reg} registers, beyond {target}"
+
 
 def test_the_automatic_choice_is_the_best_the_cpu_runs(tmp_path):
     best = next(t for t in BUILT if not _dispatch.missing(t, FEATURES))
