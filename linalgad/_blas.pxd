@@ -196,17 +196,11 @@ cdef inline double max_abs(int m, int n, const scalar_t* A, int lda) noexcept no
     return sqrt(v)
 
 
-cdef inline bint col_nonzero(int m, const scalar_t* A, int lda, int j) noexcept nogil:
-    cdef int i
-    for i in range(m):
-        if A[i * lda + j] != 0:
-            return True
-    return False
-
-
-cdef inline bint row_nonzero(int n, const scalar_t* A, int lda, int i) noexcept nogil:
-    cdef int j
-    for j in range(n):
-        if A[i * lda + j] != 0:
+cdef inline bint any_nonzero(int count, const scalar_t* x, int stride) noexcept nogil:
+    """Is any of x[0], x[stride], ..., x[(count - 1) stride] nonzero (a
+    column: stride = lda; a row: stride = 1)?"""
+    cdef int k
+    for k in range(count):
+        if x[k * stride] != 0:
             return True
     return False

@@ -13,7 +13,7 @@ from libc.math cimport fabs, fmax, hypot
 from libc.stdint cimport SIZE_MAX
 
 from linalgad._status cimport *
-from linalgad._blas cimport cdouble_t, scalar_t, col_nonzero, row_nonzero
+from linalgad._blas cimport cdouble_t, scalar_t, any_nonzero
 
 cdef enum:
     STRICT = 0
@@ -201,7 +201,8 @@ cdef inline bint touches(signed char* memo, int i, int m, const scalar_t* C, int
     there), asked only of a degenerate pair; memoised in memo[i] (-1: not
     yet known)."""
     if memo[i] < 0:
-        memo[i] = (C != NULL and col_nonzero(m, C, ldc, i)) or (R != NULL and row_nonzero(n, R, n, i))
+        memo[i] = ((C != NULL and any_nonzero(m, C + i, ldc))
+                   or (R != NULL and any_nonzero(n, R + <size_t> i * n, 1)))
     return memo[i] > 0
 
 
