@@ -44,15 +44,22 @@ chosen = {"target": None, "reason": None, "passive": None}
 _WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
-def _omp_runtime_loaded():
-    """Whether the GNU OpenMP the core links (libgomp.so.1) is loaded already
-    (the copies wheels bundle under another name, as PyTorch's, are not it)."""
+def mapped_files():
+    """The paths of the files mapped into this process (its shared libraries),
+    from /proc/self/maps; None where that is not available (not Linux)."""
     try:
         with open("/proc/self/maps") as f:
-            return any(os.path.basename(line.split(None, 5)[-1].strip()).startswith("libgomp.so")
-                       for line in f if len(line.split(None, 5)) == 6)
-    except OSError:  # pragma: no cover - not Linux: no way to tell
-        return False
+            return {parts[5].strip() for parts in (line.split(None, 5) for line in f)
+                    if len(parts) == 6}
+    except OSError:  # pragma: no cover - not Linux
+        return None
+
+
+def _omp_runtime_loaded():
+    """Whether the GNU OpenMP the core links (libgomp.so.1) is loaded already
+    (the copies wheels bundle under another name, as PyTorch's, are not it);
+    False where that cannot be told (not Linux)."""
+    return any(os.path.basename(p).startswith("libgomp.so") for p in mapped_files() or ())
 
 
 def _import_passive(name):

@@ -190,12 +190,10 @@ def _blas_thread_functions():
     import ctypes
     import scipy
     import scipy.linalg.cython_blas  # noqa: F401 - loads the library
-    try:
-        with open("/proc/self/maps") as f:
-            libs = {line.split(None, 5)[5].strip() for line in f
-                    if len(line.split(None, 5)) == 6 and "openblas" in line.lower()}
-    except OSError:  # pragma: no cover - not Linux
+    mapped = _dispatch.mapped_files()
+    if mapped is None:  # pragma: no cover - not Linux
         return 0, 0
+    libs = {p for p in mapped if "openblas" in p.lower()}
     wheel = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
     ours = [p for p in libs if os.path.dirname(p) == wheel] or (list(libs) if len(libs) == 1 else [])
     if len(ours) != 1:
@@ -217,7 +215,7 @@ def _blas_thread_functions():
     return 0, 0
 
 
-from . import _core  # noqa: E402 - installed by _dispatch, with its OpenMP wait policy
+from . import _core, _dispatch  # noqa: E402 - _core installed by _dispatch, with its OpenMP wait policy
 _core.set_blas_thread_functions(*_blas_thread_functions())
 _core.batch_guard(on=_threads is None)   # the busy-machine guard: for the default count only
 _forked = False
